@@ -1,0 +1,50 @@
+import ArgumentParser
+import Configuration
+import Hummingbird
+import Logging
+import MatchmakerCore
+import Shared
+
+/// `matchmaker serve`: the function endpoint, operations routes and a pass every `MATCH_INTERVAL`.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve the function endpoint and run passes on a schedule.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Address to bind (HTTP_HOST, default 127.0.0.1).")
+    var host: String?
+
+    @Option(help: "Port to bind (HTTP_PORT, default 8080).")
+    var port: Int?
+
+    @Option(help: "Seconds between scheduled passes (MATCH_INTERVAL, default 2).")
+    var interval: Double?
+
+    func run() async throws {
+        var extra: [AbsoluteConfigKey: ConfigValue] = [:]
+        if let host { extra["http.host"] = ConfigValue(.string(host), isSecret: false) }
+        if let port { extra["http.port"] = ConfigValue(.string(String(port)), isSecret: false) }
+        if let interval { extra["match.interval"] = ConfigValue(.string(String(interval)), isSecret: false) }
+        let (config, logger) = try common.bootstrap(extra: extra)
+        try config.requireEmbedded()
+
+        let exporter = PrometheusExporter()
+        exporter.bootstrap()
+        let backend = EmbeddedBackend(queueName: config.queueName)
+        let runner = PassRunner(pass: MatchPass(ports: backend.ports, settings: config.pass, logger: logger))
+        let verifier: JWTVerifier? = if let secret = config.jwtSecret { await JWTVerifier(secret: secret) } else { nil }
+        if verifier == nil {
+            logger.notice("No SUPABASE_JWT_SECRET: the function endpoint accepts every caller")
+        }
+        let parts = AppParts(
+            runner: runner, verifier: verifier, embedded: backend, exporter: exporter,
+            services: [MatchScheduler(runner: runner, interval: config.matchInterval, logger: logger)]
+        )
+        logger.info("Starting on the embedded backend", metadata: ["http.host": "\(config.host)", "http.port": "\(config.port)"])
+        let app = buildApplication(
+            parts, configuration: ApplicationConfiguration(address: .hostname(config.host, port: config.port), serverName: "matchmaker"),
+            logger: logger
+        )
+        try await app.runService()
+    }
+}

@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// `matchmaker`: the stranger-chat matchmaker. With no subcommand it serves on the embedded backend.
+@main
+struct MatchmakerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "matchmaker",
+        abstract: "Pairs waiting strangers from the Supabase queue, writes their room and tells them both.",
+        subcommands: [Serve.self, Match.self, Replay.self],
+        defaultSubcommand: Serve.self
+    )
+}

@@ -1,0 +1,142 @@
+import Foundation
+import Shared
+import Synchronization
+
+/// pgmq's semantics in memory: FIFO `msg_id`s per queue, visibility timeouts, `read_ct`, archive.
+///
+/// Every operation is one short critical section, so a `Mutex` suffices; `read` is atomic the way
+/// pgmq's `FOR UPDATE SKIP LOCKED` is, so two concurrent readers never lease the same message.
+public final class EmbeddedPgmq: Sendable {
+    private struct Queue {
+        var nextID: Int64 = 1
+        var rows: [QueueRow] = []
+        var archive: [QueueRow] = []
+    }
+
+    private let queues: Mutex<[String: Queue]>
+    private let time: Timekeeper
+    private let faults: EmbeddedFaults
+
+    /// Creates the store with the given queues.
+    public init(queues names: [String], time: Timekeeper, faults: EmbeddedFaults = EmbeddedFaults()) {
+        self.queues = Mutex(Dictionary(uniqueKeysWithValues: names.map { ($0, Queue()) }))
+        self.time = time
+        self.faults = faults
+    }
+
+    /// `pgmq.send`: appends a message, visible after `delay` seconds; returns its id.
+    public func send(_ queue: String, message: JSONValue, delay: Int = 0) throws -> Int64 {
+        try sendBatch(queue, messages: [message], delay: delay)[0]
+    }
+
+    /// `pgmq.send_batch`: appends messages in order; returns their ids.
+    public func sendBatch(_ queue: String, messages: [JSONValue], delay: Int = 0) throws -> [Int64] {
+        let now = time.now()
+        return try withQueue(queue) { state in
+            messages.map { message in
+                let id = state.nextID
+                state.nextID += 1
+                state.rows.append(
+                    QueueRow(msgID: id, readCount: 0, enqueuedAt: now, visibleAt: now.addingTimeInterval(TimeInterval(max(delay, 0))), message: message)
+                )
+                return id
+            }
+        }
+    }
+
+    /// Appends a message with a given send time: fixtures use it to seed a queue with ages.
+    public func insert(_ queue: String, message: JSONValue, enqueuedAt: Date, readCount: Int = 0) throws -> Int64 {
+        try withQueue(queue) { state in
+            let id = state.nextID
+            state.nextID += 1
+            state.rows.append(QueueRow(msgID: id, readCount: readCount, enqueuedAt: enqueuedAt, visibleAt: enqueuedAt, message: message))
+            return id
+        }
+    }
+
+    /// `pgmq.read`: up to `count` visible messages in `msg_id` order, hidden for `visibilityTimeout` seconds.
+    public func read(_ queue: String, visibilityTimeout: Int, count: Int) throws -> [QueueRow] {
+        try faults.check(.read)
+        let now = time.now()
+        return try withQueue(queue) { state in
+            var leased: [QueueRow] = []
+            for index in state.rows.indices where leased.count < count && state.rows[index].visibleAt <= now {
+                state.rows[index].readCount += 1
+                state.rows[index].visibleAt = now.addingTimeInterval(TimeInterval(visibilityTimeout))
+                leased.append(state.rows[index])
+            }
+            return leased
+        }
+    }
+
+    /// `pgmq.pop`: reads and deletes the first visible message.
+    public func pop(_ queue: String) throws -> [QueueRow] {
+        let now = time.now()
+        return try withQueue(queue) { state in
+            guard let index = state.rows.firstIndex(where: { $0.visibleAt <= now }) else { return [] }
+            return [state.rows.remove(at: index)]
+        }
+    }
+
+    /// `pgmq.delete`: true when the message existed.
+    public func delete(_ queue: String, msgID: Int64) throws -> Bool {
+        try faults.check(.delete)
+        return try withQueue(queue) { state in
+            guard let index = state.rows.firstIndex(where: { $0.msgID == msgID }) else { return false }
+            state.rows.remove(at: index)
+            return true
+        }
+    }
+
+    /// `pgmq.archive`: moves the message to the archive; true when it existed.
+    public func archive(_ queue: String, msgID: Int64) throws -> Bool {
+        try withQueue(queue) { state in
+            guard let index = state.rows.firstIndex(where: { $0.msgID == msgID }) else { return false }
+            state.archive.append(state.rows.remove(at: index))
+            return true
+        }
+    }
+
+    /// Hides a message until `date`, as another reader's lease would.
+    public func hide(_ queue: String, msgID: Int64, until date: Date) {
+        queues.withLock { queues in
+            guard let index = queues[queue]?.rows.firstIndex(where: { $0.msgID == msgID }) else { return }
+            queues[queue]!.rows[index].visibleAt = date
+        }
+    }
+
+    /// Every message still in the queue, visible or leased.
+    public func rows(_ queue: String) -> [QueueRow] {
+        queues.withLock { $0[queue]?.rows ?? [] }
+    }
+
+    /// Every archived message.
+    public func archived(_ queue: String) -> [QueueRow] {
+        queues.withLock { $0[queue]?.archive ?? [] }
+    }
+
+    private func withQueue<T>(_ name: String, _ body: (inout Queue) -> T) throws -> T {
+        let result: T? = queues.withLock { queues in
+            guard queues[name] != nil else { return nil }
+            return body(&queues[name]!)
+        }
+        guard let result else { throw PgmqError.queueNotFound(name) }
+        return result
+    }
+}
+
+/// A pgmq failure, shaped like the PostgreSQL error PostgREST would report.
+public struct PgmqError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The SQLSTATE.
+    public var code: String
+    /// PostgreSQL's message.
+    public var message: String
+
+    /// pgmq's tables are `pgmq.q_<name>`; a missing queue is a missing relation (42P01).
+    public static func queueNotFound(_ name: String) -> PgmqError {
+        PgmqError(code: "42P01", message: "relation \"pgmq.q_\(name.lowercased())\" does not exist")
+    }
+
+
+    public var description: String { "\(code): \(message)" }
+}

@@ -1,0 +1,111 @@
+import Configuration
+import Foundation
+import Logging
+import Shared
+
+/// The matchmaker's settings, read from one `ConfigReader` (command-line options first, then environment).
+///
+/// ## Configuration keys
+/// Each key is shown as its environment variable; command-line options of the same name win.
+/// - `HTTP_HOST` (string, default `127.0.0.1`): address to bind; `0.0.0.0` in containers.
+/// - `HTTP_PORT` (int, default `8080`): port to bind; `0` picks a free one.
+/// - `LOG_LEVEL` (string, default `info`): `trace`, `debug`, `info`, `notice`, `warning`, `error`, `critical`.
+/// - `QUEUE_NAME` (string, default `stranger-queue`): the pgmq queue.
+/// - `QUEUE_LEASE_SECONDS` (int, default `30`): pgmq visibility timeout of a pass's read.
+/// - `BATCH_SIZE` (int, default `100`): messages leased per pass.
+/// - `MATCH_INTERVAL` (seconds, default `2`): time between scheduled passes in `serve`.
+/// - `SKIP_WINDOW` (seconds, default `10`): recent skips block a re-match for this long.
+/// - `STALE_AFTER` (seconds, default `30`): a queued user absent from the lobby this long is dropped.
+/// - `BOT_FILL_AFTER` (seconds, default `5`): a human waiting this long may be paired with a bot.
+/// - `QUEUE_TTL` (seconds, default `60`): an unmatched user this old is told `stranger_no_matches`.
+/// - `REALTIME_CONNECT_TIMEOUT` (seconds, default `8`): limit on one connect or notification attempt.
+/// - `NOTIFY_MAX_RETRIES` (int, default `3`): retries of a failed notification.
+/// - `NOTIFY_BASE_DELAY_MS` (int, default `250`): first retry delay; doubles up to 2 s, plus 30 % jitter.
+/// - `COMMIT_CONCURRENCY` (int, default `8`): pairs committed at once.
+/// - `SUPABASE_JWT_SECRET` (secret, optional): HS256 secret; when set, the function endpoint and the
+///   embedded REST slice require a valid JWT.
+/// - `SUPABASE_URL`, `DATABASE_URL` (optional): select the `supabase` or `postgres` backend; neither
+///   means the embedded backend.
+public struct MatchmakerConfig: Sendable, Hashable {
+    /// Bind address.
+    public var host = "127.0.0.1"
+    /// Bind port.
+    public var port = 8080
+    /// Log level.
+    public var logLevel = Logger.Level.info
+    /// The pgmq queue.
+    public var queueName = "stranger-queue"
+    /// Time between scheduled passes.
+    public var matchInterval = Duration.seconds(2)
+    /// Pass settings.
+    public var pass = MatchPass.Settings()
+    /// HS256 secret for JWT verification.
+    public var jwtSecret: String?
+    /// Supabase project URL (selects the `supabase` backend).
+    public var supabaseURL: String?
+    /// PostgreSQL URL (selects the `postgres` backend).
+    public var databaseURL: String?
+
+    /// The defaults.
+    public init() {}
+
+    /// Reads every key, failing on values that do not parse.
+    public init(reader: ConfigReader) throws {
+        host = reader.string(forKey: "http.host", default: host)
+        port = try reader.integer("http.port", default: port, range: 0...65535)
+        let level = reader.string(forKey: "log.level", default: "info").lowercased()
+        guard let parsed = Logger.Level(rawValue: level) else { throw ConfigError(key: "LOG_LEVEL", value: level) }
+        logLevel = parsed
+        queueName = reader.string(forKey: "queue.name", default: queueName)
+        matchInterval = .seconds(double: try reader.seconds("match.interval", default: 2))
+        pass.leaseSeconds = try reader.integer("queue.leaseSeconds", default: pass.leaseSeconds, range: 1...3600)
+        pass.batchSize = try reader.integer("batch.size", default: pass.batchSize, range: 1...10_000)
+        pass.policy = MatchPolicy(
+            skipWindow: try reader.seconds("skip.window", default: 10),
+            staleAfter: try reader.seconds("stale.after", default: 30),
+            botFillAfter: try reader.seconds("bot.fillAfter", default: 5),
+            queueTTL: try reader.seconds("queue.ttl", default: 60)
+        )
+        pass.attemptTimeout = .seconds(double: try reader.seconds("realtime.connectTimeout", default: 8))
+        pass.notifyBackoff.maxRetries = try reader.integer("notify.maxRetries", default: pass.notifyBackoff.maxRetries, range: 0...20)
+        pass.notifyBackoff.baseDelay = .milliseconds(try reader.integer("notify.baseDelayMs", default: 250, range: 1...60_000))
+        pass.commitConcurrency = try reader.integer("commit.concurrency", default: pass.commitConcurrency, range: 1...256)
+        jwtSecret = reader.string(forKey: "supabase.jwtSecret", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        supabaseURL = reader.string(forKey: "supabase.url").flatMap { $0.isEmpty ? nil : $0 }
+        databaseURL = reader.string(forKey: "database.url", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+    }
+}
+
+/// A configuration value that does not parse.
+public struct ConfigError: Error, Sendable, CustomStringConvertible {
+    /// The environment variable.
+    public var key: String
+    /// The offending value.
+    public var value: String
+
+    public var description: String { "invalid value for \(key): \"\(value)\"" }
+}
+
+extension ConfigReader {
+    /// The environment-variable spelling of a dotted key, for error messages.
+    fileprivate static func envName(_ key: String) -> String {
+        key.replacingOccurrences(of: "([a-z])([A-Z])", with: "$1_$2", options: .regularExpression)
+            .replacingOccurrences(of: ".", with: "_").uppercased()
+    }
+
+    fileprivate func integer(_ key: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let text = string(forKey: ConfigKey(key)) else { return value }
+        guard let number = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(number) else {
+            throw ConfigError(key: Self.envName(key), value: text)
+        }
+        return number
+    }
+
+    fileprivate func seconds(_ key: String, default value: Double) throws -> Double {
+        guard let text = string(forKey: ConfigKey(key)) else { return value }
+        guard let number = Double(text.trimmingCharacters(in: .whitespaces)), number >= 0, number.isFinite else {
+            throw ConfigError(key: Self.envName(key), value: text)
+        }
+        return number
+    }
+}

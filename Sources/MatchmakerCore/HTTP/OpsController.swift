@@ -1,0 +1,38 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Shared
+
+/// `/healthz`, `/readyz`, `/metrics` and `/stats`.
+struct OpsController: Sendable {
+    let stats: StatsBook
+    let exporter: PrometheusExporter
+    /// Extra facts for `/stats` (queue depth on the embedded backend, pool stats later).
+    let extraStats: @Sendable () async -> [String: JSONValue]
+    /// Whether the backend can serve a pass; `nil` reason means ready.
+    let readiness: @Sendable () async -> String?
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        router.get("/healthz") { _, _ in Response.json(["status": "ok"] as JSONValue) }
+        router.get("/readyz") { _, _ in
+            if let reason = await readiness() {
+                return Response.json(["status": "not ready", "reason": .string(reason)] as JSONValue, status: .serviceUnavailable)
+            }
+            return Response.json(["status": "ready"] as JSONValue)
+        }
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: exporter.render()))
+            )
+        }
+        router.get("/stats") { _, _ in
+            var body = try JSONValue(encoding: stats.snapshot)
+            if case .object(var fields) = body {
+                for (key, value) in await extraStats() { fields[key] = value }
+                body = .object(fields)
+            }
+            return Response.json(body)
+        }
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Shared
+
+/// The embedded backend's `POST /rest/v1/rpc/<fn>` for Supabase's `pgmq_public` wrappers.
+///
+/// It answers as PostgREST does: arguments by name, `Content-Profile` picks the schema, unknown
+/// functions or argument names are 404 `PGRST202`, bad values are PostgreSQL errors with their SQLSTATE.
+struct PgmqController: Sendable {
+    let pgmq: EmbeddedPgmq
+    /// Verifies `Authorization`/`apikey` when keys are configured; `nil` accepts every caller.
+    let verifier: JWTVerifier?
+
+    /// The wrappers' parameters: name → (type, required).
+    static let functions: [String: [(name: String, type: ParameterType, required: Bool)]] = [
+        "send": [("queue_name", .text, true), ("message", .jsonb, true), ("sleep_seconds", .integer, false)],
+        "send_batch": [("queue_name", .text, true), ("messages", .jsonbArray, true), ("sleep_seconds", .integer, false)],
+        "read": [("queue_name", .text, true), ("sleep_seconds", .integer, true), ("n", .integer, true)],
+        "pop": [("queue_name", .text, true)],
+        "archive": [("queue_name", .text, true), ("message_id", .bigint, true)],
+        "delete": [("queue_name", .text, true), ("message_id", .bigint, true)],
+    ]
+
+    enum ParameterType {
+        case text, integer, bigint, jsonb, jsonbArray
+    }
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        router.post("/rest/v1/rpc/:function", use: call)
+    }
+
+    @Sendable func call(_ request: Request, context: AppRequestContext) async throws -> Response {
+        if let verifier {
+            let token = request.headers[.authorization] ?? request.headers[HTTPField.Name("apikey")!].map { "Bearer \($0)" }
+            guard (try? await verifier.verify(authorization: token)) != nil else { throw PostgRESTError.invalidJWT }
+        }
+        let schema = request.headers[HTTPField.Name("Content-Profile")!] ?? "public"
+        guard ["public", "pgmq_public"].contains(schema) else {
+            throw PostgRESTError(
+                status: .notAcceptable, code: "PGRST106", message: "Invalid schema: \(schema)",
+                hint: "Only the following schemas are exposed: public, pgmq_public"
+            )
+        }
+        let function = try context.parameters.require("function")
+        let body = try await request.body.collect(upTo: context.maxUploadSize)
+        let arguments: [String: JSONValue]
+        if body.readableBytes == 0 {
+            arguments = [:]
+        } else {
+            guard case .object(let fields)? = try? JSONCoding.decoder.decode(JSONValue.self, from: Data(body.readableBytesView)) else {
+                throw PostgRESTError.invalidBody()
+            }
+            arguments = fields
+        }
+        guard schema == "pgmq_public", let parameters = Self.functions[function],
+            Set(arguments.keys).isSubset(of: parameters.map(\.name)),
+            parameters.allSatisfy({ !$0.required || arguments[$0.name] != nil })
+        else {
+            throw Self.notFound(schema: schema, function: function, arguments: arguments.keys.sorted())
+        }
+        var values: [String: Argument] = [:]
+        for parameter in parameters {
+            guard let value = arguments[parameter.name] else { continue }
+            values[parameter.name] = try Self.coerce(value, to: parameter.type)
+        }
+        do {
+            return .json(try perform(function, values))
+        } catch let error as PgmqError {
+            throw PostgRESTError(status: error.code == "42P01" ? .notFound : .internalServerError, code: error.code, message: error.message)
+        } catch let fault as InjectedFault {
+            throw PostgRESTError(status: .init(code: fault.status), code: "XX000", message: "\(fault)")
+        }
+    }
+
+    private func perform(_ function: String, _ args: [String: Argument]) throws -> JSONValue {
+        let queue = args["queue_name"]!.text
+        switch function {
+        case "send":
+            return [.number(Double(try pgmq.send(queue, message: args["message"]!.json, delay: args["sleep_seconds"]?.integer ?? 0)))]
+        case "send_batch":
+            let ids = try pgmq.sendBatch(queue, messages: args["messages"]!.jsonArray, delay: args["sleep_seconds"]?.integer ?? 0)
+            return .array(ids.map { .number(Double($0)) })
+        case "read":
+            let rows = try pgmq.read(queue, visibilityTimeout: args["sleep_seconds"]!.integer, count: max(args["n"]!.integer, 0))
+            return try JSONValue(encoding: rows)
+        case "pop":
+            return try JSONValue(encoding: try pgmq.pop(queue))
+        case "archive":
+            return .bool(try pgmq.archive(queue, msgID: Int64(args["message_id"]!.integer)))
+        default:
+            return .bool(try pgmq.delete(queue, msgID: Int64(args["message_id"]!.integer)))
+        }
+    }
+
+    // MARK: - Arguments
+
+    enum Argument {
+        case text(String), integer(Int), json(JSONValue), jsonArray([JSONValue])
+
+        var text: String { if case .text(let value) = self { value } else { "" } }
+        var integer: Int { if case .integer(let value) = self { value } else { 0 } }
+        var json: JSONValue { if case .json(let value) = self { value } else { .null } }
+        var jsonArray: [JSONValue] { if case .jsonArray(let value) = self { value } else { [] } }
+    }
+
+    /// Converts a JSON argument the way PostgreSQL casts PostgREST's text parameters.
+    static func coerce(_ value: JSONValue, to type: ParameterType) throws -> Argument {
+        switch (type, value) {
+        case (.jsonb, _):
+            return .json(value)
+        case (.jsonbArray, .array(let elements)):
+            return .jsonArray(elements)
+        case (.jsonbArray, _):
+            throw PostgRESTError(status: .badRequest, code: "22P02", message: "malformed array literal: \"\(render(value))\"")
+        case (_, .null):
+            throw PostgRESTError(status: .badRequest, code: "22004", message: "null value not allowed for this argument")
+        case (.text, .string(let text)):
+            return .text(text)
+        case (.text, _):
+            return .text(render(value))
+        case (.integer, _), (.bigint, _):
+            let limit = type == .integer ? Double(Int32.max) : 9.0e15
+            if let number = value.integerValue, abs(Double(number)) <= limit { return .integer(Int(number)) }
+            if case .string(let text) = value, let number = Int(text.trimmingCharacters(in: .whitespaces)), abs(Double(number)) <= limit {
+                return .integer(number)
+            }
+            let name = type == .integer ? "integer" : "bigint"
+            throw PostgRESTError(status: .badRequest, code: "22P02", message: "invalid input syntax for type \(name): \"\(render(value))\"")
+        }
+    }
+
+    private static func render(_ value: JSONValue) -> String {
+        if case .string(let text) = value { return text }
+        return (try? JSONCoding.string(value)) ?? ""
+    }
+
+    static func notFound(schema: String, function: String, arguments: [String]) -> PostgRESTError {
+        let list = arguments.joined(separator: ", ")
+        var hint: String?
+        if schema == "pgmq_public", let parameters = functions[function] {
+            hint = "Perhaps you meant to call the function \(schema).\(function)(\(parameters.map(\.name).sorted().joined(separator: ", ")))"
+        }
+        return PostgRESTError(
+            status: .notFound, code: "PGRST202",
+            message: "Could not find the function \(schema).\(function)(\(list)) in the schema cache",
+            details: "Searched for the function \(schema).\(function) with parameters \(list) or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache.",
+            hint: hint
+        )
+    }
+}

@@ -1,0 +1,275 @@
+import Foundation
+import Logging
+import Shared
+import Synchronization
+
+/// One matchmaking pass: lease → presence → skips → plan → commit → report (design "Inside a pass").
+///
+/// The pass holds no state between runs: leases and atomic room writes keep concurrent passes apart.
+public struct MatchPass: Sendable {
+    /// Knobs of a pass.
+    public struct Settings: Sendable, Hashable {
+        /// Messages leased per pass (`BATCH_SIZE`, 100 as the original).
+        public var batchSize = 100
+        /// pgmq visibility timeout (`QUEUE_LEASE_SECONDS`, 30).
+        public var leaseSeconds = 30
+        /// The pairing rules.
+        public var policy = MatchPolicy()
+        /// UserNotification retries (contract §5).
+        public var notifyBackoff = Backoff.notification
+        /// Limit on one notification attempt (`REALTIME_CONNECT_TIMEOUT`, 8 s); `nil` leaves it to the transport.
+        public var attemptTimeout: Duration? = .seconds(8)
+        /// Retries of queue and table writes.
+        public var storeBackoff = Backoff(maxRetries: 2, baseDelay: .milliseconds(100), maxDelay: .seconds(1))
+        /// Pairs committed at once.
+        public var commitConcurrency = 8
+
+        /// Defaults from the contract.
+        public init() {}
+    }
+
+    let ports: MatchPorts
+    let settings: Settings
+    let time: Timekeeper
+    let roomIDs: RoomIDSource
+    let metrics: MatchMetrics
+    let logger: Logger
+    let unit: @Sendable () -> Double
+
+    /// Creates a pass.
+    /// - Parameters:
+    ///   - unit: uniform random numbers in `0..<1` for retry jitter (seeded in fixtures).
+    public init(
+        ports: MatchPorts, settings: Settings, time: Timekeeper = .system, roomIDs: RoomIDSource = RoomIDSource(),
+        metrics: MatchMetrics = MatchMetrics(), logger: Logger,
+        unit: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+    ) {
+        self.ports = ports
+        self.settings = settings
+        self.time = time
+        self.roomIDs = roomIDs
+        self.metrics = metrics
+        self.logger = logger
+        self.unit = unit
+    }
+
+    /// Runs the pass.
+    /// - Throws: `PassError` when the queue cannot be read; every later failure is contained in the report.
+    public func run() async throws -> PassReport {
+        let started = ContinuousClock.now
+        let rows: [QueueRow]
+        do {
+            rows = try await storeRetry.run { _ in
+                try await ports.queue.lease(count: settings.batchSize, leaseSeconds: settings.leaseSeconds)
+            }
+        } catch {
+            logger.error("Queue read failed", metadata: ["error": "\(error)"])
+            metrics.recordFailedPass()
+            throw PassError(message: "Failed to read queue", underlying: error)
+        }
+        var report = PassReport()
+        report.totalUsers = rows.count
+        guard !rows.isEmpty else {
+            metrics.record(report, plan: nil, duration: ContinuousClock.now - started)
+            return report
+        }
+
+        let userIDs = Array(Set(rows.compactMap { try? QueuedUser.parse($0.message).get().userID })).sorted()
+        let now = time.now()
+        async let presence = ports.presence.snapshot()
+        let skips: [Skip]
+        do {
+            skips = try await ports.store.recentSkips(among: userIDs, since: now.addingTimeInterval(-settings.policy.skipWindow))
+        } catch {
+            logger.warning("Skip ledger unavailable; pairing without it", metadata: ["error": "\(error)"])
+            report.skipsUnavailable = true
+            skips = []
+        }
+        let bots: Set<String>
+        do {
+            bots = try await ports.store.botIDs(among: userIDs)
+        } catch {
+            logger.warning("Bot lookup failed; bots known from presence only", metadata: ["error": "\(error)"])
+            bots = []
+        }
+        let snapshot = await presence
+        if case .unavailable(let reason) = snapshot {
+            logger.warning("Presence unavailable; pass runs degraded", metadata: ["presence.error": "\(reason)"])
+            report.presenceError = reason
+        }
+
+        let plan = Planner(policy: settings.policy).plan(rows: rows, presence: snapshot, skips: skips, bots: bots, now: now)
+        report.degraded = plan.degraded
+        report.unprocessedUsers = plan.unpairedUserCount
+
+        await applyDrops(plan.drops, into: &report)
+        let outcomes = await commit(plan.pairs, now: now)
+        for (pair, outcome) in zip(plan.pairs, outcomes) {
+            report.failedNotificationAttempts += outcome.failedAttempts
+            if let room = outcome.room {
+                report.rooms.append(room)
+                report.duplicates += pair.first.duplicateMsgIDs.count + pair.second.duplicateMsgIDs.count
+                if pair.kind == .botFill { report.botFills += 1 }
+            } else {
+                report.undone += 1
+                report.unprocessedUsers += 2
+            }
+        }
+        for candidate in plan.expired {
+            let delivery = await notify(.noMatches(candidate.userID, reason: "No match found. Please try again."))
+            report.failedNotificationAttempts += delivery.failedAttempts
+            if delivery.delivered, await deleteMessages(candidate.allMsgIDs) {
+                report.expired += 1
+            }
+        }
+
+        metrics.record(report, plan: plan, duration: ContinuousClock.now - started)
+        logger.info(
+            "Pass completed",
+            metadata: [
+                "pass.leased": "\(report.totalUsers)", "pass.rooms": "\(report.pairedRooms)",
+                "pass.undone": "\(report.undone)", "pass.degraded": "\(report.degraded)",
+            ]
+        )
+        return report
+    }
+
+    // MARK: - Commit
+
+    private struct PairOutcome: Sendable {
+        var room: Room?
+        var failedAttempts: Int
+    }
+
+    /// Commits pairs with bounded concurrency; outcomes come back in plan order.
+    private func commit(_ pairs: [Pairing], now: Date) async -> [PairOutcome] {
+        let roomIDs = pairs.map { _ in self.roomIDs.next() }
+        return await withTaskGroup(of: (Int, PairOutcome).self) { group in
+            var outcomes = [PairOutcome?](repeating: nil, count: pairs.count)
+            var next = 0
+            func addNext() {
+                guard next < pairs.count else { return }
+                let index = next
+                group.addTask { (index, await commit(pairs[index], roomID: roomIDs[index], now: now)) }
+                next += 1
+            }
+            for _ in 0..<max(1, settings.commitConcurrency) { addNext() }
+            while let (index, outcome) = await group.next() {
+                outcomes[index] = outcome
+                addNext()
+            }
+            return outcomes.map { $0! }
+        }
+    }
+
+    /// Room, then both notifications, then the queue. Undone if either user cannot be told.
+    private func commit(_ pair: Pairing, roomID: String, now: Date) async -> PairOutcome {
+        let room = Room(id: roomID, first: pair.first.userID, second: pair.second.userID, createdAt: now)
+        var log = logger
+        log[metadataKey: "match.room_id"] = "\(room.id)"
+        do {
+            try await storeRetry.run { _ in try await ports.store.createRoom(room, members: [pair.first.userID, pair.second.userID]) }
+        } catch {
+            log.warning("Room write failed; both users stay queued", metadata: ["error": "\(error)"])
+            return PairOutcome(room: nil, failedAttempts: 0)
+        }
+        async let firstDelivery = notify(try .matched(pair.first.userID, room: room))
+        async let secondDelivery = notify(try .matched(pair.second.userID, room: room))
+        let deliveries = await [firstDelivery, secondDelivery]
+        var failedAttempts = deliveries.map(\.failedAttempts).reduce(0, +)
+
+        if deliveries.allSatisfy(\.delivered) {
+            let messages = pair.first.allMsgIDs + pair.second.allMsgIDs
+            if !(await deleteMessages(messages)) {
+                log.error("Matched messages not deleted; they reappear when the lease ends", metadata: ["queue.msg_ids": "\(messages)"])
+            }
+            return PairOutcome(room: room, failedAttempts: failedAttempts)
+        }
+
+        log.warning("UserNotification failed for good; undoing the room")
+        do {
+            try await storeRetry.run { _ in try await ports.store.deleteRoom(id: room.id) }
+        } catch {
+            log.error("Room undo failed", metadata: ["error": "\(error)"])
+        }
+        for (user, delivery) in zip([pair.first.userID, pair.second.userID], deliveries) where delivery.delivered {
+            failedAttempts += await notify(.skipped(user)).failedAttempts
+        }
+        return PairOutcome(room: nil, failedAttempts: failedAttempts)
+    }
+
+    // MARK: - I/O helpers
+
+    private struct Delivery: Sendable {
+        var delivered: Bool
+        var failedAttempts: Int
+    }
+
+    /// Sends one notification with retries; a user counts as notified only after a success.
+    private func notify(_ make: @autoclosure () throws -> UserNotification) async -> Delivery {
+        guard let notification = try? make() else { return Delivery(delivered: false, failedAttempts: 0) }
+        let failures = Mutex(0)
+        let runner = RetryRunner(backoff: settings.notifyBackoff, attemptTimeout: settings.attemptTimeout, time: time, unit: unit)
+        do {
+            try await runner.run(onFailure: { _, _, _ in failures.withLock { $0 += 1 } }) { _ in
+                try await ports.notifier.send(notification)
+            }
+            metrics.recordNotification(event: notification.event, delivered: true, failedAttempts: failures.withLock { $0 })
+            return Delivery(delivered: true, failedAttempts: failures.withLock { $0 })
+        } catch {
+            logger.warning(
+                "UserNotification not delivered",
+                metadata: ["realtime.topic": "\(notification.topic)", "notify.event": "\(notification.event)", "error": "\(error)"]
+            )
+            metrics.recordNotification(event: notification.event, delivered: false, failedAttempts: failures.withLock { $0 })
+            return Delivery(delivered: false, failedAttempts: failures.withLock { $0 })
+        }
+    }
+
+    /// Archives malformed messages and deletes stale ones.
+    private func applyDrops(_ drops: [Drop], into report: inout PassReport) async {
+        for drop in drops {
+            switch drop.reason {
+            case .malformed(let reason):
+                logger.warning("Malformed queue message archived", metadata: ["queue.msg_id": "\(drop.msgIDs)", "reason": "\(reason)"])
+                if (try? await storeRetry.run({ _ in try await ports.queue.archive(drop.msgIDs) })) != nil {
+                    report.malformed += 1
+                }
+            case .stale:
+                if await deleteMessages(drop.msgIDs) { report.stale += 1 }
+            }
+        }
+    }
+
+    private func deleteMessages(_ msgIDs: [Int64]) async -> Bool {
+        (try? await storeRetry.run { _ in try await ports.queue.delete(msgIDs) }) != nil
+    }
+
+    private var storeRetry: RetryRunner {
+        RetryRunner(backoff: settings.storeBackoff, attemptTimeout: settings.attemptTimeout, time: time, unit: unit)
+    }
+}
+
+/// The pass could not run. `message` is safe to show callers; `underlying` is for logs only.
+public struct PassError: Error, Sendable, CustomStringConvertible {
+    /// The caller-facing reason (contract §6 `message`).
+    public var message: String
+    /// The cause, never echoed to callers.
+    public var underlying: any Error
+
+    public var description: String { "\(message): \(underlying)" }
+}
+
+/// Room ids for passes: random in production, seeded in fixtures.
+public final class RoomIDSource: Sendable {
+    private let generator: Mutex<RoomIDGenerator>
+
+    /// A source seeded from the system's random source.
+    public init() { generator = Mutex(RoomIDGenerator()) }
+
+    /// A deterministic source.
+    public init(seed: UInt64) { generator = Mutex(RoomIDGenerator(seed: seed)) }
+
+    /// The next id.
+    public func next() -> String { generator.withLock { $0.next() } }
+}

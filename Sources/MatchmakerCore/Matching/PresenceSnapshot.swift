@@ -1,0 +1,27 @@
+import Shared
+
+/// Who is in the lobby (`global:lobby`), or why that is not known.
+public enum PresenceSnapshot: Sendable, Hashable {
+    /// The lobby's presence state: presence key (user id) → metas.
+    case available([String: [JSONValue]])
+    /// Presence could not be read (timeout, refused join, socket error): the pass runs degraded.
+    case unavailable(reason: String)
+
+    /// True when presence could not be read.
+    public var isUnavailable: Bool {
+        if case .unavailable = self { return true }
+        return false
+    }
+
+    /// A user is waiting when any of its metas has `status == "waiting"` (contract §2).
+    public func isWaiting(_ userID: String) -> Bool {
+        guard case .available(let state) = self else { return false }
+        return state[userID]?.contains { $0["status"]?.stringValue == "waiting" } ?? false
+    }
+
+    /// Bots track `{user_id, status}`; humans track `{status}` only.
+    public func looksLikeBot(_ userID: String) -> Bool {
+        guard case .available(let state) = self else { return false }
+        return state[userID]?.contains { $0["user_id"] != nil } ?? false
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import Shared
+
+/// The body of a `stranger-queue` message: `{"userId": "<id>", "continent": "<continent>"}`.
+public struct QueuedUser: Sendable, Hashable {
+    /// The user to match.
+    public var userID: String
+    /// The chosen continent; missing, empty or unknown means `World`.
+    public var continent: Continent
+
+    /// Why a message is not a `QueuedUser`.
+    public struct Malformed: Error, Sendable, Hashable {
+        /// A short explanation for logs and the report.
+        public var reason: String
+    }
+
+    /// Parses a message body.
+    public static func parse(_ message: JSONValue) -> Result<QueuedUser, Malformed> {
+        guard case .object(let fields) = message else {
+            return .failure(Malformed(reason: "message is a JSON \(message.typeName), not an object"))
+        }
+        guard let userField = fields["userId"] else {
+            return .failure(Malformed(reason: "userId is missing"))
+        }
+        guard let userID = userField.stringValue else {
+            return .failure(Malformed(reason: "userId is a JSON \(userField.typeName), not a string"))
+        }
+        guard !userID.trimmingCharacters(in: .whitespaces).isEmpty else {
+            return .failure(Malformed(reason: "userId is empty"))
+        }
+        switch fields["continent"] {
+        case nil, .null:
+            return .success(QueuedUser(userID: userID, continent: .world))
+        case .string(let text):
+            return .success(QueuedUser(userID: userID, continent: Continent(lenient: text)))
+        case let other?:
+            return .failure(Malformed(reason: "continent is a JSON \(other.typeName), not a string"))
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Metrics
+
+/// The matchmaker's instruments, created once (swift-metrics; exported by `PrometheusExporter`).
+///
+/// Labels are low-cardinality: never a user id.
+public struct MatchMetrics: Sendable {
+    private let passesOK: Counter
+    private let passesFailed: Counter
+    private let passesDegraded: Counter
+    private let pairsHumans: Counter
+    private let pairsBotFill: Counter
+    private let undone: Counter
+    private let drops: [String: Counter]
+    private let notifyDelivered: Counter
+    private let notifyFailed: Counter
+    private let notifyFailedAttempts: Counter
+    private let passSeconds: Timer
+    private let leased: Gauge
+    private let oldestWait: Gauge
+
+    /// Creates the instruments in `factory` (the process-wide one by default).
+    public init(factory: any MetricsFactory = MetricsSystem.factory) {
+        passesOK = Counter(label: "matchmaker_passes_total", dimensions: [("outcome", "ok")], factory: factory)
+        passesFailed = Counter(label: "matchmaker_passes_total", dimensions: [("outcome", "failed")], factory: factory)
+        passesDegraded = Counter(label: "matchmaker_degraded_passes_total", factory: factory)
+        pairsHumans = Counter(label: "matchmaker_pairs_total", dimensions: [("kind", "humans")], factory: factory)
+        pairsBotFill = Counter(label: "matchmaker_pairs_total", dimensions: [("kind", "bot_fill")], factory: factory)
+        undone = Counter(label: "matchmaker_pairs_undone_total", factory: factory)
+        drops = Dictionary(
+            uniqueKeysWithValues: ["stale", "expired", "malformed", "duplicate"].map {
+                ($0, Counter(label: "matchmaker_drops_total", dimensions: [("reason", $0)], factory: factory))
+            }
+        )
+        notifyDelivered = Counter(label: "matchmaker_notifications_total", dimensions: [("outcome", "delivered")], factory: factory)
+        notifyFailed = Counter(label: "matchmaker_notifications_total", dimensions: [("outcome", "failed")], factory: factory)
+        notifyFailedAttempts = Counter(label: "matchmaker_notification_failed_attempts_total", factory: factory)
+        passSeconds = Timer(label: "matchmaker_pass_seconds", factory: factory)
+        leased = Gauge(label: "matchmaker_queue_leased_messages", factory: factory)
+        oldestWait = Gauge(label: "matchmaker_oldest_wait_seconds", factory: factory)
+    }
+
+    /// Records a finished pass.
+    func record(_ report: PassReport, plan: Plan?, duration: Duration) {
+        passesOK.increment()
+        if report.degraded { passesDegraded.increment() }
+        pairsBotFill.increment(by: report.botFills)
+        pairsHumans.increment(by: report.pairedRooms - report.botFills)
+        undone.increment(by: report.undone)
+        drops["stale"]?.increment(by: report.stale)
+        drops["expired"]?.increment(by: report.expired)
+        drops["malformed"]?.increment(by: report.malformed)
+        drops["duplicate"]?.increment(by: report.duplicates)
+        passSeconds.record(duration: duration)
+        leased.record(report.totalUsers)
+        if let plan {
+            let waits = (plan.kept + plan.expired).map(\.firstEnqueuedAt)
+            oldestWait.record(waits.min().map { -$0.timeIntervalSinceNow } ?? 0)
+        } else {
+            oldestWait.record(0)
+        }
+    }
+
+    /// Records a pass that could not read the queue.
+    func recordFailedPass() { passesFailed.increment() }
+
+    /// Records the outcome of one notification and its failed attempts.
+    func recordNotification(event: String, delivered: Bool, failedAttempts: Int) {
+        (delivered ? notifyDelivered : notifyFailed).increment()
+        notifyFailedAttempts.increment(by: failedAttempts)
+    }
+}
