@@ -61,6 +61,13 @@ public struct Drop: Sendable, Hashable {
     public var msgIDs: [Int64]
     /// Why.
     public var reason: Reason
+
+    /// Creates a drop.
+    public init(userID: String?, msgIDs: [Int64], reason: Reason) {
+        self.userID = userID
+        self.msgIDs = msgIDs
+        self.reason = reason
+    }
 }
 
 /// What a pass should do, decided without any I/O.
