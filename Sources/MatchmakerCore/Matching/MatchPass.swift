@@ -186,7 +186,7 @@ public struct MatchPass: Sendable {
             return PairOutcome(room: room, failedAttempts: failedAttempts)
         }
 
-        log.warning("UserNotification failed for good; undoing the room")
+        log.warning("Notification failed for good; undoing the room")
         do {
             try await storeRetry.run { _ in try await ports.store.deleteRoom(id: room.id) }
         } catch {
@@ -218,7 +218,7 @@ public struct MatchPass: Sendable {
             return Delivery(delivered: true, failedAttempts: failures.withLock { $0 })
         } catch {
             logger.warning(
-                "UserNotification not delivered",
+                "Notification not delivered",
                 metadata: ["realtime.topic": "\(notification.topic)", "notify.event": "\(notification.event)", "error": "\(error)"]
             )
             metrics.recordNotification(event: notification.event, delivered: false, failedAttempts: failures.withLock { $0 })

@@ -1,0 +1,291 @@
+import Foundation
+import Logging
+import MatchmakerCore
+import Metrics
+import Shared
+import Testing
+
+/// A pass on the embedded backend, in process, on virtual time.
+struct PassHarness {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+    let time: Timekeeper
+    let backend: EmbeddedBackend
+    var settings = MatchPass.Settings()
+
+    init() {
+        time = .virtual(start: now)
+        backend = EmbeddedBackend(time: time)
+        settings.attemptTimeout = nil
+    }
+
+    @discardableResult
+    func enqueue(_ user: String, continent: String = "World", age: Double = 1) throws -> Int64 {
+        try backend.pgmq.insert(backend.queueName, message: ["userId": .string(user), "continent": .string(continent)], enqueuedAt: now.addingTimeInterval(-age))
+    }
+
+    func pass(seed: UInt64 = 1) -> MatchPass {
+        MatchPass(
+            ports: backend.ports, settings: settings, time: time, roomIDs: RoomIDSource(seed: seed),
+            metrics: MatchMetrics(factory: NOOPMetricsHandler.instance), logger: .quiet, unit: { 0.5 }
+        )
+    }
+
+    var queued: [Int64] { backend.pgmq.rows(backend.queueName).map(\.msgID) }
+    func delivered(_ event: String) -> [String] { backend.notifier.log.filter { $0.event == event }.map(\.userID).sorted() }
+}
+
+@Suite struct MatchPassTests {
+    @Test func pairsNotifiesBothAndDeletesTheirMessages() async throws {
+        let harness = PassHarness()
+        try harness.enqueue("alice")
+        try harness.enqueue("bob")
+        let report = try await harness.pass().run()
+        #expect(report.pairedRooms == 1)
+        #expect(report.processedMessages == 2)
+        let room = try #require(report.rooms.first)
+        #expect(room.name == "alice-bob")
+        #expect(room.ownerID == "alice")
+        #expect(RoomIDGenerator.isValid(room.id))
+        #expect(harness.delivered("stranger_matched") == ["alice", "bob"])
+        let payload = try #require(harness.backend.notifier.log.first?.payload["room"])
+        #expect(payload == (try JSONValue(encoding: room)))
+        #expect(harness.queued.isEmpty)
+        #expect(harness.backend.store.contents.members[room.id] == ["alice", "bob"])
+    }
+
+    @Test func anEmptyQueueIsReportedAsSuch() async throws {
+        let report = try await PassHarness().pass().run()
+        #expect(report.totalUsers == 0)
+        #expect(try JSONCoding.string(report.responseBody) == #"{"message":"No users in queue","stats":{"pairedRooms":0,"processedMessages":0,"totalUsers":0},"success":true}"#)
+    }
+
+    @Test func aNotificationThatFailsThenSucceedsIsRetried() async throws {
+        let harness = PassHarness()
+        try harness.enqueue("alice")
+        try harness.enqueue("bob")
+        harness.backend.faults.script(.notify(user: "bob"), [.error, .rateLimited, .ok])
+        let report = try await harness.pass().run()
+        #expect(report.pairedRooms == 1)
+        #expect(report.failedNotificationAttempts == 2)
+        #expect(harness.delivered("stranger_matched") == ["alice", "bob"])
+        #expect(harness.queued.isEmpty)
+    }
+
+    /// Original bug 4: a failed notification left a room nobody was told about, and deleted the messages.
+    @Test func aNotificationThatNeverSucceedsUndoesTheRoomAndKeepsBothQueued() async throws {
+        let harness = PassHarness()
+        try harness.enqueue("alice")
+        try harness.enqueue("bob")
+        harness.backend.faults.script(.notify(user: "bob"), [.error])
+        let report = try await harness.pass().run()
+        #expect(report.pairedRooms == 0)
+        #expect(report.undone == 1)
+        #expect(report.failedNotificationAttempts == 4, "one attempt and three retries")
+        #expect(harness.backend.store.contents.rooms.isEmpty)
+        #expect(harness.delivered("stranger_matched") == ["alice"])
+        #expect(harness.delivered("stranger_skipped") == ["alice"], "alice was told, so she is told it is off")
+        #expect(harness.queued == [1, 2], "both messages stay queued until their lease ends")
+    }
+
+    @Test func anUnauthorizedNotificationIsNotRetried() async throws {
+        let harness = PassHarness()
+        try harness.enqueue("alice")
+        try harness.enqueue("bob")
+        harness.backend.faults.script(.notify(user: "alice"), [.unauthorized])
+        let report = try await harness.pass().run()
+        #expect(report.undone == 1)
+        #expect(report.failedNotificationAttempts == 1)
+    }
+
+    @Test func aRoomThatCannotBeWrittenLeavesNothingBehind() async throws {
+        let harness = PassHarness()
+        try harness.enqueue("alice")
+        try harness.enqueue("bob")
+        harness.backend.faults.script(.createRoom(user: "bob"), [.error])
+        let report = try await harness.pass().run()
+        #expect(report.undone == 1)
+        #expect(report.unprocessedUsers == 2)
+        #expect(harness.backend.store.contents.rooms.isEmpty)
+        #expect(harness.backend.notifier.log.isEmpty)
+        #expect(harness.queued == [1, 2])
+    }
+
+    @Test func aQueueThatCannotBeReadFailsThePass() async throws {
+        let harness = PassHarness()
+        try harness.enqueue("alice")
+        harness.backend.faults.script(.read, [.error])
+        await #expect(throws: PassError.self) { try await harness.pass().run() }
+    }
+
+    @Test func aQueueReadThatRecoversOnRetrySucceeds() async throws {
+        let harness = PassHarness()
+        try harness.enqueue("alice")
+        try harness.enqueue("bob")
+        harness.backend.faults.script(.read, [.error, .ok])
+        #expect(try await harness.pass().run().pairedRooms == 1)
+    }
+
+    @Test func expiredUsersAreToldAndRemoved() async throws {
+        let harness = PassHarness()
+        try harness.enqueue("old", age: 75)
+        let report = try await harness.pass().run()
+        #expect(report.expired == 1)
+        #expect(harness.delivered("stranger_no_matches") == ["old"])
+        #expect(harness.queued.isEmpty)
+    }
+
+    @Test func anExpiredUserWhoCannotBeToldStaysQueued() async throws {
+        let harness = PassHarness()
+        try harness.enqueue("old", age: 75)
+        harness.backend.faults.script(.notify(user: "old"), [.error])
+        let report = try await harness.pass().run()
+        #expect(report.expired == 0)
+        #expect(harness.queued == [1])
+    }
+
+    @Test func malformedMessagesAreArchivedNeverLost() async throws {
+        let harness = PassHarness()
+        _ = try harness.backend.pgmq.send(harness.backend.queueName, message: ["user": "x"])
+        _ = try harness.backend.pgmq.send(harness.backend.queueName, message: "not an object")
+        let report = try await harness.pass().run()
+        #expect(report.malformed == 2)
+        #expect(harness.queued.isEmpty)
+        #expect(harness.backend.pgmq.archived(harness.backend.queueName).map(\.msgID) == [1, 2])
+    }
+
+    /// Original bug 3 / §2.9: with presence down, unmatched users were deleted as "stale".
+    @Test func unmatchedUsersStayQueuedWhenPresenceIsDown() async throws {
+        let harness = PassHarness()
+        for user in ["a", "b", "c"] { try harness.enqueue(user, age: 40) }
+        let report = try await harness.pass().run()
+        #expect(report.degraded)
+        #expect(report.pairedRooms == 1)
+        #expect(harness.queued == [3])
+    }
+
+    @Test func staleUsersAreDroppedWhenPresenceSaysTheyLeft() async throws {
+        let harness = PassHarness()
+        harness.backend.presence.set(.available(["a": [["status": "waiting"]]]))
+        try harness.enqueue("a", age: 40)
+        try harness.enqueue("gone", age: 40)
+        let report = try await harness.pass().run()
+        #expect(report.stale == 1)
+        #expect(!report.degraded)
+        #expect(harness.queued == [1])
+    }
+
+    /// Original bug 1: reads without a lease let overlapping runs match the same user twice.
+    @Test func overlappingPassesNeverMatchAUserTwice() async throws {
+        let harness = PassHarness()
+        for index in 0..<200 { try harness.enqueue("u\(index)") }
+        let reports = try await withThrowingTaskGroup(of: PassReport.self) { group in
+            for seed in 1...4 { group.addTask { try await harness.pass(seed: UInt64(seed)).run() } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let members = reports.flatMap(\.rooms).flatMap { $0.name.split(separator: "-").map(String.init) }
+        #expect(members.count == 200)
+        #expect(Set(members).count == 200)
+        #expect(reports.map(\.totalUsers).reduce(0, +) == 200, "each message leased by exactly one pass")
+    }
+
+    @Test func aLeasedMessageReappearsWhenTheLeaseEnds() async throws {
+        let harness = PassHarness()
+        try harness.enqueue("alice")
+        try harness.enqueue("bob")
+        harness.backend.faults.script(.notify(user: "bob"), [.error, .error, .error, .error, .ok])
+        #expect(try await harness.pass().run().undone == 1)
+        #expect(try await harness.pass().run().totalUsers == 0, "still leased")
+        try await harness.time.sleep(.seconds(31))
+        let retry = try await harness.pass().run()
+        #expect(retry.pairedRooms == 1)
+        #expect(harness.queued.isEmpty)
+    }
+}
+
+extension Logger {
+    /// A logger for tests that only speaks up for critical problems.
+    static var quiet: Logger {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return logger
+    }
+}
+
+/// A notifier that holds every delivery until released: lets a test stop a pass in the middle.
+final class GatedNotifier: Notifier {
+    private let events: AsyncStream<String>.Continuation
+    private let gate: AsyncStream<Void>
+    private let opener: AsyncStream<Void>.Continuation
+    let log: AsyncStream<String>
+
+    init() {
+        (log, events) = AsyncStream.makeStream(of: String.self)
+        (gate, opener) = AsyncStream.makeStream(of: Void.self)
+    }
+
+    func open() { opener.finish() }
+
+    func send(_ notification: UserNotification) async throws {
+        events.yield("notify \(notification.userID)")
+        for await _ in gate {}
+    }
+}
+
+/// A queue that reports each lease, wrapped around the embedded one.
+struct ReportingQueue: MatchQueue {
+    let inner: any MatchQueue
+    let events: AsyncStream<String>.Continuation
+
+    func lease(count: Int, leaseSeconds: Int) async throws -> [QueueRow] {
+        let rows = try await inner.lease(count: count, leaseSeconds: leaseSeconds)
+        events.yield("lease \(rows.map(\.msgID))")
+        return rows
+    }
+    func delete(_ msgIDs: [Int64]) async throws { try await inner.delete(msgIDs) }
+    func archive(_ msgIDs: [Int64]) async throws { try await inner.archive(msgIDs) }
+}
+
+@Suite struct PassRunnerTests {
+    @Test func aSecondCallWaitsForTheRunningPass() async throws {
+        let harness = PassHarness()
+        for index in 0..<4 { try harness.enqueue("u\(index)") }
+        let notifier = GatedNotifier()
+        let (leases, leaseEvents) = AsyncStream.makeStream(of: String.self)
+        var ports = harness.backend.ports
+        ports.notifier = notifier
+        ports.queue = ReportingQueue(inner: ports.queue, events: leaseEvents)
+        var settings = harness.settings
+        settings.batchSize = 2
+        let runner = PassRunner(pass: MatchPass(ports: ports, settings: settings, time: harness.time, logger: .quiet))
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { _ = try await runner.run() }
+            var notifications = notifier.log.makeAsyncIterator()
+            _ = await notifications.next()
+            // The first pass is now parked inside a notification; start a second one.
+            group.addTask { _ = try await runner.run() }
+            for _ in 0..<200 { await Task.yield() }
+            var leaseLog = leases.makeAsyncIterator()
+            #expect(await leaseLog.next() == "lease [1, 2]")
+            #expect(harness.backend.pgmq.rows(harness.backend.queueName).filter { $0.readCount > 0 }.map(\.msgID) == [1, 2])
+            notifier.open()
+            try await group.waitForAll()
+            #expect(await leaseLog.next() == "lease [3, 4]")
+        }
+        #expect(runner.stats.snapshot.passes == 2)
+    }
+
+    @Test func concurrentCallsRunOneAtATimeAndEachGetsItsPass() async throws {
+        let harness = PassHarness()
+        for index in 0..<40 { try harness.enqueue("u\(index)") }
+        let runner = PassRunner(pass: harness.pass())
+        let reports = try await withThrowingTaskGroup(of: PassReport.self) { group in
+            for _ in 0..<5 { group.addTask { try await runner.run() } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(reports.count == 5)
+        #expect(reports.map(\.pairedRooms).reduce(0, +) == 20)
+        #expect(runner.stats.snapshot.passes == 5)
+        #expect(runner.stats.snapshot.rooms == 20)
+    }
+}
