@@ -1,0 +1,118 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import MatchmakerCore
+import NIOCore
+import Shared
+import Testing
+
+@Suite struct PgmqRPCTests {
+    @Test func sendReadDeleteArchivePopOverARealSocket() async throws {
+        try await AppHarness().app.test(.live) { client in
+            func rpc(_ function: String, _ body: String) async throws -> TestResponse {
+                try await client.execute(uri: "/rest/v1/rpc/\(function)", method: .post, headers: rpcHeaders, body: jsonBody(body))
+            }
+            #expect(try await rpc("send", #"{"queue_name":"stranger-queue","message":{"userId":"a"}}"#).json == [1])
+            #expect(try await rpc("send", #"{"queue_name":"stranger-queue","message":{"userId":"b"},"sleep_seconds":0}"#).json == [2])
+            #expect(
+                try await rpc("send_batch", #"{"queue_name":"stranger-queue","messages":[{"userId":"c"},{"userId":"d"}]}"#).json == [3, 4]
+            )
+            let read = try await rpc("read", #"{"queue_name":"stranger-queue","sleep_seconds":30,"n":2}"#)
+            #expect(read.status == .ok)
+            let rows = try #require(read.json?.arrayValue)
+            #expect(rows.count == 2)
+            #expect(rows[0]["msg_id"] == 1)
+            #expect(rows[0]["read_ct"] == 1)
+            #expect(rows[0]["message"] == ["userId": "a"])
+            #expect(rows[0]["enqueued_at"]?.stringValue.flatMap(Timestamp.parse) != nil)
+            #expect(rows[0]["vt"]?.stringValue.flatMap(Timestamp.parse) != nil)
+            // Leased messages are hidden from the next read.
+            let next = try await rpc("read", #"{"queue_name":"stranger-queue","sleep_seconds":30,"n":10}"#)
+            #expect(next.json?.arrayValue?.map { $0["msg_id"] } == [3, 4])
+            #expect(try await rpc("delete", #"{"queue_name":"stranger-queue","message_id":1}"#).json == true)
+            #expect(try await rpc("delete", #"{"queue_name":"stranger-queue","message_id":1}"#).json == false)
+            #expect(try await rpc("archive", #"{"queue_name":"stranger-queue","message_id":"2"}"#).json == true)
+            #expect(try await rpc("archive", #"{"queue_name":"stranger-queue","message_id":99}"#).json == false)
+            _ = try await rpc("send", #"{"queue_name":"stranger-queue","message":{"userId":"e"}}"#)
+            let popped = try await rpc("pop", #"{"queue_name":"stranger-queue"}"#)
+            #expect(popped.json?.arrayValue?.map { $0["msg_id"] } == [5])
+        }
+    }
+
+    @Test func msgIDInsteadOfMessageIDIsTheDocumentedPGRST202() async throws {
+        try await AppHarness().app.test(.router) { client in
+            let response = try await client.execute(
+                uri: "/rest/v1/rpc/delete", method: .post, headers: rpcHeaders, body: jsonBody(#"{"queue_name":"stranger-queue","msg_id":1}"#)
+            )
+            #expect(response.status == .notFound)
+            let body = try #require(response.json)
+            #expect(body["code"] == "PGRST202")
+            #expect(body["message"] == "Could not find the function pgmq_public.delete(msg_id, queue_name) in the schema cache")
+            #expect(Set(["code", "message", "details", "hint"]) == Set(body.objectKeys))
+        }
+    }
+
+    @Test(arguments: [
+        ("nope", #"{"queue_name":"stranger-queue"}"#, 404, "PGRST202"),
+        ("read", #"{"queue_name":"stranger-queue","n":1}"#, 404, "PGRST202"),
+        ("read", #"{"queue_name":"stranger-queue","sleep_seconds":"soon","n":1}"#, 400, "22P02"),
+        ("read", #"{"queue_name":"stranger-queue","sleep_seconds":1.5,"n":1}"#, 400, "22P02"),
+        ("read", #"{"queue_name":"stranger-queue","sleep_seconds":null,"n":1}"#, 400, "22004"),
+        ("send_batch", #"{"queue_name":"stranger-queue","messages":{"userId":"a"}}"#, 400, "22P02"),
+        ("send", #"{"queue_name":"no-such-queue","message":{}}"#, 404, "42P01"),
+        ("send", #"{"queue_name":"stranger-queue","message":"#, 400, "PGRST102"),
+        ("send", #"["not","an","object"]"#, 400, "PGRST102"),
+    ])
+    func badCallsGetPostgrestErrors(function: String, body: String, status: Int, code: String) async throws {
+        try await AppHarness().app.test(.router) { client in
+            let response = try await client.execute(uri: "/rest/v1/rpc/\(function)", method: .post, headers: rpcHeaders, body: jsonBody(body))
+            #expect(response.status.code == status)
+            #expect(response.json?["code"]?.stringValue == code)
+        }
+    }
+
+    @Test func theSchemaComesFromContentProfile() async throws {
+        try await AppHarness().app.test(.router) { client in
+            let body = jsonBody(#"{"queue_name":"stranger-queue","message":{}}"#)
+            let publicSchema = try await client.execute(uri: "/rest/v1/rpc/send", method: .post, headers: [.contentType: "application/json"], body: body)
+            #expect(publicSchema.status == .notFound)
+            #expect(publicSchema.json?["message"] == "Could not find the function public.send(message, queue_name) in the schema cache")
+            let unknown = try await client.execute(
+                uri: "/rest/v1/rpc/send", method: .post, headers: [HTTPField.Name("Content-Profile")!: "secret"], body: body
+            )
+            #expect(unknown.status == .notAcceptable)
+            #expect(unknown.json?["code"] == "PGRST106")
+        }
+    }
+
+    @Test func anOversizedRPCBodyIs413InPostgrestShape() async throws {
+        let big = ByteBuffer(repeating: UInt8(ascii: "x"), count: (1 << 20) + 10)
+        try await AppHarness().app.test(.router) { client in
+            let response = try await client.execute(uri: "/rest/v1/rpc/send", method: .post, headers: rpcHeaders, body: big)
+            #expect(response.status == .contentTooLarge)
+            #expect(response.json?["code"] == "PGRST413")
+        }
+    }
+
+    @Test func enqueuedWithRPCThenPairedByTheFunction() async throws {
+        try await AppHarness().app.test(.live) { client in
+            for user in ["alice", "bob"] {
+                _ = try await client.execute(
+                    uri: "/rest/v1/rpc/send", method: .post, headers: rpcHeaders,
+                    body: jsonBody(#"{"queue_name":"stranger-queue","message":{"userId":"\#(user)","continent":"Asia"}}"#)
+                )
+            }
+            let response = try await client.execute(uri: "/functions/v1/stranger-matchmaker", method: .post)
+            #expect(response.json?["stats"]?["pairedRooms"] == 1)
+        }
+    }
+}
+
+extension JSONValue {
+    var objectKeys: [String] { if case .object(let fields) = self { Array(fields.keys) } else { [] } }
+}
+
+extension JSONValue {
+    var arrayValue: [JSONValue]? { if case .array(let elements) = self { elements } else { nil } }
+}
