@@ -26,6 +26,24 @@ public struct Fixture: Codable, Sendable {
     /// The outcome that must follow; absent until written with `replay --update`.
     public var expected: Outcome?
 
+    enum CodingKeys: String, CodingKey {
+        case name, description, now, config, queue, presence, skips, bots, faults, expected
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        description = try container.decode(String.self, forKey: .description)
+        now = try container.decode(String.self, forKey: .now)
+        config = try container.decodeIfPresent(Config.self, forKey: .config) ?? Config()
+        queue = try container.decodeIfPresent([Message].self, forKey: .queue) ?? []
+        presence = try container.decode(Presence.self, forKey: .presence)
+        skips = try container.decodeIfPresent([SkipRow].self, forKey: .skips) ?? []
+        bots = try container.decodeIfPresent([String].self, forKey: .bots) ?? []
+        faults = try container.decodeIfPresent(Faults.self, forKey: .faults) ?? Faults()
+        expected = try container.decodeIfPresent(Outcome.self, forKey: .expected)
+    }
+
     /// Pass settings a fixture may change.
     public struct Config: Codable, Sendable, Hashable {
         public var skipWindow: Double?
@@ -110,6 +128,13 @@ public struct Fixture: Codable, Sendable {
         public var readCount: Int
         /// True while hidden by a lease.
         public var leased: Bool
+
+        /// Creates a remaining-message record.
+        public init(msgID: Int64, readCount: Int, leased: Bool) {
+            self.msgID = msgID
+            self.readCount = readCount
+            self.leased = leased
+        }
 
         enum CodingKeys: String, CodingKey {
             case msgID = "msg_id"
