@@ -1,0 +1,49 @@
+import Configuration
+import Logging
+import MatchmakerCore
+import Shared
+import Testing
+
+@Suite struct ConfigTests {
+    func config(_ environment: [String: String]) throws -> MatchmakerConfig {
+        try MatchmakerConfig(reader: ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: environment)))
+    }
+
+    @Test func defaultsAreTheContractValues() throws {
+        let config = try config([:])
+        #expect(config.queueName == "stranger-queue")
+        #expect(config.pass.leaseSeconds == 30)
+        #expect(config.pass.batchSize == 100)
+        #expect(config.matchInterval == .seconds(2))
+        #expect(config.pass.policy == MatchPolicy(skipWindow: 10, staleAfter: 30, botFillAfter: 5, queueTTL: 60))
+        #expect(config.pass.attemptTimeout == .seconds(8))
+        #expect(config.jwtSecret == nil)
+        #expect(config.port == 8080)
+    }
+
+    @Test func environmentVariablesOverrideDefaults() throws {
+        let config = try config([
+            "QUEUE_NAME": "q", "QUEUE_LEASE_SECONDS": "45", "MATCH_INTERVAL": "0.5", "SKIP_WINDOW": "20", "STALE_AFTER": "40",
+            "BOT_FILL_AFTER": "7", "QUEUE_TTL": "90", "REALTIME_CONNECT_TIMEOUT": "3", "HTTP_PORT": "0", "BATCH_SIZE": "10",
+            "SUPABASE_JWT_SECRET": "s3cret", "NOTIFY_MAX_RETRIES": "5", "LOG_LEVEL": "DEBUG",
+        ])
+        #expect(config.queueName == "q")
+        #expect(config.pass.leaseSeconds == 45)
+        #expect(config.matchInterval == .milliseconds(500))
+        #expect(config.pass.policy == MatchPolicy(skipWindow: 20, staleAfter: 40, botFillAfter: 7, queueTTL: 90))
+        #expect(config.pass.attemptTimeout == .seconds(3))
+        #expect(config.port == 0)
+        #expect(config.pass.batchSize == 10)
+        #expect(config.jwtSecret == "s3cret")
+        #expect(config.pass.notifyBackoff.maxRetries == 5)
+        #expect(config.logLevel == .debug)
+    }
+
+    @Test(arguments: [
+        ("HTTP_PORT", "eighty"), ("HTTP_PORT", "70000"), ("MATCH_INTERVAL", "-1"), ("QUEUE_LEASE_SECONDS", "0"),
+        ("SKIP_WINDOW", "ten"), ("LOG_LEVEL", "loud"), ("BATCH_SIZE", "1.5"),
+    ])
+    func invalidValuesAreErrorsNotSilentDefaults(key: String, value: String) {
+        #expect(throws: ConfigError.self) { try config([key: value]) }
+    }
+}
