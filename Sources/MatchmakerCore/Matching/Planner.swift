@@ -12,6 +12,9 @@ import Shared
 ///    `World` users followed by every leftover. Never with themselves, never within the skip window.
 /// 5. A human left over who has waited `botFillAfter` takes the first waiting bot. Bots never pair with bots.
 /// 6. Whoever is left and whose newest message is older than `queueTTL` expires; the rest stay queued.
+///
+/// Planning is O(n log n) in the leased messages: users are numbered once, and every later step works
+/// on those numbers, so a compatibility check costs no string hashing.
 public struct Planner: Sendable {
     /// The time rules.
     public var policy: MatchPolicy
@@ -28,55 +31,56 @@ public struct Planner: Sendable {
     ///   - now: the pass's instant.
     public func plan(rows: [QueueRow], presence: PresenceSnapshot, skips: [Skip], bots: Set<String>, now: Date) -> Plan {
         var plan = Plan(degraded: presence.isUnavailable, messageCount: rows.count)
-        let candidates = collapse(rows: rows, presence: presence, bots: bots, drops: &plan.drops)
+        var users = UserTable(rows: rows, presence: presence, bots: bots, drops: &plan.drops)
+        users.block(skips, since: now.addingTimeInterval(-policy.skipWindow))
 
-        let skipHorizon = now.addingTimeInterval(-policy.skipWindow)
-        let blocked = Set(skips.lazy.filter { $0.createdAt >= skipHorizon }.map { UserPair($0.userA, $0.userB) })
-        func compatible(_ a: Candidate, _ b: Candidate) -> Bool {
-            a.userID != b.userID && !blocked.contains(UserPair(a.userID, b.userID))
-        }
-
-        var eligible: [Candidate] = []
-        var leftover: [Candidate] = []
-        for candidate in candidates {
-            if case .available = presence, !presence.isWaiting(candidate.userID) {
-                if now.timeIntervalSince(candidate.lastEnqueuedAt) >= policy.staleAfter {
-                    plan.drops.append(Drop(userID: candidate.userID, msgIDs: candidate.allMsgIDs, reason: .stale))
-                } else {
-                    leftover.append(candidate)
-                }
+        var humans: [Int] = []
+        var waitingBots: [Int] = []
+        var leftover: [Int] = []
+        for index in users.candidates.indices {
+            let candidate = users.candidates[index]
+            if users.isWaiting[index] {
+                if candidate.isBot { waitingBots.append(index) } else { humans.append(index) }
+            } else if now.timeIntervalSince(candidate.lastEnqueuedAt) >= policy.staleAfter {
+                plan.drops.append(Drop(userID: candidate.userID, msgIDs: candidate.allMsgIDs, reason: .stale))
             } else {
-                eligible.append(candidate)
+                leftover.append(index)
             }
         }
 
-        let humans = eligible.filter { !$0.isBot }
-        var waitingBots = eligible.filter(\.isBot)
-
         var continentOrder: [Continent] = []
-        var pools: [Continent: [Candidate]] = [:]
-        for human in humans where human.continent != .world {
-            if pools[human.continent] == nil { continentOrder.append(human.continent) }
-            pools[human.continent, default: []].append(human)
+        var pools: [Continent: [Int]] = [:]
+        var worldPool: [Int] = []
+        for index in humans {
+            let continent = users.candidates[index].continent
+            if continent == .world {
+                worldPool.append(index)
+            } else {
+                if pools[continent] == nil { continentOrder.append(continent) }
+                pools[continent, default: []].append(index)
+            }
         }
-        var worldPool = humans.filter { $0.continent == .world }
+        var pairs: [(Int, Int, Pairing.Kind)] = []
         for continent in continentOrder {
-            worldPool += pairGreedily(pools[continent]!, compatible: compatible, into: &plan.pairs)
+            worldPool += pairGreedily(pools[continent]!, users: users, into: &pairs)
         }
-        let unpairedHumans = pairGreedily(worldPool, compatible: compatible, into: &plan.pairs)
+        let unpairedHumans = pairGreedily(worldPool, users: users, into: &pairs)
 
         for human in unpairedHumans {
-            if now.timeIntervalSince(human.firstEnqueuedAt) >= policy.botFillAfter,
-                let index = waitingBots.firstIndex(where: { compatible(human, $0) })
+            if now.timeIntervalSince(users.candidates[human].firstEnqueuedAt) >= policy.botFillAfter,
+                let slot = waitingBots.firstIndex(where: { users.compatible(human, $0) })
             {
-                plan.pairs.append(Pairing(human, waitingBots.remove(at: index), kind: .botFill))
+                pairs.append((human, waitingBots.remove(at: slot), .botFill))
             } else {
                 leftover.append(human)
             }
         }
         leftover += waitingBots
 
-        for candidate in leftover.sorted(by: { $0.msgID < $1.msgID }) {
+        plan.pairs = pairs.map { Pairing(users.candidates[$0.0], users.candidates[$0.1], kind: $0.2) }
+        // Candidates are numbered in FIFO order, so sorting numbers sorts by msg_id.
+        for index in leftover.sorted() {
+            let candidate = users.candidates[index]
             if now.timeIntervalSince(candidate.lastEnqueuedAt) >= policy.queueTTL {
                 plan.expired.append(candidate)
             } else {
@@ -86,48 +90,75 @@ public struct Planner: Sendable {
         return plan
     }
 
-    /// Parses and collapses messages into candidates in FIFO order; malformed ones go to `drops`.
-    private func collapse(rows: [QueueRow], presence: PresenceSnapshot, bots: Set<String>, drops: inout [Drop]) -> [Candidate] {
-        var order: [String] = []
-        var byUser: [String: Candidate] = [:]
-        for row in rows.sorted(by: { $0.msgID < $1.msgID }) {
-            switch QueuedUser.parse(row.message) {
-            case .failure(let malformed):
-                drops.append(Drop(userID: nil, msgIDs: [row.msgID], reason: .malformed(malformed.reason)))
-            case .success(let user):
-                if var existing = byUser[user.userID] {
-                    existing.duplicateMsgIDs.append(row.msgID)
-                    existing.lastEnqueuedAt = max(existing.lastEnqueuedAt, row.enqueuedAt)
-                    byUser[user.userID] = existing
-                } else {
-                    order.append(user.userID)
-                    byUser[user.userID] = Candidate(
-                        userID: user.userID, continent: user.continent, msgID: row.msgID,
-                        firstEnqueuedAt: row.enqueuedAt, lastEnqueuedAt: row.enqueuedAt, duplicateMsgIDs: [],
-                        isBot: bots.contains(user.userID) || presence.looksLikeBot(user.userID)
-                    )
-                }
-            }
-        }
-        return order.map { byUser[$0]! }
-    }
-
     /// Greedy first-fit in FIFO order: each head takes the earliest compatible partner behind it.
     ///
     /// The pool is kept reversed so that the head and its usual partner sit at the end of the array,
     /// where removal is cheap: the common case costs O(1) per pair.
-    private func pairGreedily(
-        _ pool: [Candidate], compatible: (Candidate, Candidate) -> Bool, into pairs: inout [Pairing]
-    ) -> [Candidate] {
+    private func pairGreedily(_ pool: [Int], users: UserTable, into pairs: inout [(Int, Int, Pairing.Kind)]) -> [Int] {
         var stack = Array(pool.reversed())
-        var unpaired: [Candidate] = []
+        var unpaired: [Int] = []
         while let head = stack.popLast() {
-            if let index = stack.lastIndex(where: { compatible(head, $0) }) {
-                pairs.append(Pairing(head, stack.remove(at: index), kind: .humans))
+            if let slot = stack.lastIndex(where: { users.compatible(head, $0) }) {
+                pairs.append((head, stack.remove(at: slot), .humans))
             } else {
                 unpaired.append(head)
             }
         }
         return unpaired
     }
+}
+
+/// The leased users, numbered in FIFO order, with what the planner needs to know about each.
+private struct UserTable {
+    var candidates: [Candidate] = []
+    /// Waiting in the lobby, or presence unknown (degraded: everyone counts as waiting).
+    var isWaiting: [Bool] = []
+    private var numbers: [String: Int] = [:]
+    private var hasSkips: [Bool] = []
+    private var blocked: Set<Int> = []
+
+    /// Parses and collapses messages; malformed ones go to `drops`.
+    init(rows: [QueueRow], presence: PresenceSnapshot, bots: Set<String>, drops: inout [Drop]) {
+        let state: [String: [JSONValue]]? = if case .available(let state) = presence { state } else { nil }
+        for row in rows.sorted(by: { $0.msgID < $1.msgID }) {
+            switch QueuedUser.parse(row.message) {
+            case .failure(let malformed):
+                drops.append(Drop(userID: nil, msgIDs: [row.msgID], reason: .malformed(malformed.reason)))
+            case .success(let user):
+                if let number = numbers[user.userID] {
+                    candidates[number].duplicateMsgIDs.append(row.msgID)
+                    candidates[number].lastEnqueuedAt = max(candidates[number].lastEnqueuedAt, row.enqueuedAt)
+                    continue
+                }
+                let metas = state?[user.userID] ?? []
+                numbers[user.userID] = candidates.count
+                candidates.append(
+                    Candidate(
+                        userID: user.userID, continent: user.continent, msgID: row.msgID, firstEnqueuedAt: row.enqueuedAt,
+                        lastEnqueuedAt: row.enqueuedAt, duplicateMsgIDs: [],
+                        isBot: bots.contains(user.userID) || PresenceSnapshot.isBot(metas)
+                    )
+                )
+                isWaiting.append(state == nil || PresenceSnapshot.isWaiting(metas))
+            }
+        }
+        hasSkips = Array(repeating: false, count: candidates.count)
+    }
+
+    /// Records the skips at or after `since` between leased users.
+    mutating func block(_ skips: [Skip], since: Date) {
+        for skip in skips where skip.createdAt >= since {
+            guard let a = numbers[skip.userA], let b = numbers[skip.userB] else { continue }
+            hasSkips[a] = true
+            hasSkips[b] = true
+            blocked.insert(key(a, b))
+        }
+    }
+
+    /// Two different users who have not skipped each other within the window.
+    func compatible(_ a: Int, _ b: Int) -> Bool {
+        a != b && !(hasSkips[a] && hasSkips[b] && blocked.contains(key(a, b)))
+    }
+
+    private func key(_ a: Int, _ b: Int) -> Int { min(a, b) * candidates.count + max(a, b) }
 }

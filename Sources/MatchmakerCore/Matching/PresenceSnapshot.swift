@@ -14,14 +14,12 @@ public enum PresenceSnapshot: Sendable, Hashable {
     }
 
     /// A user is waiting when any of its metas has `status == "waiting"` (contract §2).
-    public func isWaiting(_ userID: String) -> Bool {
-        guard case .available(let state) = self else { return false }
-        return state[userID]?.contains { $0["status"]?.stringValue == "waiting" } ?? false
+    public static func isWaiting(_ metas: [JSONValue]) -> Bool {
+        metas.contains { $0["status"]?.stringValue == "waiting" }
     }
 
     /// Bots track `{user_id, status}`; humans track `{status}` only.
-    public func looksLikeBot(_ userID: String) -> Bool {
-        guard case .available(let state) = self else { return false }
-        return state[userID]?.contains { $0["user_id"] != nil } ?? false
+    public static func isBot(_ metas: [JSONValue]) -> Bool {
+        metas.contains { $0["user_id"] != nil }
     }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import Shared
 
 /// The body of a `stranger-queue` message: `{"userId": "<id>", "continent": "<continent>"}`.
@@ -25,7 +24,7 @@ public struct QueuedUser: Sendable, Hashable {
         guard let userID = userField.stringValue else {
             return .failure(Malformed(reason: "userId is a JSON \(userField.typeName), not a string"))
         }
-        guard !userID.trimmingCharacters(in: .whitespaces).isEmpty else {
+        guard !userID.allSatisfy(\.isWhitespace) else {
             return .failure(Malformed(reason: "userId is empty"))
         }
         switch fields["continent"] {

@@ -16,13 +16,3 @@ public struct Skip: Sendable, Hashable, Codable {
         self.createdAt = createdAt
     }
 }
-
-/// An unordered pair of user ids, so that a skip blocks both directions.
-struct UserPair: Hashable {
-    let low: String
-    let high: String
-
-    init(_ a: String, _ b: String) {
-        (low, high) = a < b ? (a, b) : (b, a)
-    }
-}
