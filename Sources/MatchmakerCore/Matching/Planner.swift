@@ -120,23 +120,27 @@ private struct UserTable {
     /// Parses and collapses messages; malformed ones go to `drops`.
     init(rows: [QueueRow], presence: PresenceSnapshot, bots: Set<String>, drops: inout [Drop]) {
         let state: [String: [JSONValue]]? = if case .available(let state) = presence { state } else { nil }
+        candidates.reserveCapacity(rows.count)
+        isWaiting.reserveCapacity(rows.count)
+        numbers.reserveCapacity(rows.count)
         for row in rows.sorted(by: { $0.msgID < $1.msgID }) {
             switch QueuedUser.parse(row.message) {
             case .failure(let malformed):
                 drops.append(Drop(userID: nil, msgIDs: [row.msgID], reason: .malformed(malformed.reason)))
             case .success(let user):
-                if let number = numbers[user.userID] {
+                // One hash for the common case (a new user); a duplicate restores its first number.
+                if let number = numbers.updateValue(candidates.count, forKey: user.userID) {
+                    numbers[user.userID] = number
                     candidates[number].duplicateMsgIDs.append(row.msgID)
                     candidates[number].lastEnqueuedAt = max(candidates[number].lastEnqueuedAt, row.enqueuedAt)
                     continue
                 }
                 let metas = state?[user.userID] ?? []
-                numbers[user.userID] = candidates.count
                 candidates.append(
                     Candidate(
                         userID: user.userID, continent: user.continent, msgID: row.msgID, firstEnqueuedAt: row.enqueuedAt,
                         lastEnqueuedAt: row.enqueuedAt, duplicateMsgIDs: [],
-                        isBot: bots.contains(user.userID) || PresenceSnapshot.isBot(metas)
+                        isBot: PresenceSnapshot.isBot(metas) || bots.contains(user.userID)
                     )
                 )
                 isWaiting.append(state == nil || PresenceSnapshot.isWaiting(metas))

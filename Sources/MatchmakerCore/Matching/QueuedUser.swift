@@ -24,7 +24,8 @@ public struct QueuedUser: Sendable, Hashable {
         guard let userID = userField.stringValue else {
             return .failure(Malformed(reason: "userId is a JSON \(userField.typeName), not a string"))
         }
-        guard !userID.allSatisfy(\.isWhitespace) else {
+        // Blank means only spaces, tabs and line breaks.
+        guard userID.utf8.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) else {
             return .failure(Malformed(reason: "userId is empty"))
         }
         switch fields["continent"] {
