@@ -44,7 +44,9 @@ func jsonBody(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
             let response = try await client.execute(uri: path, method: .post)
             #expect(response.status == .ok)
             #expect(response.headers[.contentType] == "application/json")
-            #expect(response.text == #"{"message":"No users in queue","stats":{"pairedRooms":0,"processedMessages":0,"totalUsers":0},"success":true}"#)
+            #expect(
+                response.text
+                    == #"{"message":"No users in queue","stats":{"pairedRooms":0,"processedMessages":0,"totalUsers":0},"success":true}"#)
         }
     }
 
@@ -100,7 +102,8 @@ func jsonBody(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
 
     @Test func anInvalidJSONBodyIsRefusedClearly() async throws {
         try await AppHarness().app.test(.router) { client in
-            let response = try await client.execute(uri: path, method: .post, headers: [.contentType: "application/json"], body: jsonBody("{nope"))
+            let response = try await client.execute(
+                uri: path, method: .post, headers: [.contentType: "application/json"], body: jsonBody("{nope"))
             #expect(response.status == .badRequest)
             #expect(response.json == ["code": 400, "message": "Request body is not valid JSON"])
         }
@@ -128,7 +131,8 @@ func jsonBody(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
     @Test func aValidTokenIsAccepted() async throws {
         let token = try await JWTVerifier.sign(SupabaseClaims(role: "anon", exp: Date().addingTimeInterval(600)), secret: Self.secret)
         try await harness().app.test(.router) { client in
-            let response = try await client.execute(uri: "/functions/v1/stranger-matchmaker", method: .post, headers: [.authorization: "Bearer \(token)"])
+            let response = try await client.execute(
+                uri: "/functions/v1/stranger-matchmaker", method: .post, headers: [.authorization: "Bearer \(token)"])
             #expect(response.status == .ok)
         }
     }

@@ -20,7 +20,9 @@ struct PassHarness {
 
     @discardableResult
     func enqueue(_ user: String, continent: String = "World", age: Double = 1) throws -> Int64 {
-        try backend.pgmq.insert(backend.queueName, message: ["userId": .string(user), "continent": .string(continent)], enqueuedAt: now.addingTimeInterval(-age))
+        try backend.pgmq.insert(
+            backend.queueName, message: ["userId": .string(user), "continent": .string(continent)], enqueuedAt: now.addingTimeInterval(-age)
+        )
     }
 
     func pass(seed: UInt64 = 1) -> MatchPass {
@@ -56,7 +58,9 @@ struct PassHarness {
     @Test func anEmptyQueueIsReportedAsSuch() async throws {
         let report = try await PassHarness().pass().run()
         #expect(report.totalUsers == 0)
-        #expect(try JSONCoding.string(report.responseBody) == #"{"message":"No users in queue","stats":{"pairedRooms":0,"processedMessages":0,"totalUsers":0},"success":true}"#)
+        #expect(
+            try JSONCoding.string(report.responseBody)
+                == #"{"message":"No users in queue","stats":{"pairedRooms":0,"processedMessages":0,"totalUsers":0},"success":true}"#)
     }
 
     @Test func aNotificationThatFailsThenSucceedsIsRetried() async throws {

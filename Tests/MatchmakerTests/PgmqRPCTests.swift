@@ -43,7 +43,8 @@ import Testing
     @Test func msgIDInsteadOfMessageIDIsTheDocumentedPGRST202() async throws {
         try await AppHarness().app.test(.router) { client in
             let response = try await client.execute(
-                uri: "/rest/v1/rpc/delete", method: .post, headers: rpcHeaders, body: jsonBody(#"{"queue_name":"stranger-queue","msg_id":1}"#)
+                uri: "/rest/v1/rpc/delete", method: .post, headers: rpcHeaders,
+                body: jsonBody(#"{"queue_name":"stranger-queue","msg_id":1}"#)
             )
             #expect(response.status == .notFound)
             let body = try #require(response.json)
@@ -66,7 +67,8 @@ import Testing
     ])
     func badCallsGetPostgrestErrors(function: String, body: String, status: Int, code: String) async throws {
         try await AppHarness().app.test(.router) { client in
-            let response = try await client.execute(uri: "/rest/v1/rpc/\(function)", method: .post, headers: rpcHeaders, body: jsonBody(body))
+            let response = try await client.execute(
+                uri: "/rest/v1/rpc/\(function)", method: .post, headers: rpcHeaders, body: jsonBody(body))
             #expect(response.status.code == status)
             #expect(response.json?["code"]?.stringValue == code)
         }
@@ -75,7 +77,8 @@ import Testing
     @Test func theSchemaComesFromContentProfile() async throws {
         try await AppHarness().app.test(.router) { client in
             let body = jsonBody(#"{"queue_name":"stranger-queue","message":{}}"#)
-            let publicSchema = try await client.execute(uri: "/rest/v1/rpc/send", method: .post, headers: [.contentType: "application/json"], body: body)
+            let publicSchema = try await client.execute(
+                uri: "/rest/v1/rpc/send", method: .post, headers: [.contentType: "application/json"], body: body)
             #expect(publicSchema.status == .notFound)
             #expect(publicSchema.json?["message"] == "Could not find the function public.send(message, queue_name) in the schema cache")
             let unknown = try await client.execute(

@@ -16,7 +16,8 @@ struct QueueBuilder {
 
     mutating func add(raw: JSONValue, age: Double = 1) {
         let enqueued = now.addingTimeInterval(-age)
-        rows.append(QueueRow(msgID: Int64(rows.count + 1), readCount: 1, enqueuedAt: enqueued, visibleAt: now.addingTimeInterval(30), message: raw))
+        rows.append(
+            QueueRow(msgID: Int64(rows.count + 1), readCount: 1, enqueuedAt: enqueued, visibleAt: now.addingTimeInterval(30), message: raw))
     }
 }
 
@@ -263,7 +264,9 @@ extension Plan {
         queue.add("kept")
         queue.add("gone", age: 40)
         queue.add("old", age: 70)
-        let presence = PresenceSnapshot.available(["a": [["status": "waiting"]], "b": [["status": "waiting"]], "kept": [["status": "idle"]], "old": [["status": "waiting"]]])
+        let presence = PresenceSnapshot.available([
+            "a": [["status": "waiting"]], "b": [["status": "waiting"]], "kept": [["status": "idle"]], "old": [["status": "waiting"]],
+        ])
         let result = plan(queue, presence: presence, skips: [])
         #expect(result.pairNames == ["a-b"])
         #expect(result.unpairedUserCount == 3)

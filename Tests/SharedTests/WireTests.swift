@@ -17,12 +17,16 @@ import Testing
     }
 
     @Test func queueRowsRoundTripInPgmqShape() throws {
-        let json = #"{"msg_id":7,"read_ct":2,"enqueued_at":"2027-01-15T08:00:00.000000+00:00","vt":"2027-01-15T08:00:30.000000+00:00","message":{"userId":"u1","continent":"Asia"},"headers":null}"#
+        let json =
+            #"{"msg_id":7,"read_ct":2,"enqueued_at":"2027-01-15T08:00:00.000000+00:00","vt":"2027-01-15T08:00:30.000000+00:00","message":{"userId":"u1","continent":"Asia"},"headers":null}"#
         let row = try JSONDecoder().decode(QueueRow.self, from: Data(json.utf8))
         #expect(row.msgID == 7)
         #expect(row.readCount == 2)
         #expect(row.message["userId"] == "u1")
-        #expect(try JSONCoding.string(row) == #"{"enqueued_at":"2027-01-15T08:00:00.000000+00:00","headers":null,"message":{"continent":"Asia","userId":"u1"},"msg_id":7,"read_ct":2,"vt":"2027-01-15T08:00:30.000000+00:00"}"#)
+        #expect(
+            try JSONCoding.string(row)
+                == #"{"enqueued_at":"2027-01-15T08:00:00.000000+00:00","headers":null,"message":{"continent":"Asia","userId":"u1"},"msg_id":7,"read_ct":2,"vt":"2027-01-15T08:00:30.000000+00:00"}"#
+        )
     }
 
     @Test func roomsEncodeAsPostgrestRows() throws {

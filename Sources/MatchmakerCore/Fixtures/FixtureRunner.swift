@@ -1,6 +1,6 @@
 import Foundation
-import Metrics
 import Logging
+import Metrics
 import Shared
 import Synchronization
 

@@ -140,12 +140,14 @@ struct PgmqController: Sendable {
         let list = arguments.joined(separator: ", ")
         var hint: String?
         if schema == "pgmq_public", let parameters = functions[function] {
-            hint = "Perhaps you meant to call the function \(schema).\(function)(\(parameters.map(\.name).sorted().joined(separator: ", ")))"
+            hint =
+                "Perhaps you meant to call the function \(schema).\(function)(\(parameters.map(\.name).sorted().joined(separator: ", ")))"
         }
         return PostgRESTError(
             status: .notFound, code: "PGRST202",
             message: "Could not find the function \(schema).\(function)(\(list)) in the schema cache",
-            details: "Searched for the function \(schema).\(function) with parameters \(list) or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache.",
+            details:
+                "Searched for the function \(schema).\(function) with parameters \(list) or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache.",
             hint: hint
         )
     }

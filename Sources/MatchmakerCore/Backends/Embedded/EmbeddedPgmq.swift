@@ -37,7 +37,9 @@ public final class EmbeddedPgmq: Sendable {
                 let id = state.nextID
                 state.nextID += 1
                 state.rows.append(
-                    QueueRow(msgID: id, readCount: 0, enqueuedAt: now, visibleAt: now.addingTimeInterval(TimeInterval(max(delay, 0))), message: message)
+                    QueueRow(
+                        msgID: id, readCount: 0, enqueuedAt: now, visibleAt: now.addingTimeInterval(TimeInterval(max(delay, 0))),
+                        message: message)
                 )
                 return id
             }
@@ -136,7 +138,6 @@ public struct PgmqError: Error, Sendable, Hashable, CustomStringConvertible {
     public static func queueNotFound(_ name: String) -> PgmqError {
         PgmqError(code: "42P01", message: "relation \"pgmq.q_\(name.lowercased())\" does not exist")
     }
-
 
     public var description: String { "\(code): \(message)" }
 }
