@@ -85,3 +85,6 @@ grant execute on all functions in schema pgmq_public to service_role;
 grant execute on all functions in schema pgmq to service_role;
 grant select, insert, update, delete on all tables in schema pgmq to service_role;
 grant usage, select, update on all sequences in schema pgmq to service_role;
+-- Queues created later by the same owner are reachable by the service role too.
+alter default privileges in schema pgmq grant select, insert, update, delete on tables to service_role;
+alter default privileges in schema pgmq grant usage, select, update on sequences to service_role;
