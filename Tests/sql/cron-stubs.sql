@@ -1,7 +1,7 @@
 -- Just enough of pg_cron, pg_net and Vault to run deploy/supabase/cron.sql on plain PostgreSQL,
--- for a syntax and shape check only (nothing is scheduled or sent). Load in a transaction that is
--- rolled back. `create extension` in cron.sql is skipped by stubbing it out with a search_path trick
--- is not possible, so the check runs cron.sql without its first two statements.
+-- for a syntax and shape check only: nothing is scheduled or sent. The test loads it in a
+-- transaction that it rolls back, and runs cron.sql without its `create extension` lines, which
+-- need the real extensions.
 
 create schema cron;
 create table cron.job (jobid bigserial primary key, jobname text unique, schedule text, command text);
