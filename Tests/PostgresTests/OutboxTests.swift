@@ -22,7 +22,7 @@ extension PostgresSuite {
     }
 
     static func expireClaims(_ client: PostgresClient, room: Room) async throws {
-        _ = try await client.query(
+        try await client.command(
             "update public.matchmaker_outbox set claimed_until = now() - interval '1 second' where room_id = \(room.id)",
             logger: TestDatabase.logger
         )

@@ -58,8 +58,11 @@ extension PostgresSuite {
         let prefix = TestDatabase.uniquePrefix("eq")
         let queueName = "\(prefix)-q"
         let world = Self.scenario(prefix)
-        var settings = MatchPass.Settings()
-        settings.attemptTimeout = nil
+        let settings = {
+            var settings = MatchPass.Settings()
+            settings.attemptTimeout = nil
+            return settings
+        }()
         let now = Date()
 
         let embedded = EmbeddedBackend(queueName: queueName)
@@ -85,7 +88,7 @@ extension PostgresSuite {
             try await client.createQueue(queueName)
             for message in world.queue { _ = try await client.enqueue(queueName, body: message.body, age: message.age) }
             for (a, b) in world.skips {
-                _ = try await client.query(
+                try await client.command(
                     "insert into public.skipped_pair (user_a_id, user_b_id) values (\(a), \(b)), (\(b), \(a))", logger: TestDatabase.logger
                 )
             }

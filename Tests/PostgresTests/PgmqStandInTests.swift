@@ -51,13 +51,13 @@ extension PostgresSuite {
             #expect(try await backend.queue.lease(count: 1, leaseSeconds: 30).isEmpty, "leased: hidden for 30 s")
 
             // End the lease early instead of waiting for it.
-            _ = try await client.query("select * from pgmq.set_vt(\(queue), \(id), 0)", logger: TestDatabase.logger)
+            try await client.command("select * from pgmq.set_vt(\(queue), \(id), 0)", logger: TestDatabase.logger)
             let again = try await backend.queue.lease(count: 1, leaseSeconds: 30)
             #expect(again.map(\.msgID) == [id])
             #expect(again.map(\.readCount) == [3])
 
             // A message sent with a delay is invisible until then.
-            _ = try await client.query("select pgmq.send(\(queue), '{\"userId\":\"b\"}'::jsonb, 60)", logger: TestDatabase.logger)
+            try await client.command("select pgmq.send(\(queue), '{\"userId\":\"b\"}'::jsonb, 60)", logger: TestDatabase.logger)
             #expect(try await backend.queue.lease(count: 5, leaseSeconds: 30).isEmpty)
         }
     }
@@ -67,7 +67,7 @@ extension PostgresSuite {
         try await TestDatabase.withClient { client in
             try await client.createQueue(queue)
             try await client.withConnection { connection in
-                _ = try await connection.query("set role service_role", logger: TestDatabase.logger)
+                try await connection.command("set role service_role", logger: TestDatabase.logger)
                 let sent = try await connection.query(
                     """
                     select * from pgmq_public.send_batch(queue_name => \(queue),
@@ -98,7 +98,7 @@ extension PostgresSuite {
                 var poppedIDs: [Int64] = []
                 for try await (id, _) in popped.decode((Int64, Int32).self) { poppedIDs.append(id) }
                 #expect(poppedIDs == [ids[2]])
-                _ = try await connection.query("reset role", logger: TestDatabase.logger)
+                try await connection.command("reset role", logger: TestDatabase.logger)
             }
             #expect(try await client.count("select count(*) from pgmq.\(unescaped: "\"a_\(queue)\"")") == 1)
             #expect(try await client.count("select count(*) from pgmq.\(unescaped: "\"q_\(queue)\"")") == 0)

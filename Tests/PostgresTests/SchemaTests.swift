@@ -11,7 +11,7 @@ struct PostgresSuite {
         let prefix = TestDatabase.uniquePrefix("mig")
         try await TestDatabase.withClient { client in
             try await client.createUsers(["\(prefix)a", "\(prefix)b"])
-            _ = try await client.query(
+            try await client.command(
                 "select public.create_stranger_room(\(String(prefix.prefix(24))), \(prefix + "a"), \(prefix + "b"))",
                 logger: TestDatabase.logger
             )
@@ -46,8 +46,8 @@ struct PostgresSuite {
             for role in ["service_role", "anon", "authenticated"] {
                 let canRead = try await client.count(
                     """
-                    select has_function_privilege(\(role), 'pgmq_public.read(text, integer, integer)', 'execute')::int8
-                         + has_function_privilege(\(role), 'public.commit_stranger_match(text, varchar, text, text, bigint[], integer, integer, timestamptz)', 'execute')::int8
+                    select has_function_privilege(\(role), 'pgmq_public.read(text, integer, integer)', 'execute')::int4::int8
+                         + has_function_privilege(\(role), 'public.commit_stranger_match(text, varchar, text, text, bigint[], integer, integer, timestamptz)', 'execute')::int4::int8
                     """
                 )
                 #expect(canRead == (role == "service_role" ? 2 : 0), "execute grants for \(role)")
@@ -116,7 +116,7 @@ struct PostgresSuite {
             try await client.createQueue(queue)
             let backend = PostgresBackend(client: client, queueName: queue, settings: .init(), logger: TestDatabase.logger)
             let ids = try await backend.queue.send([["userId": .string(a)], ["userId": .string(b)]])
-            _ = try await client.query("insert into public.skipped_pair (user_a_id, user_b_id) values (\(a), \(b))", logger: TestDatabase.logger)
+            try await client.command("insert into public.skipped_pair (user_a_id, user_b_id) values (\(a), \(b))", logger: TestDatabase.logger)
             let room = Room(id: String((prefix + "r000000000000000").prefix(24)), first: a, second: b, createdAt: Date())
             let error = try await #require(throws: PostgresBackendError.self) {
                 try await backend.store.commitRoom(room, members: [a, b], consuming: ids)

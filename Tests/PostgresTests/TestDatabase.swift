@@ -29,7 +29,7 @@ enum TestDatabase {
 
     /// Runs `body` with a fresh client of its own pool (running for the duration of `body`).
     static func withClient<T: Sendable>(
-        maximumConnections: Int = 4, _ body: @Sendable (PostgresClient) async throws -> T
+        maximumConnections: Int = 4, _ body: (PostgresClient) async throws -> T
     ) async throws -> T {
         var configuration = try DatabaseURL.configuration(try requireURL())
         configuration.options.maximumConnections = maximumConnections
@@ -80,7 +80,7 @@ extension PostgresClient {
     func createUsers(_ ids: [String], bots: Set<String> = []) async throws {
         let isBot = ids.map { bots.contains($0) }
         let emails = ids.map { "\($0)@test.invalid" }
-        _ = try await query(
+        try await command(
             """
             insert into public."user" (id, name, email, is_bot, is_anonymous)
             select id, id, email, bot, true from unnest(\(ids)::text[], \(emails)::text[], \(isBot)::bool[]) as t (id, email, bot)
@@ -92,9 +92,9 @@ extension PostgresClient {
 
     /// Creates a pgmq queue with the per-user index the migrations put on `stranger-queue`.
     func createQueue(_ name: String) async throws {
-        _ = try await query("select pgmq.create(\(name))", logger: TestDatabase.logger)
+        try await command("select pgmq.create(\(name))", logger: TestDatabase.logger)
         let table = "q_\(name.lowercased())"
-        _ = try await query(
+        try await command(
             "create index if not exists \(unescaped: "\"\(table)_user_idx\"") on pgmq.\(unescaped: "\"\(table)\"") ((message ->> 'userId'))",
             logger: TestDatabase.logger
         )
@@ -126,4 +126,18 @@ extension PostgresClient {
 struct TestSetupError: Error, CustomStringConvertible {
     var message: String
     var description: String { message }
+}
+
+extension PostgresClient {
+    /// Runs a statement and reads its result to the end, so that a server error is thrown here.
+    func command(_ query: PostgresQuery, logger: Logger) async throws {
+        _ = try await self.query(query, logger: logger).collect()
+    }
+}
+
+extension PostgresConnection {
+    /// Runs a statement and reads its result to the end, so that a server error is thrown here.
+    func command(_ query: PostgresQuery, logger: Logger) async throws {
+        _ = try await self.query(query, logger: logger).collect()
+    }
 }

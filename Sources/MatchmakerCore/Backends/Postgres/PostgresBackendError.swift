@@ -1,3 +1,4 @@
+import Logging
 import PostgresNIO
 import Shared
 
@@ -45,5 +46,13 @@ func database<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         throw error
     } catch {
         throw PostgresBackendError(error)
+    }
+}
+
+extension PostgresClient {
+    /// Runs a statement and reads its result to the end: a server error (a raised exception, a
+    /// violated constraint) arrives with the rows, so a result left unread would hide it.
+    func command(_ query: PostgresQuery, logger: Logger) async throws {
+        _ = try await self.query(query, logger: logger).collect()
     }
 }

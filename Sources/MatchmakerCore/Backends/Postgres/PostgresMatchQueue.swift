@@ -21,7 +21,7 @@ public struct PostgresMatchQueue: MatchQueue {
             let rows = try await client.query(
                 """
                 select msg_id, read_ct::int8, enqueued_at, vt, message::text
-                from pgmq.read(\(queueName), \(leaseSeconds), \(count))
+                from pgmq.read(\(queueName), \(leaseSeconds)::int4, \(count)::int4)
                 """,
                 logger: logger
             )
@@ -39,14 +39,14 @@ public struct PostgresMatchQueue: MatchQueue {
     public func delete(_ msgIDs: [Int64]) async throws {
         guard !msgIDs.isEmpty else { return }
         try await database {
-            _ = try await client.query("select count(*) from pgmq.delete(\(queueName), \(msgIDs)::bigint[])", logger: logger)
+            try await client.command("select count(*) from pgmq.delete(\(queueName), \(msgIDs)::bigint[])", logger: logger)
         }
     }
 
     public func archive(_ msgIDs: [Int64]) async throws {
         guard !msgIDs.isEmpty else { return }
         try await database {
-            _ = try await client.query("select count(*) from pgmq.archive(\(queueName), \(msgIDs)::bigint[])", logger: logger)
+            try await client.command("select count(*) from pgmq.archive(\(queueName), \(msgIDs)::bigint[])", logger: logger)
         }
     }
 
@@ -55,7 +55,7 @@ public struct PostgresMatchQueue: MatchQueue {
         let bodies = try messages.map { try JSONCoding.string($0) }
         return try await database {
             let rows = try await client.query(
-                "select * from pgmq.send_batch(\(queueName), \(bodies)::jsonb[], \(delaySeconds))", logger: logger
+                "select * from pgmq.send_batch(\(queueName), \(bodies)::jsonb[], \(delaySeconds)::int4)", logger: logger
             )
             var ids: [Int64] = []
             for try await id in rows.decode(Int64.self) { ids.append(id) }

@@ -58,7 +58,7 @@ public struct PostgresMatchStore: MatchStore {
     public func createRoom(_ room: Room, members: [String]) async throws {
         let (first, second) = try pair(members)
         try await database {
-            _ = try await client.query(
+            try await client.command(
                 "select public.create_stranger_room(\(room.id), \(first), \(second), \(room.createdAt))::text", logger: logger
             )
         }
@@ -67,10 +67,10 @@ public struct PostgresMatchStore: MatchStore {
     public func commitRoom(_ room: Room, members: [String], consuming msgIDs: [Int64]) async throws {
         let (first, second) = try pair(members)
         try await database {
-            _ = try await client.query(
+            try await client.command(
                 """
                 select public.commit_stranger_match(\(queueName), \(room.id), \(first), \(second), \(msgIDs)::bigint[],
-                    \(claimSeconds), \(skipWindowSeconds), \(room.createdAt))::text
+                    \(claimSeconds)::int4, \(skipWindowSeconds)::int4, \(room.createdAt))::text
                 """,
                 logger: logger
             )
@@ -79,13 +79,13 @@ public struct PostgresMatchStore: MatchStore {
 
     public func roomNotified(id: String) async throws {
         try await database {
-            _ = try await client.query("select public.ack_stranger_match(\(id))", logger: logger)
+            try await client.command("select public.ack_stranger_match(\(id))", logger: logger)
         }
     }
 
     public func deleteRoom(id: String) async throws {
         try await database {
-            _ = try await client.query("select public.delete_stranger_room(\(id))", logger: logger)
+            try await client.command("select public.delete_stranger_room(\(id))", logger: logger)
         }
     }
 

@@ -82,11 +82,11 @@ public struct PostgresOutboxRelay: Sendable {
                 continue
             }
             var told: [String] = []
-            for user in entry.users where await deliver(try UserNotification.matched(user, room: room)) {
-                told.append(user)
+            for user in entry.users {
+                if await deliver(try UserNotification.matched(user, room: room)) { told.append(user) }
             }
             if told.count == entry.users.count {
-                _ = try await database { try await client.query("select public.ack_stranger_match(\(entry.roomID))", logger: logger) }
+                try await database { try await client.command("select public.ack_stranger_match(\(entry.roomID))", logger: logger) }
                 log.info("Abandoned match delivered")
                 report.delivered += 1
             } else if entry.attempts >= maxAttempts {
@@ -101,7 +101,7 @@ public struct PostgresOutboxRelay: Sendable {
     }
 
     private func undo(_ roomID: String, toldUsers: [String]) async throws {
-        _ = try await database { try await client.query("select public.delete_stranger_room(\(roomID))", logger: logger) }
+        try await database { try await client.command("select public.delete_stranger_room(\(roomID))", logger: logger) }
         for user in toldUsers { _ = await deliver(.skipped(user)) }
     }
 

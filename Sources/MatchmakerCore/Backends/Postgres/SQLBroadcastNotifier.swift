@@ -20,7 +20,7 @@ public struct SQLBroadcastNotifier: Notifier {
     public func send(_ notification: UserNotification) async throws {
         let payload = try JSONCoding.string(notification.payload)
         try await database {
-            _ = try await client.query(
+            try await client.command(
                 "select realtime.send(\(payload)::jsonb, \(notification.event), \(notification.topic), \(isPrivate))",
                 logger: logger
             )
