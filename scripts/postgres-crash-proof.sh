@@ -15,7 +15,7 @@ if [[ -z "${DATABASE_URL:-}" ]]; then
     exec "$root/scripts/with-postgres.sh" "$0" "$@"
 fi
 runs="${1:-50}"
-users="${2:-400}"
+users="${2:-2000}"
 binary="${MATCHMAKER_BIN:-$root/.build/debug/matchmaker}"
 [[ -x "$binary" ]] || { echo "no $binary: run swift build first" >&2; exit 2; }
 sql() { psql -q -X -At -v ON_ERROR_STOP=1 "$@"; }
@@ -36,12 +36,12 @@ union all select now(), now(), jsonb_build_object('userId', 'c' || (i + 1)) from
 union all select now(), now(), jsonb_build_object('userId', 'c' || i) from generate_series(3, $users, 50) i;
 SQL
 
-export QUEUE_LEASE_SECONDS=2 BATCH_SIZE=40 QUEUE_TTL=15 LOG_LEVEL=critical
+export QUEUE_LEASE_SECONDS=2 BATCH_SIZE=100 QUEUE_TTL=15 LOG_LEVEL=critical
 killed=0 finished=0
 for run in $(seq 1 "$runs"); do
     "$binary" match >/dev/null 2>&1 &
     pid=$!
-    sleep "$(python3 -c 'import random; print(round(random.uniform(0.05, 0.8), 3))')"
+    sleep "$(printf '0.%03d' $((RANDOM % 150 + 5)))"
     if kill -9 "$pid" 2>/dev/null; then killed=$((killed + 1)); else finished=$((finished + 1)); fi
     wait "$pid" 2>/dev/null || true
 done
