@@ -15,6 +15,8 @@ extension PostgresSuite {
         var stillQueued: Int
         var seconds: Double
         var pairsPerSecond: Double
+        var pairingSeconds: Double
+        var pairsPerSecondWhilePairing: Double
         var usersPerSecond: Double
         var passes: Int
     }
@@ -115,7 +117,7 @@ extension PostgresSuite {
         let elapsed = (ContinuousClock.now - started).seconds
 
         // Accounting.
-        let (rooms, queued, outbox) = try await TestDatabase.withClient { client in
+        let (rooms, queued, outbox, pairingSeconds) = try await TestDatabase.withClient { client in
             var rooms: [String: [String]] = [:]
             let rows = try await client.query(
                 """
@@ -142,7 +144,15 @@ extension PostgresSuite {
                 """
             )
             #expect(skippedRooms == 0, "rooms for pairs that had just skipped each other")
-            return (rooms, queued, outbox)
+            // From the first room to the last: the run without its tail of users waiting to expire.
+            var span = 0.0
+            for try await seconds in try await client.query(
+                "select coalesce(extract(epoch from max(created_at) - min(created_at)), 0)::float8 from public.room where owner_id like \(prefix + "%")",
+                logger: TestDatabase.logger
+            ).decode(Double.self) {
+                span = seconds
+            }
+            return (rooms, queued, outbox, span)
         }
         let log = notifier.log.filter { $0.userID.hasPrefix(prefix) }
         let matchedRooms = Set(log.filter { $0.event == "stranger_matched" }.compactMap { n in
@@ -179,7 +189,8 @@ extension PostgresSuite {
         let numbers = RunNumbers(
             users: userCount, messages: messages.count, matchers: matchers, rooms: rooms.count,
             expired: expiredUsers.subtracting(roomsOfUser.keys).count, stillQueued: queued.count, seconds: elapsed,
-            pairsPerSecond: Double(rooms.count) / elapsed, usersPerSecond: Double(2 * rooms.count + expiredUsers.count) / elapsed,
+            pairsPerSecond: Double(rooms.count) / elapsed, pairingSeconds: pairingSeconds,
+            pairsPerSecondWhilePairing: Double(rooms.count) / max(pairingSeconds, 0.001), usersPerSecond: Double(2 * rooms.count + expiredUsers.count) / elapsed,
             passes: passes
         )
         if let path = environment["MATCHMAKER_BENCH_OUT"] {
