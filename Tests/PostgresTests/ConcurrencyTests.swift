@@ -155,9 +155,10 @@ extension PostgresSuite {
             return (rooms, queued, outbox, span)
         }
         let log = notifier.log.filter { $0.userID.hasPrefix(prefix) }
-        let matchedRooms = Set(log.filter { $0.event == "stranger_matched" }.compactMap { n in
-            n.payload["room"]?["id"]?.stringValue.map { "\(n.userID) \($0)" }
-        })
+        let matchedRooms = Set(
+            log.filter { $0.event == "stranger_matched" }.compactMap { n in
+                n.payload["room"]?["id"]?.stringValue.map { "\(n.userID) \($0)" }
+            })
         let expiredUsers = Set(log.filter { $0.event == "stranger_no_matches" }.map(\.userID))
 
         var roomsOfUser: [String: Int] = [:]
@@ -169,9 +170,10 @@ extension PostgresSuite {
                 #expect(matchedRooms.contains("\(member) \(room)"), "\(member) never told about \(room)")
             }
         }
-        #expect(log.filter { $0.event == "stranger_matched" }.allSatisfy { n in
-            n.payload["room"]?["id"]?.stringValue.map { rooms[$0] != nil } ?? false
-        }, "told about a room that does not exist")
+        #expect(
+            log.filter { $0.event == "stranger_matched" }.allSatisfy { n in
+                n.payload["room"]?["id"]?.stringValue.map { rooms[$0] != nil } ?? false
+            }, "told about a room that does not exist")
         var unaccounted: [String] = []
         for user in users {
             let inRooms = roomsOfUser[user] ?? 0
@@ -190,7 +192,8 @@ extension PostgresSuite {
             users: userCount, messages: messages.count, matchers: matchers, rooms: rooms.count,
             expired: expiredUsers.subtracting(roomsOfUser.keys).count, stillQueued: queued.count, seconds: elapsed,
             pairsPerSecond: Double(rooms.count) / elapsed, pairingSeconds: pairingSeconds,
-            pairsPerSecondWhilePairing: Double(rooms.count) / max(pairingSeconds, 0.001), usersPerSecond: Double(2 * rooms.count + expiredUsers.count) / elapsed,
+            pairsPerSecondWhilePairing: Double(rooms.count) / max(pairingSeconds, 0.001),
+            usersPerSecond: Double(2 * rooms.count + expiredUsers.count) / elapsed,
             passes: passes
         )
         if let path = environment["MATCHMAKER_BENCH_OUT"] {

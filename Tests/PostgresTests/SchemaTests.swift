@@ -23,7 +23,9 @@ struct PostgresSuite {
         }
         try await TestDatabase.withClient { client in
             #expect(try await client.count("select count(*) from public.room_member where user_id like \(prefix + "%")") == 2)
-            #expect(try await client.count("select count(*) from public.room where \"isDM\" and not is_locked and owner_id = \(prefix + "a")") == 1)
+            #expect(
+                try await client.count("select count(*) from public.room where \"isDM\" and not is_locked and owner_id = \(prefix + "a")")
+                    == 1)
             #expect(try await client.count("select count(*) from pgmq.list_queues() where queue_name = 'stranger-queue'") == 1)
             let wrappers = try await client.query(
                 """
@@ -116,7 +118,8 @@ struct PostgresSuite {
             try await client.createQueue(queue)
             let backend = PostgresBackend(client: client, queueName: queue, settings: .init(), logger: TestDatabase.logger)
             let ids = try await backend.queue.send([["userId": .string(a)], ["userId": .string(b)]])
-            try await client.command("insert into public.skipped_pair (user_a_id, user_b_id) values (\(a), \(b))", logger: TestDatabase.logger)
+            try await client.command(
+                "insert into public.skipped_pair (user_a_id, user_b_id) values (\(a), \(b))", logger: TestDatabase.logger)
             let room = Room(id: String((prefix + "r000000000000000").prefix(24)), first: a, second: b, createdAt: Date())
             let error = try await #require(throws: PostgresBackendError.self) {
                 try await backend.store.commitRoom(room, members: [a, b], consuming: ids)
