@@ -31,7 +31,7 @@ enum TestDatabase {
     static func withClient<T: Sendable>(
         maximumConnections: Int = 4, _ body: (PostgresClient) async throws -> T
     ) async throws -> T {
-        var configuration = try DatabaseURL.configuration(try requireURL())
+        var configuration = try DatabaseURL(try requireURL()).configuration
         configuration.options.maximumConnections = maximumConnections
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in

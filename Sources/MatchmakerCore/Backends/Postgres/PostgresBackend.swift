@@ -32,7 +32,7 @@ public struct PostgresBackend: Service {
 
     /// Creates the backend from `DATABASE_URL`, with its own client.
     public init(url: String, queueName: String, settings: MatchPass.Settings, logger: Logger) throws {
-        var configuration = try DatabaseURL.configuration(url)
+        var configuration = try DatabaseURL(url).configuration
         configuration.options.maximumConnections = max(4, settings.commitConcurrency + 2)
         self.init(
             client: PostgresClient(configuration: configuration, backgroundLogger: logger), queueName: queueName,
