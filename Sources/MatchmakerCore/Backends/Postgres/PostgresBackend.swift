@@ -45,6 +45,18 @@ public struct PostgresBackend: Service {
         await client.run()
     }
 
+    /// Why a pass cannot run now (the database does not answer within 2 s), or `nil` when it can.
+    public func readiness() async -> String? {
+        do {
+            try await withTimeout(.seconds(2), time: .system) {
+                try await database { try await client.command("select 1", logger: logger) }
+            }
+            return nil
+        } catch {
+            return "database unavailable"
+        }
+    }
+
     /// The queue port.
     public var queue: PostgresMatchQueue { PostgresMatchQueue(client: client, queueName: queueName, logger: logger) }
 
