@@ -12,6 +12,9 @@ struct Match: AsyncParsableCommand {
 
     func run() async throws {
         let (config, logger) = try common.bootstrap()
+        if let url = config.databaseURL, config.supabaseURL == nil {
+            return try await runOnPostgres(url: url, config: config, logger: logger)
+        }
         try config.requireEmbedded()
         let backend = EmbeddedBackend(queueName: config.queueName)
         let pass = MatchPass(ports: backend.ports, settings: config.pass, logger: logger)

@@ -26,6 +26,9 @@ struct Serve: AsyncParsableCommand {
         if let port { extra["http.port"] = ConfigValue(.string(String(port)), isSecret: false) }
         if let interval { extra["match.interval"] = ConfigValue(.string(String(interval)), isSecret: false) }
         let (config, logger) = try common.bootstrap(extra: extra)
+        if let url = config.databaseURL, config.supabaseURL == nil {
+            return try await serveOnPostgres(url: url, config: config, logger: logger)
+        }
         try config.requireEmbedded()
 
         let exporter = PrometheusExporter()

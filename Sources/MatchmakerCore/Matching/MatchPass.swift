@@ -167,8 +167,11 @@ public struct MatchPass: Sendable {
         let room = Room(id: roomID, first: pair.first.userID, second: pair.second.userID, createdAt: now)
         var log = logger
         log[metadataKey: "match.room_id"] = "\(room.id)"
+        let messages = pair.first.allMsgIDs + pair.second.allMsgIDs
         do {
-            try await storeRetry.run { _ in try await ports.store.createRoom(room, members: [pair.first.userID, pair.second.userID]) }
+            try await storeRetry.run { _ in
+                try await ports.store.commitRoom(room, members: [pair.first.userID, pair.second.userID], consuming: messages)
+            }
         } catch {
             log.warning("Room write failed; both users stay queued", metadata: ["error": "\(error)"])
             return PairOutcome(room: nil, failedAttempts: 0)
@@ -179,9 +182,11 @@ public struct MatchPass: Sendable {
         var failedAttempts = deliveries.map(\.failedAttempts).reduce(0, +)
 
         if deliveries.allSatisfy(\.delivered) {
-            let messages = pair.first.allMsgIDs + pair.second.allMsgIDs
             if !(await deleteMessages(messages)) {
                 log.error("Matched messages not deleted; they reappear when the lease ends", metadata: ["queue.msg_ids": "\(messages)"])
+            }
+            if (try? await storeRetry.run({ _ in try await ports.store.roomNotified(id: room.id) })) == nil {
+                log.warning("Room delivery not acknowledged; the outbox relay may tell its users again")
             }
             return PairOutcome(room: room, failedAttempts: failedAttempts)
         }

@@ -27,6 +27,21 @@ public protocol MatchStore: Sendable {
     func createRoom(_ room: Room, members: [String]) async throws
     /// Deletes a room and its members (undo after a failed notification).
     func deleteRoom(id: String) async throws
+    /// Writes the room and its members and, where the store holds the queue, consumes the pair's
+    /// leased messages `msgIDs` (and the users' other messages) in the same transaction.
+    func commitRoom(_ room: Room, members: [String], consuming msgIDs: [Int64]) async throws
+    /// Both users of the room were told: a store that keeps pending notifications forgets this one.
+    func roomNotified(id: String) async throws
+}
+
+extension MatchStore {
+    /// Stores that do not hold the queue write the room alone; the pass deletes the messages later.
+    public func commitRoom(_ room: Room, members: [String], consuming msgIDs: [Int64]) async throws {
+        try await createRoom(room, members: members)
+    }
+
+    /// Stores without pending notifications have nothing to forget.
+    public func roomNotified(id: String) async throws {}
 }
 
 /// Delivers one notification attempt; retries are the pass's job.

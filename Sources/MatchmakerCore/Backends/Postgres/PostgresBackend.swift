@@ -1,0 +1,83 @@
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Shared
+
+/// The `postgres` backend: pgmq, rooms and skips over one `PostgresClient` (`DATABASE_URL`).
+///
+/// The backend is a `Service` that runs its client's pool: run it in the process's service group (or
+/// a task group) for as long as the backend is used. Presence and notifications come from elsewhere (Supabase Realtime, or
+/// `SQLBroadcastNotifier` and no presence), so `ports(presence:notifier:)` takes them.
+public struct PostgresBackend: Service {
+    /// The connection pool; run it as a service.
+    public let client: PostgresClient
+    /// The pgmq queue.
+    public let queueName: String
+    /// How long a committing pass owns its match's notifications before the relay takes over.
+    public let claimSeconds: Int
+    /// `SKIP_WINDOW` in whole seconds, re-checked inside the commit.
+    public let skipWindowSeconds: Int
+    let logger: Logger
+
+    /// Creates the backend over `client`.
+    public init(client: PostgresClient, queueName: String, settings: MatchPass.Settings, logger: Logger) {
+        self.client = client
+        self.queueName = queueName
+        // A pass's two notifications, retried, take at most a few attempt timeouts; twice the
+        // lease leaves room for that before the relay may deliver them a second time.
+        claimSeconds = max(2 * settings.leaseSeconds, 10)
+        skipWindowSeconds = Int(settings.policy.skipWindow.rounded(.up))
+        self.logger = logger
+    }
+
+    /// Creates the backend from `DATABASE_URL`, with its own client.
+    public init(url: String, queueName: String, settings: MatchPass.Settings, logger: Logger) throws {
+        var configuration = try DatabaseURL(url).configuration
+        configuration.options.maximumConnections = max(4, settings.commitConcurrency + 2)
+        self.init(
+            client: PostgresClient(configuration: configuration, backgroundLogger: logger), queueName: queueName,
+            settings: settings, logger: logger
+        )
+    }
+
+    /// Runs the connection pool until cancelled.
+    public func run() async throws {
+        await client.run()
+    }
+
+    /// Why a pass cannot run now (the database does not answer within 2 s), or `nil` when it can.
+    public func readiness() async -> String? {
+        do {
+            try await withTimeout(.seconds(2), time: .system) {
+                try await database { try await client.command("select 1", logger: logger) }
+            }
+            return nil
+        } catch {
+            return "database unavailable"
+        }
+    }
+
+    /// The queue port.
+    public var queue: PostgresMatchQueue { PostgresMatchQueue(client: client, queueName: queueName, logger: logger) }
+
+    /// The store port.
+    public var store: PostgresMatchStore {
+        PostgresMatchStore(
+            client: client, queueName: queueName, claimSeconds: claimSeconds, skipWindowSeconds: skipWindowSeconds, logger: logger
+        )
+    }
+
+    /// The pass's ports: SQL for the queue and tables, the given presence and notifier for Realtime.
+    public func ports(presence: any PresenceSource, notifier: any Notifier) -> MatchPorts {
+        MatchPorts(queue: queue, presence: presence, store: store, notifier: notifier)
+    }
+
+    /// The relay that finishes abandoned matches, delivering through `notifier` with `settings`' retries.
+    public func relay(notifier: any Notifier, settings: MatchPass.Settings, time: Timekeeper = .system) -> PostgresOutboxRelay {
+        PostgresOutboxRelay(
+            client: client, notifier: notifier, claimSeconds: claimSeconds,
+            runner: RetryRunner(backoff: settings.notifyBackoff, attemptTimeout: settings.attemptTimeout, time: time),
+            logger: logger
+        )
+    }
+}

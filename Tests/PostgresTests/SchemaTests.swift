@@ -1,0 +1,165 @@
+import Foundation
+import MatchmakerCore
+import PostgresNIO
+import Shared
+import Testing
+
+/// Every test against the real PostgreSQL, one at a time (the migration test rewrites functions others call).
+@Suite("PostgreSQL", .serialized, .enabled(if: TestDatabase.shouldRun, "needs DATABASE_URL (scripts/with-postgres.sh)"))
+struct PostgresSuite {
+    @Test func migrationsApplyTwiceAndKeepTheData() async throws {
+        let prefix = TestDatabase.uniquePrefix("mig")
+        try await TestDatabase.withClient { client in
+            try await client.createUsers(["\(prefix)a", "\(prefix)b"])
+            try await client.command(
+                "select public.create_stranger_room(\(String(prefix.prefix(24))), \(prefix + "a"), \(prefix + "b"))",
+                logger: TestDatabase.logger
+            )
+        }
+        let migrations = TestDatabase.migrations
+        #expect(migrations.count >= 3)
+        for _ in 0..<2 {
+            for file in migrations { try TestDatabase.applyFile(file) }
+        }
+        try await TestDatabase.withClient { client in
+            #expect(try await client.count("select count(*) from public.room_member where user_id like \(prefix + "%")") == 2)
+            #expect(
+                try await client.count("select count(*) from public.room where \"isDM\" and not is_locked and owner_id = \(prefix + "a")")
+                    == 1)
+            #expect(try await client.count("select count(*) from pgmq.list_queues() where queue_name = 'stranger-queue'") == 1)
+            let wrappers = try await client.query(
+                """
+                select p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')'
+                from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+                where n.nspname = 'pgmq_public' order by 1
+                """,
+                logger: TestDatabase.logger
+            )
+            var signatures: [String] = []
+            for try await signature in wrappers.decode(String.self) { signatures.append(signature) }
+            #expect(
+                signatures == [
+                    "archive(queue_name text, message_id bigint)", "delete(queue_name text, message_id bigint)",
+                    "pop(queue_name text)", "read(queue_name text, sleep_seconds integer, n integer)",
+                    "send(queue_name text, message jsonb, sleep_seconds integer)",
+                    "send_batch(queue_name text, messages jsonb[], sleep_seconds integer)",
+                ]
+            )
+            for role in ["service_role", "anon", "authenticated"] {
+                let canRead = try await client.count(
+                    """
+                    select has_function_privilege(\(role), 'pgmq_public.read(text, integer, integer)', 'execute')::int4::int8
+                         + has_function_privilege(\(role), 'public.commit_stranger_match(text, varchar, text, text, bigint[], integer, integer, timestamptz)', 'execute')::int4::int8
+                    """
+                )
+                #expect(canRead == (role == "service_role" ? 2 : 0), "execute grants for \(role)")
+            }
+        }
+    }
+
+    @Test func roomRPCLeavesNothingWhenAMemberInsertFails() async throws {
+        let prefix = TestDatabase.uniquePrefix("atom")
+        try await TestDatabase.withClient { client in
+            try await client.createUsers(["\(prefix)a"])
+            let roomID = String((prefix + "roomroomroomroom").prefix(24))
+            // The second user does not exist: the member insert violates its foreign key.
+            let room = Room(id: roomID, first: "\(prefix)a", second: "\(prefix)ghost", createdAt: Date())
+            let store = PostgresBackend(client: client, queueName: "stranger-queue", settings: .init(), logger: TestDatabase.logger).store
+            let error = try await #require(throws: PostgresBackendError.self) {
+                try await store.createRoom(room, members: ["\(prefix)a", "\(prefix)ghost"])
+            }
+            #expect(error.sqlState == "23503")
+            #expect(!error.failureClass.isRetryable)
+            #expect(try await client.count("select count(*) from public.room where id = \(roomID)") == 0)
+            #expect(try await client.count("select count(*) from public.room_member where room_id = \(roomID)") == 0)
+        }
+    }
+
+    @Test func commitConsumesBothUsersMessagesAndUndoRestoresThem() async throws {
+        let prefix = TestDatabase.uniquePrefix("commit")
+        let queue = "\(prefix)-q"
+        try await TestDatabase.withClient { client in
+            let (a, b, c) = ("\(prefix)a", "\(prefix)b", "\(prefix)c")
+            try await client.createUsers([a, b, c])
+            try await client.createQueue(queue)
+            let backend = PostgresBackend(client: client, queueName: queue, settings: .init(), logger: TestDatabase.logger)
+            let first = try await backend.queue.send([["userId": .string(a)], ["userId": .string(b)], ["userId": .string(a)]])
+            let leased = try await backend.queue.lease(count: 2, leaseSeconds: 30)
+            #expect(leased.map(\.msgID) == Array(first.prefix(2)))
+
+            let room = Room(id: String((prefix + "r000000000000000").prefix(24)), first: a, second: b, createdAt: Date())
+            try await backend.store.commitRoom(room, members: [a, b], consuming: leased.map(\.msgID))
+            #expect(try await client.count("select count(*) from pgmq.\(unescaped: "\"q_\(queue)\"")") == 0, "the duplicate of a went too")
+            #expect(try await client.count("select count(*) from public.matchmaker_outbox where room_id = \(room.id)") == 1)
+
+            // A second commit for the same users finds their messages gone: another matcher won.
+            let again = Room(id: String((prefix + "s000000000000000").prefix(24)), first: a, second: c, createdAt: Date())
+            let lost = try await #require(throws: PostgresBackendError.self) {
+                try await backend.store.commitRoom(again, members: [a, c], consuming: [first[0]])
+            }
+            #expect(lost.isLeaseLost)
+            #expect(try await client.count("select count(*) from public.room where id = \(again.id)") == 0)
+
+            try await backend.store.deleteRoom(id: room.id)
+            #expect(try await client.count("select count(*) from public.room where id = \(room.id)") == 0)
+            #expect(try await client.count("select count(*) from public.matchmaker_outbox where room_id = \(room.id)") == 0)
+            let restored = try await backend.queue.lease(count: 10, leaseSeconds: 30)
+            #expect(restored.map(\.msgID) == first, "same ids, so FIFO order and age survive the undo")
+            #expect(restored.map(\.readCount) == [2, 2, 1])
+        }
+    }
+
+    @Test func commitRefusesAPairThatSkippedEachOtherInTheWindow() async throws {
+        let prefix = TestDatabase.uniquePrefix("skip")
+        let queue = "\(prefix)-q"
+        try await TestDatabase.withClient { client in
+            let (a, b) = ("\(prefix)a", "\(prefix)b")
+            try await client.createUsers([a, b])
+            try await client.createQueue(queue)
+            let backend = PostgresBackend(client: client, queueName: queue, settings: .init(), logger: TestDatabase.logger)
+            let ids = try await backend.queue.send([["userId": .string(a)], ["userId": .string(b)]])
+            try await client.command(
+                "insert into public.skipped_pair (user_a_id, user_b_id) values (\(a), \(b))", logger: TestDatabase.logger)
+            let room = Room(id: String((prefix + "r000000000000000").prefix(24)), first: a, second: b, createdAt: Date())
+            let error = try await #require(throws: PostgresBackendError.self) {
+                try await backend.store.commitRoom(room, members: [a, b], consuming: ids)
+            }
+            #expect(error.sqlState == "MM002")
+            #expect(try await client.count("select count(*) from pgmq.\(unescaped: "\"q_\(queue)\"")") == 2)
+            let skips = try await backend.store.recentSkips(among: [b], since: Date().addingTimeInterval(-10))
+            #expect(skips.map(\.userA) == [a])
+        }
+    }
+}
+
+extension PostgresSuite {
+    @Test func cronSQLSchedulesThePassEveryTenSecondsAndItsJobRuns() async throws {
+        let cron = try String(contentsOf: TestDatabase.root.appendingPathComponent("deploy/supabase/cron.sql"), encoding: .utf8)
+        let body = cron.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.lowercased().hasPrefix("create extension") }.joined(separator: "\n")
+        #expect(body.count < cron.count, "cron.sql creates pg_cron and pg_net")
+        let stubs = TestDatabase.root.appendingPathComponent("Tests/sql/cron-stubs.sql").path
+        let script = """
+            begin;
+            \\i \(stubs)
+            \(body)
+            \(body)
+            do $check$
+            declare
+                job cron.job;
+            begin
+                select * into strict job from cron.job;
+                if job.schedule <> '10 seconds' or job.jobname <> 'stranger-matchmaker-every-10s' then
+                    raise exception 'unexpected job %', job;
+                end if;
+                execute job.command;
+            end
+            $check$;
+            rollback;
+            """
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("cron-check-\(UUID().uuidString).sql")
+        try Data(script.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        try TestDatabase.applyFile(file)
+    }
+}

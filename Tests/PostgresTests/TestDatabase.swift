@@ -1,0 +1,143 @@
+import Foundation
+import Logging
+import MatchmakerCore
+import PostgresNIO
+import Testing
+
+/// The PostgreSQL that `scripts/with-postgres.sh` started, reached through `DATABASE_URL`.
+enum TestDatabase {
+    /// `DATABASE_URL`, when the tests run under the script.
+    static let url = ProcessInfo.processInfo.environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+
+    /// The suites run when a database is configured, and always in CI, where a missing one must fail.
+    static let shouldRun = url != nil || ProcessInfo.processInfo.environment["CI"] != nil
+
+    /// The repository root, for the SQL files.
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// A logger that stays quiet unless `TEST_LOG_LEVEL` says otherwise.
+    static var logger: Logger {
+        var logger = Logger(label: "postgres-tests")
+        logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+        return logger
+    }
+
+    /// `DATABASE_URL`, or a failure that says how to get one.
+    static func requireURL() throws -> String {
+        try #require(url, "DATABASE_URL is not set: run these tests through scripts/with-postgres.sh")
+    }
+
+    /// Runs `body` with a fresh client of its own pool (running for the duration of `body`).
+    static func withClient<T: Sendable>(
+        maximumConnections: Int = 4, _ body: (PostgresClient) async throws -> T
+    ) async throws -> T {
+        var configuration = try DatabaseURL(try requireURL()).configuration
+        configuration.options.maximumConnections = maximumConnections
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            return try await body(client)
+        }
+    }
+
+    /// Runs a SQL file with `psql` (multi-statement files need the simple protocol), failing on the first error.
+    static func applyFile(_ path: URL) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["psql", try requireURL(), "-q", "-X", "-v", "ON_ERROR_STOP=1", "-f", path.path]
+        var environment = ProcessInfo.processInfo.environment
+        environment["PATH"] = "/usr/lib/postgresql/15/bin:" + (environment["PATH"] ?? "/usr/bin:/bin")
+        environment["PGOPTIONS"] = "-c client_min_messages=warning"
+        process.environment = environment
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let output = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        if process.terminationStatus != 0 {
+            Issue.record("psql failed on \(path.lastPathComponent): \(String(decoding: output, as: UTF8.self))")
+        }
+    }
+
+    /// Every migration, in order.
+    static var migrations: [URL] {
+        let folder = root.appendingPathComponent("deploy/supabase/migrations")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        return names.filter { $0.hasSuffix(".sql") }.sorted().map { folder.appendingPathComponent($0) }
+    }
+
+    /// A prefix that keeps one test's users, rooms and queue apart from another's.
+    static func uniquePrefix(_ name: String) -> String {
+        "\(name)\(UInt32.random(in: 0...UInt32.max))"
+    }
+}
+
+/// Creates users and queues for a test.
+extension PostgresClient {
+    /// Inserts users (`bots` get `is_bot = true`).
+    func createUsers(_ ids: [String], bots: Set<String> = []) async throws {
+        let isBot = ids.map { bots.contains($0) }
+        let emails = ids.map { "\($0)@test.invalid" }
+        try await command(
+            """
+            insert into public."user" (id, name, email, is_bot, is_anonymous)
+            select id, id, email, bot, true from unnest(\(ids)::text[], \(emails)::text[], \(isBot)::bool[]) as t (id, email, bot)
+            on conflict (id) do nothing
+            """,
+            logger: TestDatabase.logger
+        )
+    }
+
+    /// Creates a pgmq queue with the per-user index the migrations put on `stranger-queue`.
+    func createQueue(_ name: String) async throws {
+        try await command("select pgmq.create(\(name))", logger: TestDatabase.logger)
+        let table = "q_\(name.lowercased())"
+        try await command(
+            "create index if not exists \(unescaped: "\"\(table)_user_idx\"") on pgmq.\(unescaped: "\"\(table)\"") ((message ->> 'userId'))",
+            logger: TestDatabase.logger
+        )
+    }
+
+    /// Inserts a message into `queue` with a given age, as if sent `age` seconds ago.
+    func enqueue(_ queue: String, body: String, age: Double) async throws -> Int64 {
+        let table = "q_\(queue.lowercased())"
+        let rows = try await query(
+            """
+            insert into pgmq.\(unescaped: "\"\(table)\"") (enqueued_at, vt, message)
+            values (now() - make_interval(secs => \(age)), now(), \(body)::jsonb)
+            returning msg_id
+            """,
+            logger: TestDatabase.logger
+        )
+        for try await id in rows.decode(Int64.self) { return id }
+        throw TestSetupError(message: "insert returned no id")
+    }
+
+    /// A scalar count.
+    func count(_ sql: PostgresQuery) async throws -> Int {
+        for try await value in try await query(sql, logger: TestDatabase.logger).decode(Int64.self) { return Int(value) }
+        return 0
+    }
+}
+
+/// A test's own setup failed.
+struct TestSetupError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+extension PostgresClient {
+    /// Runs a statement and reads its result to the end, so that a server error is thrown here.
+    func command(_ query: PostgresQuery, logger: Logger) async throws {
+        _ = try await self.query(query, logger: logger).collect()
+    }
+}
+
+extension PostgresConnection {
+    /// Runs a statement and reads its result to the end, so that a server error is thrown here.
+    func command(_ query: PostgresQuery, logger: Logger) async throws {
+        _ = try await self.query(query, logger: logger).collect()
+    }
+}
