@@ -168,8 +168,9 @@ public struct MatchPass: Sendable {
         var log = logger
         log[metadataKey: "match.room_id"] = "\(room.id)"
         let messages = pair.first.allMsgIDs + pair.second.allMsgIDs
+        let consumed: Bool
         do {
-            try await storeRetry.run { _ in
+            consumed = try await storeRetry.run { _ in
                 try await ports.store.commitRoom(room, members: [pair.first.userID, pair.second.userID], consuming: messages)
             }
         } catch {
@@ -182,7 +183,7 @@ public struct MatchPass: Sendable {
         var failedAttempts = deliveries.map(\.failedAttempts).reduce(0, +)
 
         if deliveries.allSatisfy(\.delivered) {
-            if !(await deleteMessages(messages)) {
+            if !consumed, !(await deleteMessages(messages)) {
                 log.error("Matched messages not deleted; they reappear when the lease ends", metadata: ["queue.msg_ids": "\(messages)"])
             }
             if (try? await storeRetry.run({ _ in try await ports.store.roomNotified(id: room.id) })) == nil {

@@ -29,15 +29,17 @@ public protocol MatchStore: Sendable {
     func deleteRoom(id: String) async throws
     /// Writes the room and its members and, where the store holds the queue, consumes the pair's
     /// leased messages `msgIDs` (and the users' other messages) in the same transaction.
-    func commitRoom(_ room: Room, members: [String], consuming msgIDs: [Int64]) async throws
+    /// - Returns: true when the messages were consumed here, so the pass need not delete them.
+    func commitRoom(_ room: Room, members: [String], consuming msgIDs: [Int64]) async throws -> Bool
     /// Both users of the room were told: a store that keeps pending notifications forgets this one.
     func roomNotified(id: String) async throws
 }
 
 extension MatchStore {
     /// Stores that do not hold the queue write the room alone; the pass deletes the messages later.
-    public func commitRoom(_ room: Room, members: [String], consuming msgIDs: [Int64]) async throws {
+    public func commitRoom(_ room: Room, members: [String], consuming msgIDs: [Int64]) async throws -> Bool {
         try await createRoom(room, members: members)
+        return false
     }
 
     /// Stores without pending notifications have nothing to forget.

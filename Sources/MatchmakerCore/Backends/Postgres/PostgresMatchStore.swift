@@ -64,7 +64,7 @@ public struct PostgresMatchStore: MatchStore {
         }
     }
 
-    public func commitRoom(_ room: Room, members: [String], consuming msgIDs: [Int64]) async throws {
+    public func commitRoom(_ room: Room, members: [String], consuming msgIDs: [Int64]) async throws -> Bool {
         let (first, second) = try pair(members)
         try await database {
             try await client.command(
@@ -75,6 +75,7 @@ public struct PostgresMatchStore: MatchStore {
                 logger: logger
             )
         }
+        return true
     }
 
     public func roomNotified(id: String) async throws {
