@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import ServiceLifecycle
 import Shared
@@ -51,13 +52,24 @@ public func buildRouter(_ parts: AppParts) -> Router<AppRequestContext> {
     ).addRoutes(to: router)
     if let embedded {
         PgmqController(pgmq: embedded.pgmq, verifier: parts.verifier).addRoutes(to: router)
+        RealtimeHubController(hub: embedded.hub, verifier: parts.verifier).addRoutes(to: router)
     }
     return router
 }
 
-/// Builds the HTTP application with its services.
+/// Builds the HTTP application with its services; on the embedded backend the same port also upgrades
+/// `/realtime/v1/websocket` to the local Realtime hub.
 public func buildApplication(_ parts: AppParts, configuration: ApplicationConfiguration, logger: Logger) -> some ApplicationProtocol {
-    var app = Application(router: buildRouter(parts), configuration: configuration, logger: logger)
+    let server: HTTPServerBuilder =
+        if let embedded = parts.embedded {
+            .http1WebSocketUpgrade(
+                webSocketRouter: RealtimeHubController(hub: embedded.hub, verifier: parts.verifier).webSocketRouter(),
+                configuration: .init(ws: .init(maxFrameSize: 1 << 20, autoPing: .disabled))
+            )
+        } else {
+            .http1()
+        }
+    var app = Application(router: buildRouter(parts), server: server, configuration: configuration, logger: logger)
     app.addServices(parts.services)
     return app
 }
