@@ -71,6 +71,18 @@ let package = Package(
             path: "bench/PlannerBench",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "RealtimeBench",
+            dependencies: [
+                "MatchmakerCore",
+                "Shared",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/RealtimeBench",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SharedTests",
             dependencies: ["Shared", .product(name: "JWTKit", package: "jwt-kit")],

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MatchmakerCore
 import NIOCore
+import NIOWebSocket
 import Shared
 import Testing
 import WSClient

@@ -12,13 +12,18 @@ private let t0 = Date(timeIntervalSince1970: 1_800_000_000)
             refs += 1
             return String(refs)
         }
-        #expect(machine.tick(now: t0.addingTimeInterval(24.9), makeRef: makeRef) == .wait)
-        #expect(machine.tick(now: t0.addingTimeInterval(25), makeRef: makeRef) == .send(ref: "1"))
+        let r1 = machine.tick(now: t0.addingTimeInterval(24.9), makeRef: makeRef)
+        #expect(r1 == .wait)
+        let r2 = machine.tick(now: t0.addingTimeInterval(25), makeRef: makeRef) == .send(ref: "1")
+        #expect(r2)
         machine.replied(ref: "1")
-        #expect(machine.tick(now: t0.addingTimeInterval(50), makeRef: makeRef) == .send(ref: "2"))
+        let r3 = machine.tick(now: t0.addingTimeInterval(50), makeRef: makeRef) == .send(ref: "2")
+        #expect(r3)
         machine.replied(ref: "1")
-        #expect(machine.tick(now: t0.addingTimeInterval(74), makeRef: makeRef) == .wait)
-        #expect(machine.tick(now: t0.addingTimeInterval(75), makeRef: makeRef) == .timedOut(ref: "2"))
+        let r4 = machine.tick(now: t0.addingTimeInterval(74), makeRef: makeRef)
+        #expect(r4 == .wait)
+        let r5 = machine.tick(now: t0.addingTimeInterval(75), makeRef: makeRef) == .timedOut(ref: "2")
+        #expect(r5)
     }
 }
 
@@ -27,11 +32,13 @@ private let t0 = Date(timeIntervalSince1970: 1_800_000_000)
         var machine = ChannelStateMachine()
         let deadline = machine.startJoin(ref: "4", now: t0)
         #expect(deadline == t0.addingTimeInterval(8))
-        #expect(!machine.joined(ref: "3"))
+        let r6 = machine.joined(ref: "3")
+        #expect(!r6)
         #expect(machine.accepts(joinRef: "4"))
         #expect(!machine.accepts(joinRef: "3"))
         #expect(machine.accepts(joinRef: nil))
-        #expect(machine.joined(ref: "4"))
+        let r7 = machine.joined(ref: "4")
+        #expect(r7)
         #expect(machine.state == .joined(joinRef: "4"))
     }
 
@@ -46,7 +53,8 @@ private let t0 = Date(timeIntervalSince1970: 1_800_000_000)
         var machine = ChannelStateMachine()
         _ = machine.startJoin(ref: "1", now: t0)
         let failure = ErrorClassifier.classify(text: "Unauthorized: You do not have permissions to read from this Channel topic: x")
-        #expect(machine.failed(failure, now: t0, unit: 0.5) == .giveUp(reason: .nonRetryable))
+        let r8 = machine.failed(failure, now: t0, unit: 0.5) == .giveUp(reason: .nonRetryable)
+        #expect(r8)
         #expect(machine.state == .failed)
     }
 
@@ -67,9 +75,12 @@ private let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 
     @Test func retriesEndAfterMaxRetries() {
         var machine = ChannelStateMachine(backoff: Backoff(maxRetries: 2, baseDelay: .seconds(1), maxDelay: .seconds(2)))
-        #expect(machine.failed(.retryable, now: t0, unit: 0) != .giveUp(reason: .exhausted))
-        #expect(machine.failed(.retryable, now: t0, unit: 0) != .giveUp(reason: .exhausted))
-        #expect(machine.failed(.retryable, now: t0, unit: 0) == .giveUp(reason: .exhausted))
+        let r9 = machine.failed(.retryable, now: t0, unit: 0) != .giveUp(reason: .exhausted)
+        #expect(r9)
+        let r10 = machine.failed(.retryable, now: t0, unit: 0) != .giveUp(reason: .exhausted)
+        #expect(r10)
+        let r11 = machine.failed(.retryable, now: t0, unit: 0) == .giveUp(reason: .exhausted)
+        #expect(r11)
     }
 
     @Test func aSocketDropMarksAJoinedChannelForRejoinAndASuccessResetsFailures() {
@@ -103,10 +114,12 @@ private let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 @Suite struct BudgetAndRateTests {
     @Test func presenceBudgetAllowsFiveCallsPerThirtySeconds() {
         var budget = PresenceBudget()
-        for second in 0..<5 { #expect(budget.spend(now: t0.addingTimeInterval(Double(second)))) }
-        #expect(!budget.spend(now: t0.addingTimeInterval(10)))
+        for second in 0..<5 { let r12 = budget.spend(now: t0.addingTimeInterval(Double(second))); #expect(r12) }
+        let r13 = budget.spend(now: t0.addingTimeInterval(10))
+        #expect(!r13)
         #expect(budget.nextAllowed(now: t0.addingTimeInterval(10)) == t0.addingTimeInterval(30))
-        #expect(budget.spend(now: t0.addingTimeInterval(30)))
+        let r14 = budget.spend(now: t0.addingTimeInterval(30))
+        #expect(r14)
     }
 
     @Test func aBurstOfAThousandJoinsNeverExceedsTheRate() {

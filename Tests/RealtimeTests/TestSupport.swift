@@ -5,6 +5,7 @@ import Logging
 import MatchmakerCore
 import Shared
 import Synchronization
+import Testing
 
 /// A clock that moves only when the test says so; every sleep is announced on `sleeps`.
 final class ManualTime: Sendable {

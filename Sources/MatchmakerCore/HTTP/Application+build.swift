@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import ServiceLifecycle
@@ -46,7 +47,10 @@ public func buildRouter(_ parts: AppParts) -> Router<AppRequestContext> {
         extraStats: {
             guard let embedded else { return ["backend": "external"] }
             let rows = embedded.pgmq.rows(embedded.queueName)
-            return ["backend": "embedded", "queueDepth": .number(Double(rows.count))]
+            return [
+                "backend": "embedded", "queueDepth": .number(Double(rows.count)),
+                "realtimeConnections": .number(Double(embedded.hub.connectionCount)),
+            ]
         },
         readiness: parts.readiness
     ).addRoutes(to: router)

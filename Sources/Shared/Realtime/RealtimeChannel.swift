@@ -83,7 +83,7 @@ public final class RealtimeChannel: Sendable {
 
     // MARK: - Socket side
 
-    func withState<T>(_ body: (inout State) -> T) -> T { state.withLock(body) }
+    func withState<T>(_ body: (inout sending State) -> sending T) -> T { state.withLock(body) }
 
     func emit(_ event: ChannelEvent) {
         continuation.yield(event)
