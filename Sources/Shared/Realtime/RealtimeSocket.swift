@@ -28,8 +28,9 @@ public actor RealtimeSocket {
     private var heartbeat: HeartbeatMachine?
     private var nextRef = 0
     private var openedThisAttempt = false
-    private let rejoins: AsyncStream<RealtimeChannel>
-    private let rejoinRequests: AsyncStream<RealtimeChannel>.Continuation
+    /// Channels to rejoin on the open connection; a fresh stream per connection, since a cancelled
+    /// iteration ends an `AsyncStream` for good.
+    private var rejoinRequests: AsyncStream<RealtimeChannel>.Continuation?
 
     private struct Registry {
         var channels: [String: RealtimeChannel] = [:]
@@ -50,7 +51,6 @@ public actor RealtimeSocket {
         logger[metadataKey: "realtime.socket"] = "\(id)"
         self.logger = logger
         self.unit = unit
-        (rejoins, rejoinRequests) = AsyncStream.makeStream(of: RealtimeChannel.self)
     }
 
     /// Channels on this socket now.
@@ -155,15 +155,26 @@ public actor RealtimeSocket {
         let waiters = openWaiters
         openWaiters = []
         for waiter in waiters { waiter.resolve(.success(())) }
+        let (rejoins, requests) = AsyncStream.makeStream(of: RealtimeChannel.self)
+        rejoinRequests = requests
+        defer {
+            requests.finish()
+            rejoinRequests = nil
+        }
         for channel in allChannels where channel.withState({ $0.machine.state == .errored(retryAt: nil) && !$0.joinLoopActive }) {
-            rejoinRequests.yield(channel)
+            requests.yield(channel)
         }
         do {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await self.readLoop(inbound) }
                 group.addTask { try await self.heartbeatLoop() }
-                for await channel in rejoins {
-                    group.addTask { try? await self.joinWithRetry(channel, isRejoin: true) }
+                // Children, not the group's body, so that a closed socket cancels the rejoins too.
+                group.addTask {
+                    await withDiscardingTaskGroup { joins in
+                        for await channel in rejoins {
+                            joins.addTask { try? await self.joinWithRetry(channel, isRejoin: true) }
+                        }
+                    }
                 }
             }
         } catch {
@@ -230,6 +241,13 @@ public actor RealtimeSocket {
     private func handle(_ message: PhoenixMessage) {
         if message.event == PhoenixEvent.reply, let ref = message.ref {
             if message.topic == PhoenixEvent.phoenixTopic { heartbeat?.replied(ref: ref) }
+            // The join is marked here, in frame order, so `.subscribed` precedes the `presence_state` after it.
+            if message.replyStatus == "ok", let channel = channel(topic: message.topic),
+                channel.withState({ $0.machine.joined(ref: ref) })
+            {
+                channel.withState { $0.lastSystemError = nil }
+                channel.emit(.subscribed)
+            }
             if let waiter = pendingReplies.removeValue(forKey: ref) {
                 waiter.resolve(.success(message))
                 return
@@ -273,7 +291,7 @@ public actor RealtimeSocket {
                 return !state.joinLoopActive
             }
             channel.emit(.error(error))
-            if rejoin { rejoinRequests.yield(channel) }
+            if rejoin { rejoinRequests?.yield(channel) }
         case PhoenixEvent.close:
             let cause = channel.withState { $0.lastSystemError } ?? RealtimeError(.channelClosed, reason: "server closed the channel")
             let joining = channel.withState { state -> Bool in
@@ -443,11 +461,9 @@ public actor RealtimeSocket {
             let response = reply.replyResponse
             throw RealtimeError(.joinRefused, reason: RealtimeError.reason(ofReply: response), payload: response)
         }
-        guard channel.withState({ $0.machine.joined(ref: ref) }) else {
+        guard channel.withState({ $0.machine.state == .joined(joinRef: ref) }) else {
             throw RealtimeError(.channelClosed, reason: "join \(ref) was superseded")
         }
-        channel.withState { $0.lastSystemError = nil }
-        channel.emit(.subscribed)
         if let presenceWaiter { _ = try await presenceWaiter.wait() }
     }
 
