@@ -61,17 +61,26 @@ struct RawFrames {
     @Test func v2JoinRepliesThenSendsPresenceStateWithTheJoinRef() async throws {
         try await withLiveServer { port, _ in
             try await withRawSocket(port: port, version: .v2) { socket in
-                try await socket.send(PhoenixMessage(joinRef: "1", ref: "1", topic: "realtime:lobby", event: "phx_join", payload: Self.joinPayload))
+                try await socket.send(
+                    PhoenixMessage(joinRef: "1", ref: "1", topic: "realtime:lobby", event: "phx_join", payload: Self.joinPayload))
                 let reply = try await socket.next()
-                #expect(reply == PhoenixMessage(joinRef: "1", ref: "1", topic: "realtime:lobby", event: "phx_reply", payload: [
-                    "status": "ok", "response": ["postgres_changes": []],
-                ]))
+                #expect(
+                    reply
+                        == PhoenixMessage(
+                            joinRef: "1", ref: "1", topic: "realtime:lobby", event: "phx_reply",
+                            payload: [
+                                "status": "ok", "response": ["postgres_changes": []],
+                            ]))
                 let state = try await socket.next()
                 #expect(state == PhoenixMessage(joinRef: "1", topic: "realtime:lobby", event: "presence_state", payload: [:]))
                 try await socket.send(PhoenixMessage(ref: "2", topic: "phoenix", event: "heartbeat"))
-                #expect(try await socket.next() == PhoenixMessage(ref: "2", topic: "phoenix", event: "phx_reply", payload: [
-                    "status": "ok", "response": [:],
-                ]))
+                #expect(
+                    try await socket.next()
+                        == PhoenixMessage(
+                            ref: "2", topic: "phoenix", event: "phx_reply",
+                            payload: [
+                                "status": "ok", "response": [:],
+                            ]))
             }
         }
     }
@@ -82,7 +91,11 @@ struct RawFrames {
                 try await socket.send(PhoenixMessage(joinRef: "1", ref: "1", topic: "realtime:a", event: "phx_join", payload: [:]))
                 let text = try await socket.receiveText()
                 let object = try JSONCoding.decoder.decode(JSONValue.self, from: Data(text.utf8))
-                #expect(object == ["topic": "realtime:a", "event": "phx_reply", "ref": "1", "payload": ["status": "ok", "response": ["postgres_changes": []]]])
+                #expect(
+                    object == [
+                        "topic": "realtime:a", "event": "phx_reply", "ref": "1",
+                        "payload": ["status": "ok", "response": ["postgres_changes": []]],
+                    ])
             }
         }
     }
@@ -108,7 +121,9 @@ struct RawFrames {
                 try await socket.send(PhoenixMessage(joinRef: "1", ref: "1", topic: "realtime:r", event: "phx_join", payload: ack))
                 _ = try await socket.next()
                 try await socket.send(PhoenixMessage(joinRef: "2", ref: "2", topic: "realtime:r", event: "phx_join", payload: ack))
-                #expect(try await socket.next() == PhoenixMessage(joinRef: "1", ref: "1", topic: "realtime:r", event: "phx_close", payload: [:]))
+                #expect(
+                    try await socket.next() == PhoenixMessage(joinRef: "1", ref: "1", topic: "realtime:r", event: "phx_close", payload: [:])
+                )
                 #expect(try await socket.next().replyStatus == "ok")
                 // A push under the old join ref is dropped; one under the current ref is acknowledged.
                 let body: JSONValue = ["type": "broadcast", "event": "e", "payload": [:]]
@@ -126,7 +141,8 @@ struct RawFrames {
                 try await listener.subscribe()
                 try await withRawSocket(port: port, version: .v2) { socket in
                     let config = ChannelOptions(broadcastSelf: true).joinPayload(accessToken: nil)
-                    try await socket.send(PhoenixMessage(joinRef: "1", ref: "1", topic: "realtime:room:bin", event: "phx_join", payload: config))
+                    try await socket.send(
+                        PhoenixMessage(joinRef: "1", ref: "1", topic: "realtime:room:bin", event: "phx_join", payload: config))
                     _ = try await socket.next()
                     let topic = Array("realtime:room:bin".utf8), event = Array("move".utf8), data = Array(#"{"x":1}"#.utf8)
                     try await socket.sendBinary(
@@ -136,7 +152,8 @@ struct RawFrames {
                     #expect(binary)
                     #expect(echo.payload == ["type": "broadcast", "event": "move", "payload": ["x": 1]])
                 }
-                #expect(await listener.events.next { $0.broadcastEvent == "move" } == .broadcast(event: "move", payload: ["x": 1], meta: nil))
+                #expect(
+                    await listener.events.next { $0.broadcastEvent == "move" } == .broadcast(event: "move", payload: ["x": 1], meta: nil))
             }
         }
     }
@@ -144,12 +161,14 @@ struct RawFrames {
     @Test func presenceOverTheBudgetGetsASystemErrorAndAClose() async throws {
         try await withLiveServer { port, _ in
             try await withRawSocket(port: port, version: .v2) { socket in
-                try await socket.send(PhoenixMessage(joinRef: "1", ref: "1", topic: "realtime:p", event: "phx_join", payload: Self.joinPayload))
+                try await socket.send(
+                    PhoenixMessage(joinRef: "1", ref: "1", topic: "realtime:p", event: "phx_join", payload: Self.joinPayload))
                 _ = try await socket.next()
                 _ = try await socket.next()
                 for index in 0..<6 {
                     let track: JSONValue = ["type": "presence", "event": "track", "payload": ["n": .number(Double(index))]]
-                    try await socket.send(PhoenixMessage(joinRef: "1", ref: "t\(index)", topic: "realtime:p", event: "presence", payload: track))
+                    try await socket.send(
+                        PhoenixMessage(joinRef: "1", ref: "t\(index)", topic: "realtime:p", event: "presence", payload: track))
                 }
                 var events: [String] = []
                 while events.last != "phx_close" { events.append(try await socket.next().event) }

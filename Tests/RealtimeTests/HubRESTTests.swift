@@ -18,7 +18,8 @@ import Testing
                 try await channel.subscribe()
                 let body = #"{"messages":[{"topic":"user:u1","event":"stranger_no_matches","payload":{"reason":"none"},"private":false}]}"#
                 let status = try await http.execute(
-                    uri: "/realtime/v1/api/broadcast", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: body)
+                    uri: "/realtime/v1/api/broadcast", method: .post, headers: [.contentType: "application/json"],
+                    body: ByteBuffer(string: body)
                 ) { $0.status }
                 #expect(status == .accepted)
                 let event = await channel.events.next { $0.broadcastEvent != nil }
@@ -61,7 +62,8 @@ import Testing
 
     @Test func keysAreRequiredWhenConfigured() async throws {
         let verifier = await JWTVerifier(secret: Self.secret)
-        let token = try await JWTVerifier.sign(SupabaseClaims(role: "service_role", exp: Date().addingTimeInterval(600)), secret: Self.secret)
+        let token = try await JWTVerifier.sign(
+            SupabaseClaims(role: "service_role", exp: Date().addingTimeInterval(600)), secret: Self.secret)
         try await withLiveHTTP(verifier: verifier) { http, _ in
             let body = ByteBuffer(string: #"{"messages":[{"topic":"t","event":"e","payload":{}}]}"#)
             let missing = try await http.execute(uri: "/realtime/v1/api/broadcast", method: .post, body: body) { $0 }

@@ -63,7 +63,8 @@ import Testing
 
     @Test func kind3UserBroadcastPushDecodesWithRefs() throws {
         let topic = Array("realtime:r".utf8), event = Array("hi".utf8), data = Array(#"{"n":2}"#.utf8)
-        let frame: [UInt8] = [3, 1, 1, UInt8(topic.count), UInt8(event.count), 0, 1] + Array("5".utf8) + Array("7".utf8) + topic + event + data
+        let frame: [UInt8] =
+            [3, 1, 1, UInt8(topic.count), UInt8(event.count), 0, 1] + Array("5".utf8) + Array("7".utf8) + topic + event + data
         let message = try PhoenixSerializer(version: .v2).decode(binary: frame)
         #expect(message.joinRef == "5")
         #expect(message.ref == "7")

@@ -292,7 +292,9 @@ public final class RealtimeHub: Sendable {
             push(
                 to: id, topic: message.topic,
                 event: PhoenixEvent.system,
-                payload: ["extension": "system", "status": "error", "message": "Client presence rate limit exceeded", "channel": .string(sub)]
+                payload: [
+                    "extension": "system", "status": "error", "message": "Client presence rate limit exceeded", "channel": .string(sub),
+                ]
             )
             state.withLock { state in Self.part(&state, connection: id, topic: message.topic, closeRef: membership.joinRef) }
             return

@@ -126,7 +126,9 @@ public struct PhoenixSerializer: Sendable, Hashable {
         let data = (try? JSONCoding.encoder.encode(payload)).map(Array.init) ?? []
         let topicBytes = Array(topic.utf8.prefix(255))
         let eventBytes = Array(event.utf8.prefix(255))
-        var frame: [UInt8] = [BinaryKind.userBroadcast.rawValue, UInt8(topicBytes.count), UInt8(eventBytes.count), UInt8(metaBytes.count), 1]
+        var frame: [UInt8] = [
+            BinaryKind.userBroadcast.rawValue, UInt8(topicBytes.count), UInt8(eventBytes.count), UInt8(metaBytes.count), 1,
+        ]
         frame += topicBytes + eventBytes + metaBytes + data
         return frame
     }

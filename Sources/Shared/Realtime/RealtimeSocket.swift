@@ -257,7 +257,8 @@ public actor RealtimeSocket {
         // vsn 1.0.0 servers never send join_ref; their phx_close/phx_error carry the join ref as `ref`.
         let frameJoinRef = message.joinRef ?? ([PhoenixEvent.close, PhoenixEvent.error].contains(message.event) ? message.ref : nil)
         guard channel.withState({ $0.machine.accepts(joinRef: frameJoinRef) }) else {
-            logger.debug("Stale Realtime frame ignored", metadata: ["realtime.topic": "\(message.topic)", "realtime.event": "\(message.event)"])
+            logger.debug(
+                "Stale Realtime frame ignored", metadata: ["realtime.topic": "\(message.topic)", "realtime.event": "\(message.event)"])
             return
         }
         switch message.event {
@@ -278,7 +279,8 @@ public actor RealtimeSocket {
             channel.emit(.presenceDiff(diff: message.payload, state: state))
         case PhoenixEvent.broadcast:
             let payload = message.payload
-            channel.emit(.broadcast(event: payload["event"]?.stringValue ?? "", payload: payload["payload"] ?? .null, meta: payload["meta"]))
+            channel.emit(
+                .broadcast(event: payload["event"]?.stringValue ?? "", payload: payload["payload"] ?? .null, meta: payload["meta"]))
         case PhoenixEvent.system:
             guard message.payload["status"]?.stringValue == "error" else { return }
             let error = RealtimeError(.system, reason: message.payload["message"]?.stringValue ?? "system error", payload: message.payload)
@@ -367,11 +369,13 @@ public actor RealtimeSocket {
     /// The join loop: one attempt per admitted slot, each raced against the connect timeout; the channel's
     /// state machine decides between a jittered retry and giving up (which removes the channel).
     private func joinWithRetry(_ channel: RealtimeChannel, isRejoin: Bool) async throws {
-        guard channel.withState({ state -> Bool in
-            guard !state.joinLoopActive, !state.removed else { return false }
-            state.joinLoopActive = true
-            return true
-        }) else { return }
+        guard
+            channel.withState({ state -> Bool in
+                guard !state.joinLoopActive, !state.removed else { return false }
+                state.joinLoopActive = true
+                return true
+            })
+        else { return }
         do {
             try await joinLoop(channel, isRejoin: isRejoin)
             endJoinLoop(channel, .success(()))
@@ -411,7 +415,9 @@ public actor RealtimeSocket {
                 throw CancellationError()
             } catch let error as TimeoutError {
                 result = .failure(
-                    RealtimeError(.timedOut, reason: "connect + join\(channel.options.presenceEnabled ? " + presence_state" : "") took over \(error.limit)")
+                    RealtimeError(
+                        .timedOut,
+                        reason: "connect + join\(channel.options.presenceEnabled ? " + presence_state" : "") took over \(error.limit)")
                 )
             } catch {
                 result = .failure(error)
