@@ -127,6 +127,23 @@ public final class RealtimeHub: Sendable {
         for outbox in outboxes { outbox.yield(.close(reason: "dropped")) }
     }
 
+    /// Crashes the channel process of every member of `realtime:<name>`: each gets `phx_error` and is dropped
+    /// from the topic, as when Realtime's channel process dies.
+    public func crashChannel(name: String) {
+        let topic = "realtime:\(name)"
+        state.withLock { state in
+            for (id, connection) in state.connections {
+                guard let membership = connection.joins[topic] else { continue }
+                let crash = PhoenixMessage(
+                    joinRef: membership.joinRef, ref: membership.joinRef, topic: topic, event: PhoenixEvent.error, payload: [:]
+                )
+                connection.outbox.yield(.text(PhoenixSerializer(version: connection.version).encode(crash, includeJoinRef: false)))
+                state.connections[id]?.joins[topic] = nil
+                Self.untrackAll(&state, connection: id, topic: Self.serverTopic(topic, isPrivate: membership.isPrivate))
+            }
+        }
+    }
+
     /// Sends every `presence_state` held back by `HubFaults.holdPresenceState`.
     public func releaseHeldPresence() {
         state.withLock { state in

@@ -55,7 +55,7 @@ public final class RealtimeMonitor: Sendable {
     public var snapshot: Snapshot { state.withLock { $0.snapshot } }
 
     /// A socket starts connecting.
-    func connecting(socket: Int, reconnect: Bool) {
+    public func connecting(socket: Int, reconnect: Bool) {
         connects.increment()
         if reconnect { reconnects.increment() }
         state.withLock {
@@ -66,7 +66,7 @@ public final class RealtimeMonitor: Sendable {
     }
 
     /// A socket opened.
-    func opened(socket: Int) {
+    public func opened(socket: Int) {
         active.increment()
         state.withLock {
             $0.snapshot.activeConnections += 1
@@ -75,7 +75,7 @@ public final class RealtimeMonitor: Sendable {
     }
 
     /// An open socket closed.
-    func closed(socket: Int, wasOpen: Bool) {
+    public func closed(socket: Int, wasOpen: Bool) {
         if wasOpen { active.decrement() }
         state.withLock {
             if wasOpen { $0.snapshot.activeConnections -= 1 }
@@ -84,12 +84,12 @@ public final class RealtimeMonitor: Sendable {
     }
 
     /// A socket stopped for good.
-    func removed(socket: Int) {
+    public func removed(socket: Int) {
         _ = state.withLock { $0.snapshot.connections.removeValue(forKey: String(socket)) }
     }
 
     /// A connect or join succeeded after `duration`.
-    func succeeded(after duration: Duration) {
+    public func succeeded(after duration: Duration) {
         responseTime.record(duration: duration)
         state.withLock {
             $0.samples.append(duration.seconds * 1000)
@@ -99,7 +99,7 @@ public final class RealtimeMonitor: Sendable {
     }
 
     /// A connect or join failed with `error`.
-    func failed(_ error: any Error, at date: Date) {
+    public func failed(_ error: any Error, at date: Date) {
         failures.increment()
         let pattern = Self.pattern(of: error)
         let counter: Counter = state.withLock { state in

@@ -24,7 +24,7 @@ public actor RealtimeSocket {
 
     private var writer: WebSocketOutboundWriter?
     private var openWaiters: [OneShot<Void>] = []
-    private var pendingReplies: [String: OneShot<PhoenixMessage>] = [:]
+    private var pendingReplies: [String: (topic: String, waiter: OneShot<PhoenixMessage>)] = [:]
     private var heartbeat: HeartbeatMachine?
     private var nextRef = 0
     private var openedThisAttempt = false
@@ -225,7 +225,7 @@ public actor RealtimeSocket {
         }
         let pending = pendingReplies
         pendingReplies = [:]
-        for waiter in pending.values { waiter.resolve(.failure(cause)) }
+        for entry in pending.values { entry.waiter.resolve(.failure(cause)) }
         for channel in allChannels {
             let wasLive = channel.withState { state -> Bool in
                 let live = state.machine.isJoined
@@ -248,8 +248,8 @@ public actor RealtimeSocket {
                 channel.withState { $0.lastSystemError = nil }
                 channel.emit(.subscribed)
             }
-            if let waiter = pendingReplies.removeValue(forKey: ref) {
-                waiter.resolve(.success(message))
+            if let entry = pendingReplies.removeValue(forKey: ref) {
+                entry.waiter.resolve(.success(message))
                 return
             }
         }
@@ -325,7 +325,7 @@ public actor RealtimeSocket {
         let ref = message.ref ?? makeRef()
         message.ref = ref
         let waiter = OneShot<PhoenixMessage>()
-        pendingReplies[ref] = waiter
+        pendingReplies[ref] = (message.topic, waiter)
         do {
             try await write(message)
             return try await waiter.wait()
@@ -475,7 +475,7 @@ public actor RealtimeSocket {
 
     /// Cleans up after a failed attempt: no reply or presence waiter is left, and the server drops the join.
     private func abandonAttempt(_ channel: RealtimeChannel, ref: String) async {
-        pendingReplies[ref]?.resolve(.failure(CancellationError()))
+        pendingReplies[ref]?.waiter.resolve(.failure(CancellationError()))
         pendingReplies[ref] = nil
         channel.withState { $0.presenceWaiter = nil }
         if writer != nil {
@@ -485,6 +485,11 @@ public actor RealtimeSocket {
 
     private func remove(_ channel: RealtimeChannel, error: RealtimeError?) {
         unregister(channel)
+        let cause = error ?? RealtimeError(.channelClosed, reason: "channel \(channel.topic) left")
+        for (ref, entry) in pendingReplies where entry.topic == channel.topic {
+            pendingReplies[ref] = nil
+            entry.waiter.resolve(.failure(cause))
+        }
         channel.finish(error)
     }
 
@@ -527,7 +532,12 @@ public actor RealtimeSocket {
             try await write(unacknowledged)
             return
         }
-        let reply = try await withTimeout(configuration.connectTimeout, time: time) { try await self.push(message) }
+        let reply: PhoenixMessage
+        do {
+            reply = try await withTimeout(configuration.connectTimeout, time: time) { try await self.push(message) }
+        } catch let error as TimeoutError {
+            throw RealtimeError(.timedOut, reason: "no reply to \(event) within \(error.limit)")
+        }
         guard reply.replyStatus == "ok" else {
             throw RealtimeError(.pushRefused, reason: RealtimeError.reason(ofReply: reply.replyResponse), payload: reply.replyResponse)
         }
