@@ -111,3 +111,24 @@ import Testing
         }
     }
 }
+
+/// `/stats` shows the Realtime monitor and pool when the app has a client.
+@Suite struct RealtimeStatsTests {
+    @Test func statsIncludeTheMonitorAndPool() async throws {
+        let backend = EmbeddedBackend()
+        let client = RealtimeClient(configuration: RealtimeConfiguration(url: "http://127.0.0.1:9", apiKey: "k"), logger: testLogger)
+        let pass = MatchPass(ports: backend.ports, settings: MatchPass.Settings(), logger: testLogger)
+        let parts = AppParts(
+            runner: PassRunner(pass: pass), verifier: nil, embedded: backend, exporter: PrometheusExporter(), realtime: client
+        )
+        let app = buildApplication(parts, configuration: ApplicationConfiguration(), logger: testLogger)
+        try await app.test(.router) { http in
+            let body = try await http.execute(uri: "/stats", method: .get) {
+                try JSONCoding.decoder.decode(JSONValue.self, from: Data($0.body.readableBytesView))
+            }
+            #expect(body["realtime"]?["pool"]?["sockets"] == 0)
+            #expect(body["realtime"]?["monitor"]?["totalConnections"] == 0)
+            #expect(body["realtimeConnections"] == 0)
+        }
+    }
+}

@@ -26,8 +26,12 @@ public final class HubFaults: Sendable {
     /// Holds back `presence_state` after joins while set.
     public func holdPresenceState(_ on: Bool) { state.withLock { $0.holdPresenceState = on } }
 
+    /// The reason joins are refused with, if any.
     var joinRefusal: String? { state.withLock { $0.refuseJoins } }
+    /// Whether joins go unanswered.
     var joinsIgnored: Bool { state.withLock { $0.ignoreJoins } }
+    /// Whether heartbeats go unanswered.
     var heartbeatsIgnored: Bool { state.withLock { $0.ignoreHeartbeats } }
+    /// Whether `presence_state` is held back.
     var presenceHeld: Bool { state.withLock { $0.holdPresenceState } }
 }

@@ -12,9 +12,11 @@ public struct RealtimeHubController: Sendable {
     /// The WebSocket path.
     public static let socketPath: RouterPath = "/realtime/v1/websocket"
 
+    /// The hub the routes serve.
     let hub: RealtimeHub
     /// Verifies the `apikey`/`Authorization` token when keys are configured; `nil` accepts every caller.
     let verifier: JWTVerifier?
+    /// The clock of the idle timeout.
     let time: Timekeeper
 
     /// Creates the routes for `hub`.
@@ -54,6 +56,7 @@ public struct RealtimeHubController: Sendable {
         }
     }
 
+    /// `POST /realtime/v1/api/broadcast`: `{messages:[{topic,event,payload,private?,id?}]}` → 202, 401 or 422.
     @Sendable func broadcastBatch(_ request: Request, context: AppRequestContext) async throws -> Response {
         guard await authorized(request, allowQueryKey: false) else { return Self.unauthorized }
         let body = try await request.body.collect(upTo: context.maxUploadSize)
@@ -86,6 +89,7 @@ public struct RealtimeHubController: Sendable {
         return Response(status: .accepted)
     }
 
+    /// `POST /realtime/v1/api/broadcast/{topic}/events/{event}`: the body is the payload → 202, 401, 415 or 422.
     @Sendable func broadcastSingle(_ request: Request, context: AppRequestContext) async throws -> Response {
         guard await authorized(request, allowQueryKey: false) else { return Self.unauthorized }
         let topic = try context.parameters.require("topic").removingPercentEncoding ?? ""

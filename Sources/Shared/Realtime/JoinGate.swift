@@ -12,6 +12,7 @@ final class JoinGate: Sendable {
     private let state: Mutex<State>
     private let time: Timekeeper
 
+    /// Creates a gate admitting `perSecond` joins per second on `time`.
     init(perSecond: Int, time: Timekeeper) {
         state = Mutex(State(limiter: JoinRateLimiter(perSecond: perSecond)))
         self.time = time

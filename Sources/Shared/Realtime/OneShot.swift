@@ -12,6 +12,7 @@ final class OneShot<Value: Sendable>: Sendable {
 
     private let state = Mutex<State>(.pending)
 
+    /// Creates an empty box.
     init() {}
 
     /// Whether a value or error was delivered.

@@ -163,6 +163,7 @@ private struct ByteReader {
     private let bytes: [UInt8]
     private var offset = 0
 
+    /// A reader at the start of `bytes`.
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 
     mutating func byte() -> UInt8? {
@@ -181,5 +182,6 @@ private struct ByteReader {
         bytes(Int(count)).map { String(decoding: $0, as: UTF8.self) }
     }
 
+    /// Every byte not read yet.
     func rest() -> [UInt8] { Array(bytes[offset...]) }
 }

@@ -15,10 +15,12 @@ public final class RealtimeChannel: Sendable {
     /// Every event of this channel, in order; finishes after `.closed`.
     public let events: AsyncStream<ChannelEvent>
 
+    /// The socket carrying this channel.
     let socket: RealtimeSocket
     private let continuation: AsyncStream<ChannelEvent>.Continuation
     private let state: Mutex<State>
 
+    /// Everything about the channel that changes, behind one lock.
     struct State {
         var machine: ChannelStateMachine
         var presence = PresenceState()
@@ -31,6 +33,7 @@ public final class RealtimeChannel: Sendable {
         var removed = false
     }
 
+    /// Creates a channel on `socket`; the pool does this.
     init(name: String, options: ChannelOptions, socket: RealtimeSocket, machine: ChannelStateMachine, budget: PresenceBudget) {
         self.name = name
         self.topic = "realtime:\(name)"
@@ -83,8 +86,10 @@ public final class RealtimeChannel: Sendable {
 
     // MARK: - Socket side
 
+    /// Runs `body` on the channel's state under its lock.
     func withState<T>(_ body: (inout sending State) -> sending T) -> T { state.withLock(body) }
 
+    /// Appends an event to `events`.
     func emit(_ event: ChannelEvent) {
         continuation.yield(event)
     }

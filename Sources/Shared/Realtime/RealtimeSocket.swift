@@ -37,6 +37,7 @@ public actor RealtimeSocket {
         var accepting = true
     }
 
+    /// Creates a socket; the pool does this and runs it.
     init(
         id: Int, configuration: RealtimeConfiguration, time: Timekeeper, gate: JoinGate, monitor: RealtimeMonitor, logger: Logger,
         unit: @escaping @Sendable () -> Double
@@ -345,6 +346,7 @@ public actor RealtimeSocket {
 
     // MARK: - Channel operations
 
+    /// Joins `channel` (or waits for the join already running); see `RealtimeChannel.subscribe()`.
     func subscribe(_ channel: RealtimeChannel) async throws {
         enum Next {
             case done, start, removed
@@ -493,6 +495,7 @@ public actor RealtimeSocket {
         channel.finish(error)
     }
 
+    /// Leaves `channel` (waiting at most the connect timeout for the reply) and removes it.
     func leave(_ channel: RealtimeChannel) async {
         if let joinRef = channel.withState({ $0.machine.joinRef }), writer != nil {
             _ = try? await withTimeout(configuration.connectTimeout, time: time) {
@@ -502,6 +505,7 @@ public actor RealtimeSocket {
         remove(channel, error: nil)
     }
 
+    /// Sends a presence `track`/`untrack`, first waiting until the channel's budget allows it.
     func presence(_ channel: RealtimeChannel, event: String, payload: JSONValue?) async throws {
         while true {
             let now = time.now()
@@ -516,6 +520,7 @@ public actor RealtimeSocket {
         try await channelPush(channel, event: PhoenixEvent.presence, payload: .object(body), expectReply: true)
     }
 
+    /// Sends a broadcast; waits for the acknowledgement when the channel asked for acks.
     func broadcast(_ channel: RealtimeChannel, event: String, payload: JSONValue) async throws {
         let body: JSONValue = ["type": "broadcast", "event": .string(event), "payload": payload]
         try await channelPush(channel, event: PhoenixEvent.broadcast, payload: body, expectReply: channel.options.broadcastAck)
