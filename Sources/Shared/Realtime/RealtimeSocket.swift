@@ -464,6 +464,7 @@ public actor RealtimeSocket {
             return waiter
         }
         let payload = channel.options.joinPayload(accessToken: configuration.accessToken ?? configuration.apiKey)
+        try await gate.sendSlot()
         let reply = try await push(PhoenixMessage(joinRef: ref, ref: ref, topic: channel.topic, event: PhoenixEvent.join, payload: payload))
         guard reply.replyStatus == "ok" else {
             let response = reply.replyResponse
