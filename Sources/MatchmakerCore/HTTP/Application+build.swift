@@ -1,4 +1,6 @@
 import Hummingbird
+import HummingbirdCore
+import HummingbirdWebSocket
 import Logging
 import ServiceLifecycle
 import Shared
@@ -17,11 +19,14 @@ public struct AppParts: Sendable {
     public var readiness: @Sendable () async -> String?
     /// Long-running services that live and die with the server (scheduler, clients).
     public var services: [any Service]
+    /// The Realtime client, whose monitor and pool numbers `/stats` shows under `realtime`.
+    public var realtime: RealtimeClient?
 
     /// Bundles the parts.
     public init(
         runner: PassRunner, verifier: JWTVerifier?, embedded: EmbeddedBackend?, exporter: PrometheusExporter,
-        readiness: @escaping @Sendable () async -> String? = { nil }, services: [any Service] = []
+        readiness: @escaping @Sendable () async -> String? = { nil }, services: [any Service] = [],
+        realtime: RealtimeClient? = nil
     ) {
         self.runner = runner
         self.verifier = verifier
@@ -29,6 +34,7 @@ public struct AppParts: Sendable {
         self.exporter = exporter
         self.readiness = readiness
         self.services = services
+        self.realtime = realtime
     }
 }
 
@@ -40,24 +46,46 @@ public func buildRouter(_ parts: AppParts) -> Router<AppRequestContext> {
     }
     FunctionController(runner: parts.runner, verifier: parts.verifier).addRoutes(to: router)
     let embedded = parts.embedded
+    let realtime = parts.realtime
     OpsController(
         stats: parts.runner.stats, exporter: parts.exporter,
         extraStats: {
-            guard let embedded else { return ["backend": "external"] }
+            var extra: [String: JSONValue] = [:]
+            if let realtime {
+                extra["realtime"] = [
+                    "monitor": (try? JSONValue(encoding: realtime.monitor.snapshot)) ?? .null,
+                    "pool": (try? JSONValue(encoding: realtime.stats())) ?? .null,
+                ]
+            }
+            guard let embedded else { return extra.merging(["backend": "external"]) { $1 } }
             let rows = embedded.pgmq.rows(embedded.queueName)
-            return ["backend": "embedded", "queueDepth": .number(Double(rows.count))]
+            return extra.merging([
+                "backend": "embedded", "queueDepth": .number(Double(rows.count)),
+                "realtimeConnections": .number(Double(embedded.hub.connectionCount)),
+            ]) { $1 }
         },
         readiness: parts.readiness
     ).addRoutes(to: router)
     if let embedded {
         PgmqController(pgmq: embedded.pgmq, verifier: parts.verifier).addRoutes(to: router)
+        RealtimeHubController(hub: embedded.hub, verifier: parts.verifier).addRoutes(to: router)
     }
     return router
 }
 
-/// Builds the HTTP application with its services.
+/// Builds the HTTP application with its services; on the embedded backend the same port also upgrades
+/// `/realtime/v1/websocket` to the local Realtime hub.
 public func buildApplication(_ parts: AppParts, configuration: ApplicationConfiguration, logger: Logger) -> some ApplicationProtocol {
-    var app = Application(router: buildRouter(parts), configuration: configuration, logger: logger)
+    let server: HTTPServerBuilder =
+        if let embedded = parts.embedded {
+            .http1WebSocketUpgrade(
+                webSocketRouter: RealtimeHubController(hub: embedded.hub, verifier: parts.verifier).webSocketRouter(),
+                configuration: .init(ws: .init(maxFrameSize: 1 << 20, autoPing: .disabled))
+            )
+        } else {
+            .http1()
+        }
+    var app = Application(router: buildRouter(parts), server: server, configuration: configuration, logger: logger)
     app.addServices(parts.services)
     return app
 }

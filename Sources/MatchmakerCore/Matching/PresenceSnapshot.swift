@@ -13,6 +13,12 @@ public enum PresenceSnapshot: Sendable, Hashable {
         return false
     }
 
+    /// Whether `userID` is waiting in this snapshot (false when presence is unavailable).
+    public func isWaiting(_ userID: String) -> Bool {
+        guard case .available(let state) = self else { return false }
+        return Self.isWaiting(state[userID] ?? [])
+    }
+
     /// A user is waiting when any of its metas has `status == "waiting"` (contract §2).
     public static func isWaiting(_ metas: [JSONValue]) -> Bool {
         metas.contains { $0["status"]?.stringValue == "waiting" }

@@ -65,9 +65,10 @@ public final class ReplayTransport: HTTPTransport {
     /// Differences found so far, plus every recorded exchange that was never requested.
     public var differences: [String] {
         state.withLock { state in
-            state.differences + state.pending.indices.filter { !state.used[$0] }.map {
-                "exchange \($0): never requested: \(state.pending[$0].request.method) \(state.pending[$0].request.path)"
-            }
+            state.differences
+                + state.pending.indices.filter { !state.used[$0] }.map {
+                    "exchange \($0): never requested: \(state.pending[$0].request.method) \(state.pending[$0].request.path)"
+                }
         }
     }
 
@@ -84,6 +85,7 @@ public final class ReplayTransport: HTTPTransport {
         }
         guard let exchange else { throw UpstreamError(kind: .transport, message: "replay: unexpected request \(request.path)") }
         if let response = exchange.response { return response }
-        throw UpstreamError(kind: exchange.failure == "timeout" ? .timeout : .transport, message: "replayed \(exchange.failure ?? "failure")")
+        throw UpstreamError(
+            kind: exchange.failure == "timeout" ? .timeout : .transport, message: "replayed \(exchange.failure ?? "failure")")
     }
 }

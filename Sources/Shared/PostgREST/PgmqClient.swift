@@ -14,7 +14,11 @@ public struct PgmqClient: Sendable {
 
     /// `send(queue_name, message, sleep_seconds)`: the new message's id.
     public func send(_ message: JSONValue, delay: Int = 0) async throws -> Int64 {
-        try await ids(postgrest.rpc("send", schema: "pgmq_public", arguments: ["queue_name": .string(queue), "message": message, "sleep_seconds": .number(Double(delay))])).first ?? 0
+        try await ids(
+            postgrest.rpc(
+                "send", schema: "pgmq_public",
+                arguments: ["queue_name": .string(queue), "message": message, "sleep_seconds": .number(Double(delay))])
+        ).first ?? 0
     }
 
     /// `send_batch(queue_name, messages, sleep_seconds)`: the new ids in order.
@@ -44,12 +48,15 @@ public struct PgmqClient: Sendable {
 
     /// `delete(queue_name, message_id)`: true when the message existed.
     public func delete(_ msgID: Int64) async throws -> Bool {
-        try await postgrest.rpc("delete", schema: "pgmq_public", arguments: ["queue_name": .string(queue), "message_id": .number(Double(msgID))]) == .bool(true)
+        try await postgrest.rpc(
+            "delete", schema: "pgmq_public", arguments: ["queue_name": .string(queue), "message_id": .number(Double(msgID))]) == .bool(true)
     }
 
     /// `archive(queue_name, message_id)`: true when the message existed.
     public func archive(_ msgID: Int64) async throws -> Bool {
-        try await postgrest.rpc("archive", schema: "pgmq_public", arguments: ["queue_name": .string(queue), "message_id": .number(Double(msgID))]) == .bool(true)
+        try await postgrest.rpc(
+            "archive", schema: "pgmq_public", arguments: ["queue_name": .string(queue), "message_id": .number(Double(msgID))])
+            == .bool(true)
     }
 
     private func ids(_ result: JSONValue?) throws -> [Int64] {

@@ -14,14 +14,16 @@ public struct PostgRESTClient: Sendable {
     /// `POST /rest/v1/rpc/<function>` with named arguments; `nil` for 204 (a `void` function).
     public func rpc(_ function: String, schema: String = "public", arguments: [String: JSONValue]) async throws -> JSONValue? {
         try await send(
-            UpstreamRequest(method: "POST", path: "/rest/v1/rpc/\(function)", headers: ["content-profile": schema], body: .object(arguments))
+            UpstreamRequest(
+                method: "POST", path: "/rest/v1/rpc/\(function)", headers: ["content-profile": schema], body: .object(arguments))
         )
     }
 
     /// `GET /rest/v1/<table>?select=…&<filters>`: the rows.
     public func select(_ table: String, columns: String = "*", filters: [Filter] = []) async throws -> [JSONValue] {
         let query = ([Filter(name: "select", value: columns)] + filters).map(\.encoded).joined(separator: "&")
-        let result = try await send(UpstreamRequest(method: "GET", path: "/rest/v1/\(table)?\(query)", headers: ["accept-profile": "public"]))
+        let result = try await send(
+            UpstreamRequest(method: "GET", path: "/rest/v1/\(table)?\(query)", headers: ["accept-profile": "public"]))
         guard case .array(let rows)? = result else { throw UpstreamError(kind: .status(200), message: "\(table): not an array of rows") }
         return rows
     }
@@ -41,7 +43,8 @@ public struct PostgRESTClient: Sendable {
     public func update(_ table: String, set values: [String: JSONValue], filters: [Filter]) async throws {
         let query = filters.map(\.encoded).joined(separator: "&")
         _ = try await send(
-            UpstreamRequest(method: "PATCH", path: "/rest/v1/\(table)?\(query)", headers: ["content-profile": "public"], body: .object(values))
+            UpstreamRequest(
+                method: "PATCH", path: "/rest/v1/\(table)?\(query)", headers: ["content-profile": "public"], body: .object(values))
         )
     }
 
@@ -103,17 +106,19 @@ public struct Filter: Sendable, Hashable {
 
     /// PostgREST's list syntax: values with `,().":` or spaces are double-quoted, quotes and backslashes escaped.
     static func list(_ values: [String]) -> String {
-        "(" + values.map { value in
-            let reserved = CharacterSet(charactersIn: ",().\":\\ ")
-            guard value.rangeOfCharacter(from: reserved) != nil || value.isEmpty else { return value }
-            return "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-        }.joined(separator: ",") + ")"
+        "("
+            + values.map { value in
+                let reserved = CharacterSet(charactersIn: ",().\":\\ ")
+                guard value.rangeOfCharacter(from: reserved) != nil || value.isEmpty else { return value }
+                return "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            }.joined(separator: ",") + ")"
     }
 
     /// `name=value`, percent-encoded for a query string.
     public var encoded: String {
         var allowed = CharacterSet.urlQueryAllowed
         allowed.remove(charactersIn: "&=+#")
-        return name.addingPercentEncoding(withAllowedCharacters: allowed)! + "=" + value.addingPercentEncoding(withAllowedCharacters: allowed)!
+        return name.addingPercentEncoding(withAllowedCharacters: allowed)! + "=" + value.addingPercentEncoding(
+            withAllowedCharacters: allowed)!
     }
 }

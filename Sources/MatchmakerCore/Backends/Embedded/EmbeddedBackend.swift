@@ -12,20 +12,26 @@ public struct EmbeddedBackend: Sendable {
     public let notifier: EmbeddedNotifier
     /// Injected failures.
     public let faults: EmbeddedFaults
+    /// The local Realtime hub: the lobby's presence and the `user:<id>` notifications live here.
+    public let hub: RealtimeHub
     /// The queue the matchmaker reads.
     public let queueName: String
 
     /// Creates an empty backend with the queue `queueName`.
     ///
-    /// Until a lobby is connected, presence is unavailable and passes run degraded (nobody is dropped for it).
-    public init(queueName: String = "stranger-queue", time: Timekeeper = .system) {
+    /// Until a socket joins the hub's `global:lobby` (or a test sets presence), presence is unavailable and
+    /// passes run degraded (nobody is dropped for it). Notifications are broadcast through the hub.
+    public init(queueName: String = "stranger-queue", time: Timekeeper = .system, hub: RealtimeHub = RealtimeHub()) {
         let faults = EmbeddedFaults()
         self.faults = faults
         self.queueName = queueName
+        self.hub = hub
         pgmq = EmbeddedPgmq(queues: [queueName], time: time, faults: faults)
         store = EmbeddedStore(faults: faults)
-        presence = EmbeddedPresence(.unavailable(reason: "no lobby connected to the embedded backend"))
-        notifier = EmbeddedNotifier(faults: faults)
+        presence = EmbeddedPresence(.unavailable(reason: "no lobby connected to the embedded backend"), live: { hub.lobbySnapshot() })
+        notifier = EmbeddedNotifier(faults: faults) { notification in
+            hub.broadcast(name: notification.topic, event: notification.event, payload: notification.payload)
+        }
     }
 
     /// The pass's ports over this backend.

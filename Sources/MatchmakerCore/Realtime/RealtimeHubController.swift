@@ -1,0 +1,143 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import Shared
+
+/// The embedded hub's routes: the WebSocket at `/realtime/v1/websocket` and the REST broadcast API
+/// (supabase-protocols §1.1, §2).
+public struct RealtimeHubController: Sendable {
+    /// The WebSocket path.
+    public static let socketPath: RouterPath = "/realtime/v1/websocket"
+
+    /// The hub the routes serve.
+    let hub: RealtimeHub
+    /// Verifies the `apikey`/`Authorization` token when keys are configured; `nil` accepts every caller.
+    let verifier: JWTVerifier?
+    /// The clock of the idle timeout.
+    let time: Timekeeper
+
+    /// Creates the routes for `hub`.
+    public init(hub: RealtimeHub, verifier: JWTVerifier?, time: Timekeeper = .system) {
+        self.hub = hub
+        self.verifier = verifier
+        self.time = time
+    }
+
+    /// The router that decides WebSocket upgrades (served by `.http1WebSocketUpgrade`).
+    public func webSocketRouter() -> Router<BasicWebSocketRequestContext> {
+        let router = Router(context: BasicWebSocketRequestContext.self)
+        let hub = hub
+        let time = time
+        router.ws(Self.socketPath) { request, _ in
+            guard Self.version(of: request) != nil, await authorized(request, allowQueryKey: true) else { return .dontUpgrade }
+            return .upgrade([:])
+        } onUpgrade: { inbound, outbound, context in
+            let version = Self.version(of: context.request) ?? .v1
+            try await hub.serve(inbound: inbound, outbound: outbound, version: version, time: time, logger: context.logger)
+        }
+        return router
+    }
+
+    /// Adds the REST broadcast endpoints, and the answer to a socket request that was not upgraded.
+    func addRoutes(to router: Router<AppRequestContext>) {
+        router.post("/realtime/v1/api/broadcast", use: broadcastBatch)
+        router.post("/realtime/v1/api/broadcast/:topic/events/:event", use: broadcastSingle)
+        router.get(Self.socketPath) { request, _ in
+            if await authorized(request, allowQueryKey: true) == false {
+                return Response.json(["error": "API key is missing"] as JSONValue, status: .unauthorized)
+            }
+            guard Self.version(of: request) != nil else {
+                return Response.json(["error": "Unsupported vsn"] as JSONValue, status: .badRequest)
+            }
+            return Response.json(["error": "Expected a WebSocket upgrade"] as JSONValue, status: .badRequest)
+        }
+    }
+
+    /// `POST /realtime/v1/api/broadcast`: `{messages:[{topic,event,payload,private?,id?}]}` → 202, 401 or 422.
+    @Sendable func broadcastBatch(_ request: Request, context: AppRequestContext) async throws -> Response {
+        guard await authorized(request, allowQueryKey: false) else { return Self.unauthorized }
+        let body = try await request.body.collect(upTo: context.maxUploadSize)
+        guard let value = try? JSONCoding.decoder.decode(JSONValue.self, from: Data(body.readableBytesView)) else {
+            return Self.unprocessable(["messages": ["can't be blank"]])
+        }
+        guard case .array(let messages)? = value["messages"] else { return Self.unprocessable(["messages": ["can't be blank"]]) }
+        var errors: [JSONValue] = []
+        var valid: [(topic: String, event: String, payload: JSONValue, isPrivate: Bool, id: String?)] = []
+        for message in messages {
+            var problems: [String: JSONValue] = [:]
+            let topic = message["topic"]?.stringValue
+            let event = message["event"]?.stringValue
+            if topic?.isEmpty ?? true { problems["topic"] = ["can't be blank"] }
+            if event?.isEmpty ?? true { problems["event"] = ["can't be blank"] }
+            switch message["payload"] {
+            case .object?: break
+            case nil, .null?: problems["payload"] = ["can't be blank"]
+            default: problems["payload"] = ["is invalid"]
+            }
+            errors.append(.object(problems))
+            if problems.isEmpty, let topic, let event, let payload = message["payload"] {
+                valid.append((topic, event, payload, message["private"] == .bool(true), message["id"]?.stringValue))
+            }
+        }
+        guard valid.count == messages.count else { return Self.unprocessable(["messages": .array(errors)]) }
+        for message in valid {
+            hub.broadcast(name: message.topic, event: message.event, payload: message.payload, isPrivate: message.isPrivate, id: message.id)
+        }
+        return Response(status: .accepted)
+    }
+
+    /// `POST /realtime/v1/api/broadcast/{topic}/events/{event}`: the body is the payload → 202, 401, 415 or 422.
+    @Sendable func broadcastSingle(_ request: Request, context: AppRequestContext) async throws -> Response {
+        guard await authorized(request, allowQueryKey: false) else { return Self.unauthorized }
+        let topic = try context.parameters.require("topic").removingPercentEncoding ?? ""
+        let event = try context.parameters.require("event").removingPercentEncoding ?? ""
+        let contentType = request.headers[.contentType]?.lowercased()
+        if let contentType, !contentType.hasPrefix("application/json"), !contentType.hasPrefix("application/octet-stream") {
+            return Response.json(
+                ["error": "Unsupported Media Type. Use application/json or application/octet-stream"] as JSONValue,
+                status: .unsupportedMediaType
+            )
+        }
+        let body = try await request.body.collect(upTo: context.maxUploadSize)
+        let payload: JSONValue
+        if contentType?.hasPrefix("application/octet-stream") == true {
+            payload = .string(Data(body.readableBytesView).base64EncodedString())
+        } else {
+            guard case .object? = try? JSONCoding.decoder.decode(JSONValue.self, from: Data(body.readableBytesView)) else {
+                return Self.unprocessable(["payload": ["is invalid"]])
+            }
+            payload = try JSONCoding.decoder.decode(JSONValue.self, from: Data(body.readableBytesView))
+        }
+        guard !topic.isEmpty, !event.isEmpty else { return Self.unprocessable(["topic": ["can't be blank"]]) }
+        let isPrivate = request.uri.queryParameters.get("private") == "true"
+        hub.broadcast(name: topic, event: event, payload: payload, isPrivate: isPrivate)
+        return Response(status: .accepted)
+    }
+
+    // MARK: - Helpers
+
+    /// Realtime takes the token from `Authorization: Bearer`, else the `apikey` header (or, for the socket,
+    /// the `x-api-key` header or `apikey` query parameter).
+    private func authorized(_ request: Request, allowQueryKey: Bool) async -> Bool {
+        guard let verifier else { return true }
+        var token = request.headers[.authorization].flatMap { $0.lowercased().hasPrefix("bearer ") ? String($0.dropFirst(7)) : nil }
+        token = token ?? request.headers[HTTPField.Name("apikey")!] ?? request.headers[HTTPField.Name("x-api-key")!]
+        if allowQueryKey { token = token ?? request.uri.queryParameters.get("apikey") }
+        guard let token, !token.isEmpty else { return false }
+        return (try? await verifier.verify(token: token.trimmingCharacters(in: .whitespaces))) != nil
+    }
+
+    private static func version(of request: Request) -> ProtocolVersion? {
+        guard let vsn = request.uri.queryParameters.get("vsn") else { return .v1 }
+        return ProtocolVersion(rawValue: vsn)
+    }
+
+    private static var unauthorized: Response { .json(["message": "Unauthorized"] as JSONValue, status: .unauthorized) }
+
+    private static func unprocessable(_ errors: JSONValue) -> Response {
+        .json(["errors": errors] as JSONValue, status: .unprocessableContent)
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import Synchronization
+
+/// The pool's door for joins: spaces them by the join rate and counts joins in flight.
+///
+/// Two limiters: one spaces the start of attempts (its wait is ours, so it is outside the connect timeout),
+/// the other spaces the `phx_join` frames themselves, because joins admitted while their socket was still
+/// connecting would otherwise leave together when it opens.
+final class JoinGate: Sendable {
+    private struct State {
+        var limiter: JoinRateLimiter
+        var sends: JoinRateLimiter
+        var inFlight = 0
+        var admitted = 0
+    }
+
+    private let state: Mutex<State>
+    private let time: Timekeeper
+
+    /// Creates a gate admitting `perSecond` joins per second on `time`.
+    init(perSecond: Int, time: Timekeeper) {
+        state = Mutex(State(limiter: JoinRateLimiter(perSecond: perSecond), sends: JoinRateLimiter(perSecond: perSecond)))
+        self.time = time
+    }
+
+    /// Joins started and not finished.
+    var inFlight: Int { state.withLock { $0.inFlight } }
+
+    /// Joins admitted so far.
+    var admitted: Int { state.withLock { $0.admitted } }
+
+    /// Waits for the next join slot, then counts the join as in flight; pair with `finish()`.
+    func admit() async throws {
+        let now = time.now()
+        let slot = state.withLock { $0.limiter.reserve(now: now) }
+        let wait = slot.timeIntervalSince(now)
+        if wait > 0 { try await time.sleep(.seconds(double: wait)) }
+        state.withLock {
+            $0.inFlight += 1
+            $0.admitted += 1
+        }
+    }
+
+    /// Waits for the next slot to put a `phx_join` on the wire.
+    func sendSlot() async throws {
+        let now = time.now()
+        let slot = state.withLock { $0.sends.reserve(now: now) }
+        let wait = slot.timeIntervalSince(now)
+        if wait > 0 { try await time.sleep(.seconds(double: wait)) }
+    }
+
+    /// A join admitted by `admit()` has finished, whatever its outcome.
+    func finish() {
+        state.withLock { $0.inFlight -= 1 }
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import Shared
+import Testing
+
+private let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+
+@Suite struct HeartbeatMachineTests {
+    @Test func sendsEveryIntervalAndTimesOutWhenUnanswered() {
+        var machine = HeartbeatMachine(now: t0)
+        var refs = 0
+        let makeRef = { () -> String in
+            refs += 1
+            return String(refs)
+        }
+        let r1 = machine.tick(now: t0.addingTimeInterval(24.9), makeRef: makeRef)
+        #expect(r1 == .wait)
+        let r2 = machine.tick(now: t0.addingTimeInterval(25), makeRef: makeRef) == .send(ref: "1")
+        #expect(r2)
+        machine.replied(ref: "1")
+        let r3 = machine.tick(now: t0.addingTimeInterval(50), makeRef: makeRef) == .send(ref: "2")
+        #expect(r3)
+        machine.replied(ref: "1")
+        let r4 = machine.tick(now: t0.addingTimeInterval(74), makeRef: makeRef)
+        #expect(r4 == .wait)
+        let r5 = machine.tick(now: t0.addingTimeInterval(75), makeRef: makeRef) == .timedOut(ref: "2")
+        #expect(r5)
+    }
+}
+
+@Suite struct ChannelStateMachineTests {
+    @Test func joinsOnTheMatchingReplyAndIgnoresStaleOnes() {
+        var machine = ChannelStateMachine()
+        let deadline = machine.startJoin(ref: "4", now: t0)
+        #expect(deadline == t0.addingTimeInterval(8))
+        let r6 = machine.joined(ref: "3")
+        #expect(!r6)
+        #expect(machine.accepts(joinRef: "4"))
+        #expect(!machine.accepts(joinRef: "3"))
+        #expect(machine.accepts(joinRef: nil))
+        let r7 = machine.joined(ref: "4")
+        #expect(r7)
+        #expect(machine.state == .joined(joinRef: "4"))
+    }
+
+    @Test func joinExpiresAtTheConnectTimeout() {
+        var machine = ChannelStateMachine(joinTimeout: .seconds(8))
+        _ = machine.startJoin(ref: "1", now: t0)
+        #expect(!machine.joinExpired(now: t0.addingTimeInterval(7.999)))
+        #expect(machine.joinExpired(now: t0.addingTimeInterval(8)))
+    }
+
+    @Test func unauthorizedGivesUpAtOnce() {
+        var machine = ChannelStateMachine()
+        _ = machine.startJoin(ref: "1", now: t0)
+        let failure = ErrorClassifier.classify(text: "Unauthorized: You do not have permissions to read from this Channel topic: x")
+        let r8 = machine.failed(failure, now: t0, unit: 0.5) == .giveUp(reason: .nonRetryable)
+        #expect(r8)
+        #expect(machine.state == .failed)
+    }
+
+    @Test func rateLimitsBackOffWithTheSeedValuesAndJitter() {
+        var machine = ChannelStateMachine()
+        let limited = ErrorClassifier.classify(text: "ChannelRateLimitReached: Too many channels")
+        let expected: [(unit: Double, seconds: Double)] = [(0, 2), (1, 5.2), (0.5, 9.2), (0, 16), (0, 30), (1, 39)]
+        for (unit, seconds) in expected {
+            _ = machine.startJoin(ref: "r", now: t0)
+            guard case .retry(let at, let delay) = machine.failed(limited, now: t0, unit: unit) else {
+                Issue.record("expected a retry")
+                return
+            }
+            #expect(abs(delay.seconds - seconds) < 0.000_001)
+            #expect(at == t0.addingTimeInterval(delay.seconds))
+        }
+    }
+
+    @Test func retriesEndAfterMaxRetries() {
+        var machine = ChannelStateMachine(backoff: Backoff(maxRetries: 2, baseDelay: .seconds(1), maxDelay: .seconds(2)))
+        let r9 = machine.failed(.retryable, now: t0, unit: 0) != .giveUp(reason: .exhausted)
+        #expect(r9)
+        let r10 = machine.failed(.retryable, now: t0, unit: 0) != .giveUp(reason: .exhausted)
+        #expect(r10)
+        let r11 = machine.failed(.retryable, now: t0, unit: 0) == .giveUp(reason: .exhausted)
+        #expect(r11)
+    }
+
+    @Test func aSocketDropMarksAJoinedChannelForRejoinAndASuccessResetsFailures() {
+        var machine = ChannelStateMachine()
+        _ = machine.failed(.retryable, now: t0, unit: 0)
+        _ = machine.startJoin(ref: "2", now: t0)
+        _ = machine.joined(ref: "2")
+        #expect(machine.failures == 0)
+        machine.socketClosed()
+        #expect(machine.state == .errored(retryAt: nil))
+        #expect(machine.joinRef == nil)
+    }
+}
+
+@Suite struct PresenceStateTests {
+    @Test func diffsJoinAndLeaveByPhxRef() {
+        var state = PresenceState()
+        state.sync(["u1": ["metas": [["phx_ref": "a", "status": "waiting"]]]])
+        state.apply(diff: ["joins": ["u2": ["metas": [["phx_ref": "b", "status": "idle"]]]], "leaves": [:]])
+        #expect(state.keys == ["u1", "u2"])
+        state.apply(diff: [
+            "joins": ["u1": ["metas": [["phx_ref": "c", "status": "matched", "phx_ref_prev": "a"]]]],
+            "leaves": ["u1": ["metas": [["phx_ref": "a", "status": "waiting"]]]],
+        ])
+        #expect(state.entries["u1"] == [["phx_ref": "c", "status": "matched", "phx_ref_prev": "a"]])
+        state.apply(diff: ["joins": [:], "leaves": ["u2": ["metas": [["phx_ref": "b"]]]]])
+        #expect(state.keys == ["u1"])
+    }
+}
+
+@Suite struct BudgetAndRateTests {
+    @Test func presenceBudgetAllowsFiveCallsPerThirtySeconds() {
+        var budget = PresenceBudget()
+        for second in 0..<5 { let r12 = budget.spend(now: t0.addingTimeInterval(Double(second))); #expect(r12) }
+        let r13 = budget.spend(now: t0.addingTimeInterval(10))
+        #expect(!r13)
+        #expect(budget.nextAllowed(now: t0.addingTimeInterval(10)) == t0.addingTimeInterval(30))
+        let r14 = budget.spend(now: t0.addingTimeInterval(30))
+        #expect(r14)
+    }
+
+    @Test func aBurstOfAThousandJoinsNeverExceedsTheRate() {
+        var limiter = JoinRateLimiter(perSecond: 100)
+        let slots = (0..<1000).map { _ in limiter.reserve(now: t0) }
+        for (index, slot) in slots.enumerated() where index >= 100 {
+            // Any 101 consecutive joins span at least one second.
+            #expect(slot.timeIntervalSince(slots[index - 100]) >= 0.999_999)
+        }
+        #expect(abs(slots.last!.timeIntervalSince(t0) - 9.99) < 0.001)
+    }
+}
