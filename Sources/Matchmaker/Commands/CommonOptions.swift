@@ -36,14 +36,3 @@ struct CommonOptions: ParsableArguments {
         return (config, Logger(label: "matchmaker"))
     }
 }
-
-extension MatchmakerConfig {
-    /// Refuses backends this build cannot run yet, rather than silently falling back to memory.
-    func requireEmbedded() throws {
-        if supabaseURL != nil || databaseURL != nil {
-            throw ValidationError(
-                "SUPABASE_URL or DATABASE_URL is set, but this build only has the embedded backend; unset them to run embedded."
-            )
-        }
-    }
-}

@@ -10,7 +10,10 @@ struct Replay: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Flag(help: "Write the actual outcome into each fixture's `expected` instead of comparing (review the diff!).")
+    @Flag(
+        help:
+            "Write the actual outcome into each embedded fixture's `expected` instead of comparing (review the diff!). Upstream recordings are re-recorded with `match --record` instead."
+    )
     var update = false
 
     @Argument(help: "Fixture files.")
@@ -24,6 +27,11 @@ struct Replay: AsyncParsableCommand {
         for path in files {
             let url = URL(fileURLWithPath: path)
             do {
+                if UpstreamFixture.isUpstream(url) {
+                    let differences = try await UpstreamFixture.load(url).check(logger: logger)
+                    failed += report(path, differences) ? 0 : 1
+                    continue
+                }
                 var fixture = try FixtureRunner.load(url)
                 if update {
                     fixture.expected = try await runner.run(fixture)
@@ -31,14 +39,7 @@ struct Replay: AsyncParsableCommand {
                     print("UPDATED \(path)")
                     continue
                 }
-                let differences = try await runner.check(fixture)
-                if differences.isEmpty {
-                    print("PASS \(path)")
-                } else {
-                    failed += 1
-                    print("FAIL \(path) (\(fixture.name))")
-                    for line in differences { print("  \(line)") }
-                }
+                failed += report(path, try await runner.check(fixture)) ? 0 : 1
             } catch {
                 failed += 1
                 print("ERROR \(path): \(error)")
@@ -46,5 +47,16 @@ struct Replay: AsyncParsableCommand {
         }
         print("\(files.count - failed) passed, \(failed) failed")
         if failed > 0 { throw ExitCode.failure }
+    }
+
+    /// Prints the verdict for one file; true when it passed.
+    private func report(_ path: String, _ differences: [String]) -> Bool {
+        guard !differences.isEmpty else {
+            print("PASS \(path)")
+            return true
+        }
+        print("FAIL \(path)")
+        for line in differences { print("  \(line)") }
+        return false
     }
 }

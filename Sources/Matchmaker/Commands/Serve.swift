@@ -26,24 +26,27 @@ struct Serve: AsyncParsableCommand {
         if let port { extra["http.port"] = ConfigValue(.string(String(port)), isSecret: false) }
         if let interval { extra["match.interval"] = ConfigValue(.string(String(interval)), isSecret: false) }
         let (config, logger) = try common.bootstrap(extra: extra)
-        if let url = config.databaseURL, config.supabaseURL == nil {
-            return try await serveOnPostgres(url: url, config: config, logger: logger)
-        }
-        try config.requireEmbedded()
 
         let exporter = PrometheusExporter()
         exporter.bootstrap()
-        let backend = EmbeddedBackend(queueName: config.queueName)
+        let backend = try Backend.make(config: config, logger: logger, oneShot: false)
         let runner = PassRunner(pass: MatchPass(ports: backend.ports, settings: config.pass, logger: logger))
         let verifier: JWTVerifier? = if let secret = config.jwtSecret { await JWTVerifier(secret: secret) } else { nil }
         if verifier == nil {
             logger.notice("No SUPABASE_JWT_SECRET: the function endpoint accepts every caller")
         }
+        var services = backend.services
+        services.append(MatchScheduler(runner: runner, interval: config.matchInterval, logger: logger))
+        if let relay = backend.relay {
+            services.append(OutboxRelayService(relay: relay, interval: config.matchInterval, logger: logger))
+        }
         let parts = AppParts(
-            runner: runner, verifier: verifier, embedded: backend, exporter: exporter,
-            services: [MatchScheduler(runner: runner, interval: config.matchInterval, logger: logger)]
+            runner: runner, verifier: verifier, embedded: backend.embedded, exporter: exporter, readiness: backend.readiness,
+            services: services, realtime: backend.realtime
         )
-        logger.info("Starting on the embedded backend", metadata: ["http.host": "\(config.host)", "http.port": "\(config.port)"])
+        logger.info(
+            "Starting", metadata: ["backend": "\(backend.name)", "http.host": "\(config.host)", "http.port": "\(config.port)"]
+        )
         let app = buildApplication(
             parts, configuration: ApplicationConfiguration(address: .hostname(config.host, port: config.port), serverName: "matchmaker"),
             logger: logger

@@ -24,8 +24,12 @@ import Shared
 /// - `COMMIT_CONCURRENCY` (int, default `8`): pairs committed at once.
 /// - `SUPABASE_JWT_SECRET` (secret, optional): HS256 secret; when set, the function endpoint and the
 ///   embedded REST slice require a valid JWT.
-/// - `SUPABASE_URL`, `DATABASE_URL` (optional): select the `supabase` or `postgres` backend; neither
-///   means the embedded backend.
+/// - `SUPABASE_URL` (optional): the project URL; selects the `supabase` backend (with `DATABASE_URL`:
+///   SQL for data, Supabase for presence and notifications).
+/// - `SUPABASE_SERVICE_ROLE_KEY` (secret, required with `SUPABASE_URL`): sent as `apikey` and bearer token.
+/// - `DATABASE_URL` (secret, optional): selects the `postgres` backend; neither URL means the embedded backend.
+/// - `NOTIFY_PRIVATE` (bool, default `false`): broadcast notifications on private channels.
+/// - `HTTP_CONNECTIONS_PER_HOST` (int, default `8`): outbound HTTP connection cap per host.
 public struct MatchmakerConfig: Sendable, Hashable {
     /// Bind address.
     public var host = "127.0.0.1"
@@ -45,6 +49,12 @@ public struct MatchmakerConfig: Sendable, Hashable {
     public var supabaseURL: String?
     /// PostgreSQL URL (selects the `postgres` backend).
     public var databaseURL: String?
+    /// The service-role key for `SUPABASE_URL`.
+    public var serviceRoleKey: String?
+    /// Broadcast on private channels.
+    public var notifyPrivate = false
+    /// Outbound HTTP connections per host.
+    public var connectionsPerHost = 8
 
     /// The defaults.
     public init() {}
@@ -73,6 +83,14 @@ public struct MatchmakerConfig: Sendable, Hashable {
         jwtSecret = reader.string(forKey: "supabase.jwtSecret", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
         supabaseURL = reader.string(forKey: "supabase.url").flatMap { $0.isEmpty ? nil : $0 }
         databaseURL = reader.string(forKey: "database.url", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        serviceRoleKey = reader.string(forKey: "supabase.serviceRoleKey", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        let privacy = reader.string(forKey: "notify.private", default: "false").lowercased()
+        guard ["true", "false", "1", "0"].contains(privacy) else { throw ConfigError(key: "NOTIFY_PRIVATE", value: privacy) }
+        notifyPrivate = privacy == "true" || privacy == "1"
+        connectionsPerHost = try reader.integer("http.connectionsPerHost", default: connectionsPerHost, range: 1...256)
+        if supabaseURL != nil, serviceRoleKey == nil {
+            throw ConfigError(key: "SUPABASE_SERVICE_ROLE_KEY", value: "(missing: required with SUPABASE_URL)")
+        }
     }
 }
 

@@ -31,11 +31,7 @@ public struct FixtureRunner: Sendable {
                 backend.pgmq.hide(queue, msgID: id, until: now.addingTimeInterval(hidden))
             }
         }
-        switch (fixture.presence.state, fixture.presence.unavailable) {
-        case (let state?, nil): backend.presence.set(.available(state))
-        case (nil, let reason?): backend.presence.set(.unavailable(reason: reason))
-        default: throw FixtureError(message: "presence needs exactly one of `state` or `unavailable`")
-        }
+        backend.presence.set(try fixture.presence.snapshot())
         for skip in fixture.skips { backend.store.addSkip(skip.a, skip.b, at: now.addingTimeInterval(-skip.age)) }
         for bot in fixture.bots { backend.store.addBot(bot) }
         let faults = fixture.faults

@@ -1,0 +1,103 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import MatchmakerCore
+import ServiceLifecycle
+import Shared
+
+/// The backend a command runs against, chosen by configuration (design, "Chosen by config"):
+/// `DATABASE_URL` means SQL for data, `SUPABASE_URL` means Supabase (for data too when there is no
+/// `DATABASE_URL`, and for presence and notifications), neither means the embedded backend.
+struct Backend {
+    /// `embedded`, `supabase`, `postgres` or `postgres+supabase`.
+    var name: String
+    /// The pass's ports.
+    var ports: MatchPorts
+    /// The embedded backend, whose Supabase slice `serve` then serves.
+    var embedded: EmbeddedBackend?
+    /// The Realtime client behind presence, when there is one.
+    var realtime: RealtimeClient?
+    /// Whether a pass can run; a reason when it cannot.
+    var readiness: @Sendable () async -> String?
+    /// Clients that must run while the backend is in use (database pool, Realtime sockets, HTTP client).
+    var services: [any Service]
+    /// Finishes matches an earlier pass left undelivered (the postgres outbox), before a pass.
+    var relay: PostgresOutboxRelay?
+    /// Every HTTP exchange, when recording.
+    var recorder: RecordingTransport?
+
+    /// Builds the configured backend.
+    /// - Parameters:
+    ///   - oneShot: `match` reads the lobby once and leaves; `serve` keeps it joined.
+    ///   - record: keep every HTTP exchange with Supabase.
+    ///   - time: the pass's clock.
+    static func make(config: MatchmakerConfig, logger: Logger, oneShot: Bool, record: Bool = false, time: Timekeeper = .system) throws
+        -> Backend
+    {
+        guard config.supabaseURL != nil || config.databaseURL != nil else {
+            let embedded = EmbeddedBackend(queueName: config.queueName)
+            return Backend(name: "embedded", ports: embedded.ports, embedded: embedded, readiness: { nil }, services: [])
+        }
+        var services: [any Service] = []
+        var presence: any PresenceSource = UnavailablePresence(reason: "no SUPABASE_URL: lobby presence is not configured")
+        var realtime: RealtimeClient?
+        var supabase: SupabaseBackend?
+        var recorder: RecordingTransport?
+        if let url = config.supabaseURL, let key = config.serviceRoleKey {
+            let client = AsyncHTTPTransport.makeClient(
+                connectionsPerHost: config.connectionsPerHost, connectTimeout: config.pass.attemptTimeout ?? .seconds(8)
+            )
+            services.append(HTTPClientService(client: client))
+            var transport: any HTTPTransport = AsyncHTTPTransport(
+                client: client, baseURL: url, apiKey: key, timeout: config.pass.attemptTimeout ?? .seconds(8), logger: logger
+            )
+            if record {
+                recorder = RecordingTransport(recording: transport)
+                transport = recorder!
+            }
+            supabase = SupabaseBackend(
+                transport: transport, queueName: config.queueName, notifyPrivate: config.notifyPrivate,
+                skipWindow: config.pass.policy.skipWindow, leaseSeconds: config.pass.leaseSeconds
+            )
+            var realtimeConfiguration = RealtimeConfiguration(url: url, apiKey: key)
+            realtimeConfiguration.connectTimeout = config.pass.attemptTimeout ?? .seconds(8)
+            let lobby = RealtimeClient(configuration: realtimeConfiguration, time: time, logger: logger)
+            services.append(lobby)
+            realtime = lobby
+            presence = RealtimePresenceSource(client: lobby, time: time, keepJoined: !oneShot)
+        }
+        if let url = config.databaseURL {
+            let postgres = try PostgresBackend(url: url, queueName: config.queueName, settings: config.pass, logger: logger)
+            services.insert(postgres, at: 0)
+            let notifier: any Notifier =
+                supabase?.ports(presence: presence).notifier ?? SQLBroadcastNotifier(client: postgres.client, logger: logger)
+            return Backend(
+                name: supabase == nil ? "postgres" : "postgres+supabase", ports: postgres.ports(presence: presence, notifier: notifier),
+                realtime: realtime, readiness: { await postgres.readiness() }, services: services,
+                relay: postgres.relay(notifier: notifier, settings: config.pass), recorder: recorder
+            )
+        }
+        let backend = supabase!
+        return Backend(
+            name: "supabase", ports: backend.ports(presence: presence), realtime: realtime,
+            readiness: { await backend.readiness() }, services: services, recorder: recorder
+        )
+    }
+
+    /// Runs `body` while the backend's clients run, then stops them.
+    func withServices<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        let group = ServiceGroup(
+            configuration: .init(services: services.map { .init(service: $0) }, logger: Logger(label: "matchmaker.clients"))
+        )
+        return try await withThrowingTaskGroup(of: T?.self) { tasks in
+            tasks.addTask {
+                try await group.run()
+                return nil
+            }
+            defer { tasks.cancelAll() }
+            let result = try await body()
+            await group.triggerGracefulShutdown()
+            return result
+        }
+    }
+}
