@@ -22,8 +22,9 @@ public struct EmbeddedBackend: Sendable {
         let faults = EmbeddedFaults()
         self.faults = faults
         self.queueName = queueName
-        pgmq = EmbeddedPgmq(queues: [queueName], time: time, faults: faults)
-        store = EmbeddedStore(faults: faults)
+        let database = EmbeddedDatabase(queues: [queueName])
+        pgmq = EmbeddedPgmq(database: database, time: time, faults: faults)
+        store = EmbeddedStore(database: database, faults: faults, time: time)
         presence = EmbeddedPresence(.unavailable(reason: "no lobby connected to the embedded backend"))
         notifier = EmbeddedNotifier(faults: faults)
     }
