@@ -14,7 +14,8 @@ import Testing
         let harness = AppHarness()
         try await harness.app.test(.router) { client in
             let body = jsonBody(#"{"room_id":"r1","user1":"alice","user2":"bob"}"#)
-            let created = try await client.execute(uri: "/rest/v1/rpc/create_stranger_room", method: .post, headers: publicHeaders, body: body)
+            let created = try await client.execute(
+                uri: "/rest/v1/rpc/create_stranger_room", method: .post, headers: publicHeaders, body: body)
             #expect(created.status == .ok)
             #expect(
                 created.json
@@ -22,7 +23,8 @@ import Testing
                         "id": "r1", "name": "alice-bob", "isDM": true, "is_locked": false, "owner_id": "alice",
                         "created_at": .string(Timestamp.format(harness.pass.now)),
                     ])
-            let again = try await client.execute(uri: "/rest/v1/rpc/create_stranger_room", method: .post, headers: publicHeaders, body: body)
+            let again = try await client.execute(
+                uri: "/rest/v1/rpc/create_stranger_room", method: .post, headers: publicHeaders, body: body)
             #expect(again.status == .conflict)
             #expect(again.json?["code"] == "23505")
             #expect(again.json?["details"] == "Key (id)=(r1) already exists.")
@@ -62,11 +64,12 @@ import Testing
         let queue = harness.pass.backend.queueName
         for user in ["alice", "bob"] { try harness.pass.enqueue(user) }
         _ = try harness.pass.backend.pgmq.read(queue, visibilityTimeout: 30, count: 2)
-        try await harness.app.test(.router) { client in
+        try await harness.app.test(.router) { client async throws in
             func rpc(_ function: String, _ body: String) async throws -> TestResponse {
                 try await client.execute(uri: "/rest/v1/rpc/\(function)", method: .post, headers: publicHeaders, body: jsonBody(body))
             }
-            let commit = #"{"queue_name":"stranger-queue","room_id":"r1","user1":"alice","user2":"bob","msg_ids":["1","2"],"claim_seconds":5}"#
+            let commit =
+                #"{"queue_name":"stranger-queue","room_id":"r1","user1":"alice","user2":"bob","msg_ids":["1","2"],"claim_seconds":5}"#
             #expect(try await rpc("commit_stranger_match", commit).status == .ok)
             #expect(try await rpc("ack_stranger_match", #"{"room_id":"r1"}"#).json == true)
             #expect(try await rpc("ack_stranger_match", #"{"room_id":"r1"}"#).json == false)
@@ -111,7 +114,8 @@ import Testing
             let response = try await client.execute(
                 uri: "/rest/v1/rpc/commit_stranger_match", method: .post, headers: publicHeaders,
                 body: jsonBody(
-                    #"{"queue_name":"stranger-queue","room_id":"r1","user1":"alice","user2":"bob","msg_ids":[1,2],"skip_window_seconds":2}"#)
+                    #"{"queue_name":"stranger-queue","room_id":"r1","user1":"alice","user2":"bob","msg_ids":[1,2],"skip_window_seconds":2}"#
+                )
             )
             #expect(response.status == .ok)
         }
@@ -127,7 +131,8 @@ import Testing
     func badRoomCallsGetPostgrestErrors(function: String, body: String, status: Int, code: String) async throws {
         try await AppHarness().app.test(.router) { client in
             let response = try await client.execute(
-                uri: "/rest/v1/rpc/\(function)", method: .post, headers: [HTTPField.Name("Content-Profile")!: "public"], body: jsonBody(body))
+                uri: "/rest/v1/rpc/\(function)", method: .post, headers: [HTTPField.Name("Content-Profile")!: "public"],
+                body: jsonBody(body))
             #expect(response.status.code == status)
             #expect(response.json?["code"]?.stringValue == code)
         }

@@ -32,7 +32,8 @@ import Testing
             var upsert = headers(prefer: "resolution=merge-duplicates")
             upsert.append(HTTPField(name: Self.prefer, value: "return=representation"))
             let renamed = bot.replacingOccurrences(of: "Mia", with: "Noa")
-            let second = try await client.execute(uri: "/rest/v1/user?on_conflict=id", method: .post, headers: upsert, body: jsonBody(renamed))
+            let second = try await client.execute(
+                uri: "/rest/v1/user?on_conflict=id", method: .post, headers: upsert, body: jsonBody(renamed))
             #expect(second.status == .created)
             #expect(second.json?.arrayValue?.first?["name"] == "Noa")
             #expect(second.json?.arrayValue?.first?["created_at"] == row["created_at"])
@@ -57,7 +58,8 @@ import Testing
                   "human_skipped":false,"bot_skipped":true}]
                 """#
             let full = try await client.execute(
-                uri: "/rest/v1/bot_analytics?select=id,messages_exchanged", method: .post, headers: headers(prefer: "return=representation"),
+                uri: "/rest/v1/bot_analytics?select=id,messages_exchanged", method: .post,
+                headers: headers(prefer: "return=representation"),
                 body: jsonBody(analytics))
             #expect(full.status == .created)
             #expect(full.json == [["id": "a1", "messages_exchanged": 4]])
@@ -72,7 +74,8 @@ import Testing
         try await harness.app.test(.router) { client in
             _ = try await client.execute(uri: "/rest/v1/user", method: .post, headers: headers(), body: jsonBody(bot))
             let patch = try await client.execute(
-                uri: "/rest/v1/user?id=eq.bot-1", method: .patch, headers: headers(), body: jsonBody(#"{"last_active":"2026-11-29T12:00:00.5Z"}"#))
+                uri: "/rest/v1/user?id=eq.bot-1", method: .patch, headers: headers(),
+                body: jsonBody(#"{"last_active":"2026-11-29T12:00:00.5Z"}"#))
             #expect(patch.status == .noContent)
             let user = try await client.execute(uri: "/rest/v1/user?select=id,last_active&id=eq.bot-1", method: .get)
             #expect(user.json == [["id": "bot-1", "last_active": "2026-11-29T12:00:00.500000"]])
@@ -84,7 +87,8 @@ import Testing
             #expect(none.json == [])
 
             _ = try await client.execute(
-                uri: "/rest/v1/rpc/create_stranger_room", method: .post, headers: headers(), body: jsonBody(#"{"room_id":"r1","user1":"a","user2":"b"}"#))
+                uri: "/rest/v1/rpc/create_stranger_room", method: .post, headers: headers(),
+                body: jsonBody(#"{"room_id":"r1","user1":"a","user2":"b"}"#))
             let delete = try await client.execute(uri: "/rest/v1/room?id=eq.r1", method: .delete, headers: headers())
             #expect(delete.status == .noContent)
             let members = try await client.execute(uri: "/rest/v1/room_member?room_id=eq.r1", method: .get)
@@ -114,7 +118,8 @@ import Testing
                 uri: "/rest/v1/user?select=id&is_bot=is.true&id=in.(%22bot,1%22,bot-3,alice)", method: .get)
             #expect(bots.json == [["id": "bot,1"]])
 
-            let page = try await client.execute(uri: "/rest/v1/skipped_pair?select=user_a_id&order=user_a_id.asc&limit=2&offset=1", method: .get)
+            let page = try await client.execute(
+                uri: "/rest/v1/skipped_pair?select=user_a_id&order=user_a_id.asc&limit=2&offset=1", method: .get)
             #expect(page.json == [["user_a_id": "alice"], ["user_a_id": "bob"]])
         }
     }
@@ -124,7 +129,8 @@ import Testing
         for user in ["alice", "bob"] { try harness.pass.enqueue(user) }
         try await harness.app.test(.router) { client in
             let skip = try await client.execute(
-                uri: "/rest/v1/skipped_pair", method: .post, headers: headers(), body: jsonBody(#"[{"user_a_id":"alice","user_b_id":"bob"}]"#))
+                uri: "/rest/v1/skipped_pair", method: .post, headers: headers(),
+                body: jsonBody(#"[{"user_a_id":"alice","user_b_id":"bob"}]"#))
             #expect(skip.status == .created)
             let pass = try await client.execute(uri: "/functions/v1/stranger-matchmaker", method: .post)
             #expect(pass.json?["stats"]?["pairedRooms"] == 0)

@@ -5,7 +5,9 @@ import Shared
 extension PgmqController {
     /// The functions' parameters: name → (type, required).
     static let publicFunctions: [String: [(name: String, type: ParameterType, required: Bool)]] = [
-        "create_stranger_room": [("room_id", .text, true), ("user1", .text, true), ("user2", .text, true), ("created_at", .timestamptz, false)],
+        "create_stranger_room": [
+            ("room_id", .text, true), ("user1", .text, true), ("user2", .text, true), ("created_at", .timestamptz, false),
+        ],
         "commit_stranger_match": [
             ("queue_name", .text, true), ("room_id", .text, true), ("user1", .text, true), ("user2", .text, true),
             ("msg_ids", .bigintArray, true), ("claim_seconds", .integer, false), ("skip_window_seconds", .integer, false),

@@ -137,7 +137,8 @@ struct PgmqController: Sendable {
         case (.timestamptz, _):
             guard let date = Timestamp.parse(render(value)) else {
                 throw PostgRESTError(
-                    status: .badRequest, code: "22007", message: "invalid input syntax for type timestamp with time zone: \"\(render(value))\"")
+                    status: .badRequest, code: "22007",
+                    message: "invalid input syntax for type timestamp with time zone: \"\(render(value))\"")
             }
             return .date(date)
         case (.text, .string(let text)):

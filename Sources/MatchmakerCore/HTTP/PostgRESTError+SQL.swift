@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import Shared
@@ -14,11 +15,6 @@ extension PostgRESTError {
             default: .badRequest
             }
         self.init(status: status, code: error.code, message: error.message, details: error.details, hint: error.hint)
-    }
-
-    /// An injected fault, answered with the HTTP status it stands for.
-    init(_ fault: InjectedFault) {
-        self.init(status: .init(code: fault.status), code: "XX000", message: "\(fault)")
     }
 }
 

@@ -23,11 +23,13 @@ struct TableController: Sendable {
     /// `GET`: the rows that pass the filters, as a JSON array (or one object for `vnd.pgrst.object`).
     @Sendable func select(_ request: Request, context: AppRequestContext) async throws -> Response {
         let (table, query) = try await prepare(request, context)
-        let rows = try run { tables, _ throws(SQLError) in
+        let rows = try run { tables, _ in
             try tables.select(table, where: query.filter, order: query.order, offset: query.offset, limit: query.limit)
         }
         let projected = try project(rows, table: table, query: query)
-        let range: HTTPFields = [HTTPField.Name("Content-Range")!: rows.isEmpty ? "*/*" : "\(query.offset)-\(query.offset + rows.count - 1)/*"]
+        let range: HTTPFields = [
+            HTTPField.Name("Content-Range")!: rows.isEmpty ? "*/*" : "\(query.offset)-\(query.offset + rows.count - 1)/*"
+        ]
         if request.headers[.accept]?.contains("application/vnd.pgrst.object+json") == true {
             guard projected.count == 1 else {
                 throw PostgRESTError(
@@ -60,7 +62,7 @@ struct TableController: Sendable {
             case "ignore-duplicates": .ignore
             default: .fail
             }
-        let rows = try run { tables, now throws(SQLError) in
+        let rows = try run { tables, now in
             try tables.insert(table, objects, conflictTarget: query.onConflict, resolution: resolution, now: now)
         }
         return try written(rows, status: .created, table: table, query: query, preferences: preferences)
@@ -72,14 +74,14 @@ struct TableController: Sendable {
         guard case .object(let values) = try await json(request, context) else {
             throw PostgRESTError.invalidBody("Expected an object")
         }
-        let rows = try run { tables, _ throws(SQLError) in try tables.update(table, set: values, where: query.filter) }
+        let rows = try run { tables, _ in try tables.update(table, set: values, where: query.filter) }
         return try written(rows, status: .ok, table: table, query: query, preferences: request.preferences)
     }
 
     /// `DELETE`: deletes the rows that pass the filters; 204, or 200 with them on `return=representation`.
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
         let (table, query) = try await prepare(request, context)
-        let rows = try run { tables, _ throws(SQLError) in try tables.delete(table, where: query.filter) }
+        let rows = try run { tables, _ in try tables.delete(table, where: query.filter) }
         return try written(rows, status: .ok, table: table, query: query, preferences: request.preferences)
     }
 
@@ -108,10 +110,10 @@ struct TableController: Sendable {
     }
 
     /// Runs one transaction over the tables, answering its errors in PostgREST's shape.
-    private func run<T: Sendable>(_ body: (inout EmbeddedTables, Date) throws(SQLError) -> T) throws -> T {
+    private func run<T: Sendable>(_ body: (inout EmbeddedTables, Date) throws -> T) throws -> T {
         do {
             return try store.update(body)
-        } catch {
+        } catch let error as SQLError {
             throw PostgRESTError(error)
         }
     }
@@ -127,7 +129,7 @@ struct TableController: Sendable {
     /// Keeps the `select=` columns of each row; an unknown one is `42703`.
     private func project(_ rows: [EmbeddedTables.Row], table: String, query: PostgRESTQuery) throws -> [JSONValue] {
         guard let columns = query.select else { return rows.map(JSONValue.object) }
-        let schema = try run { tables, _ throws(SQLError) in try tables.schema(table) }
+        let schema = try run { tables, _ in try tables.schema(table) }
         for column in columns where schema.column(column) == nil {
             throw PostgRESTError(.unknownColumn(column, table: table))
         }

@@ -47,7 +47,7 @@ final class EmbeddedDatabase: Sendable {
     /// Runs `body` inside the one critical section on a draft that replaces the state only if `body`
     /// returns: a throwing body leaves everything as it found it, like a rolled-back transaction.
     func transaction<T: Sendable, E: Error>(_ body: (inout State) throws(E) -> T) throws(E) -> T {
-        try state.withLock { (current: inout State) throws(E) -> T in
+        try state.withLock { current throws(E) -> T in
             var draft = current
             let result = try body(&draft)
             current = draft

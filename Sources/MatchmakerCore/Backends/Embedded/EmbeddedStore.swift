@@ -34,15 +34,19 @@ public final class EmbeddedStore: Sendable {
     /// A copy of every table the pass uses.
     public var contents: Tables {
         let rows = database.withLock { state in
-            (rooms: state.tables.all("room"), members: state.tables.all("room_member"),
-             skips: state.tables.all("skipped_pair"), users: state.tables.all("user"))
+            (
+                rooms: state.tables.all("room"), members: state.tables.all("room_member"),
+                skips: state.tables.all("skipped_pair"), users: state.tables.all("user")
+            )
         }
         var tables = Tables()
         for row in rows.rooms {
             if let room = try? JSONValue.object(row).decode(as: Room.self) { tables.rooms[room.id] = room }
         }
         for row in rows.members {
-            if let room = row["room_id"]?.stringValue, let user = row["user_id"]?.stringValue { tables.members[room, default: []].append(user) }
+            if let room = row["room_id"]?.stringValue, let user = row["user_id"]?.stringValue {
+                tables.members[room, default: []].append(user)
+            }
         }
         tables.skips = rows.skips.compactMap(Skip.init(row:))
         tables.bots = Set(rows.users.filter { $0["is_bot"] == true }.compactMap { $0["id"]?.stringValue })
@@ -66,16 +70,18 @@ public final class EmbeddedStore: Sendable {
         try? update { tables, now in
             let bot: RowFilter = .condition(column: "id", op: .eq, operands: [id], negated: false)
             if try tables.update("user", set: ["is_bot": true], where: bot).isEmpty {
-                let row: EmbeddedTables.Row = ["id": .string(id), "name": .string(id), "email": .string("\(id)@bot.internal"), "is_bot": true]
+                let row: EmbeddedTables.Row = [
+                    "id": .string(id), "name": .string(id), "email": .string("\(id)@bot.internal"), "is_bot": true,
+                ]
                 _ = try tables.insert("user", [row], now: now)
             }
         }
     }
 
     /// Runs table operations in one critical section, as one transaction: all of them or none.
-    func update<T: Sendable>(_ body: (inout EmbeddedTables, Date) throws(SQLError) -> T) throws(SQLError) -> T {
+    func update<T: Sendable>(_ body: (inout EmbeddedTables, Date) throws -> T) throws -> T {
         let now = time.now()
-        return try database.transaction { (state: inout EmbeddedDatabase.State) throws(SQLError) -> T in
+        return try database.transaction { (state: inout EmbeddedDatabase.State) throws -> T in
             let result = try body(&state.tables, now)
             // `matchmaker_outbox.room_id` references `room` with `on delete cascade`.
             if !state.outbox.isEmpty {

@@ -146,7 +146,8 @@ struct EmbeddedTables: Sendable {
     private func checkNotNull(_ row: Row, in schema: TableSchema) throws(SQLError) {
         for column in schema.columns where !column.nullable && (row[column.name] ?? .null) == .null {
             throw SQLError(
-                code: "23502", message: "null value in column \"\(column.name)\" of relation \"\(schema.name)\" violates not-null constraint"
+                code: "23502",
+                message: "null value in column \"\(column.name)\" of relation \"\(schema.name)\" violates not-null constraint"
             )
         }
     }

@@ -48,16 +48,16 @@ indirect enum RowFilter: Sendable, Hashable {
             guard let type = schema.column(column)?.type else { throw SQLError.unknownColumn(column, table: schema.name) }
             let value = row[column] ?? .null
             if op == .is {
-                let truth = Truth(rawValue: operands.first?.lowercased() ?? "")
-                let holds: Bool
-                switch truth {
-                case .null, .unknown: holds = value == .null
-                case .notNull: holds = value != .null
-                case .true: holds = value == .bool(true)
-                case .false: holds = value == .bool(false)
-                case nil:
+                guard let truth = Truth(rawValue: operands.first?.lowercased() ?? "") else {
                     throw SQLError(code: "PGRST100", message: "\"failed to parse filter (is.\(operands.first ?? ""))\" (line 1, column 4)")
                 }
+                let holds =
+                    switch truth {
+                    case .null, .unknown: value == .null
+                    case .notNull: value != .null
+                    case .true: value == .bool(true)
+                    case .false: value == .bool(false)
+                    }
                 return holds != negated
             }
             guard value != .null else { return false }
