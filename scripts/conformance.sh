@@ -1,32 +1,62 @@
 #!/usr/bin/env bash
-# Runs the official Supabase `realtime` Python client against `matchmaker serve` on the embedded backend.
-# Creates .venv, installs Tests/conformance/requirements.txt, builds and starts the server on a free port,
-# runs pytest, stops the server. Exits non-zero on any failure or when no test ran.
+# Conformance of the embedded backend with the official Supabase Python clients (pinned in
+# Tests/conformance/requirements.txt): `realtime` against the hub with open keys, `supabase` against
+# the REST slice and the function with a JWT secret configured. Each suite gets its own
+# `matchmaker serve` on a free port, always stopped afterwards.
+# Usage: scripts/conformance.sh [pytest args...]
+# Exits non-zero when a test fails or when a suite ran no test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python3 -m venv .venv
-.venv/bin/pip install --quiet --disable-pip-version-check -r Tests/conformance/requirements.txt
-
-swift build --product matchmaker
-binary="$(swift build --show-bin-path)/matchmaker"
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
-log="$(mktemp)"
-"$binary" serve --host 127.0.0.1 --port "$port" --interval 3600 >"$log" 2>&1 &
-server=$!
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -f "$log"' EXIT
-
-for _ in $(seq 1 100); do
-    if curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then break; fi
-    if ! kill -0 "$server" 2>/dev/null; then cat "$log"; echo "server exited early" >&2; exit 1; fi
-    sleep 0.1
-done
-curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null
-
-status=0
-MATCHMAKER_URL="http://127.0.0.1:$port" .venv/bin/python -m pytest -q Tests/conformance || status=$?
-if [ "$status" -eq 5 ]; then
-    echo "conformance: no test ran" >&2
-    exit 1
+if [[ ! -x .venv/bin/python ]]; then
+    python3 -m venv .venv
 fi
-exit "$status"
+.venv/bin/pip install --quiet --disable-pip-version-check -r Tests/conformance/requirements.txt
+swift build --product matchmaker
+
+server=""
+log=$(mktemp --suffix=.matchmaker.log)
+stop_server() {
+    if [[ -n "$server" ]]; then
+        kill "$server" 2> /dev/null || true
+        wait "$server" 2> /dev/null || true
+        server=""
+    fi
+}
+trap 'stop_server; rm -f "$log"' EXIT
+
+# run_suite FILE [SECRET]: serves on a free port (with SUPABASE_JWT_SECRET=SECRET if given) and runs FILE.
+run_suite() {
+    local file=$1 secret=${2:-} port status=0
+    port=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+    printf '\n==> %s against matchmaker serve on 127.0.0.1:%s\n' "$file" "$port"
+    # Scheduled passes are pushed far out: the tests run each pass through the function endpoint.
+    env -u SUPABASE_URL -u DATABASE_URL SUPABASE_JWT_SECRET="$secret" \
+        .build/debug/matchmaker serve --host 127.0.0.1 --port "$port" --interval 3600 > "$log" 2>&1 &
+    server=$!
+    for _ in $(seq 1 100); do
+        if curl -fsS "http://127.0.0.1:$port/healthz" > /dev/null 2>&1; then break; fi
+        if ! kill -0 "$server" 2> /dev/null; then
+            echo "matchmaker serve exited early:" >&2
+            cat "$log" >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
+    curl -fsS "http://127.0.0.1:$port/healthz" > /dev/null || { echo "no /healthz after 10 s" >&2; cat "$log" >&2; exit 1; }
+    MATCHMAKER_URL="http://127.0.0.1:$port" SUPABASE_JWT_SECRET="$secret" \
+        .venv/bin/python -m pytest -q "$file" "${@:3}" || status=$?
+    stop_server
+    if [[ $status -eq 5 ]]; then
+        echo "conformance: $file ran no test" >&2
+        exit 1
+    fi
+    if [[ $status -ne 0 ]]; then
+        echo "conformance: $file failed; server log:" >&2
+        tail -50 "$log" >&2
+        exit "$status"
+    fi
+}
+
+run_suite Tests/conformance/test_realtime.py "" "$@"
+run_suite Tests/conformance/test_supabase.py "conformance-secret-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" "$@"

@@ -38,7 +38,7 @@ public struct AppParts: Sendable {
     }
 }
 
-/// Builds the router: the function endpoint, operations routes and, on the embedded backend, the pgmq RPCs.
+/// Builds the router: the function endpoint, operations routes and, on the embedded backend, the Supabase slice.
 public func buildRouter(_ parts: AppParts) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.addMiddleware {
@@ -67,7 +67,8 @@ public func buildRouter(_ parts: AppParts) -> Router<AppRequestContext> {
         readiness: parts.readiness
     ).addRoutes(to: router)
     if let embedded {
-        PgmqController(pgmq: embedded.pgmq, verifier: parts.verifier).addRoutes(to: router)
+        PgmqController(pgmq: embedded.pgmq, store: embedded.store, verifier: parts.verifier).addRoutes(to: router)
+        TableController(store: embedded.store, verifier: parts.verifier).addRoutes(to: router)
         RealtimeHubController(hub: embedded.hub, verifier: parts.verifier).addRoutes(to: router)
     }
     return router

@@ -4,12 +4,15 @@ import Hummingbird
 import NIOCore
 import Shared
 
-/// The embedded backend's `POST /rest/v1/rpc/<fn>` for Supabase's `pgmq_public` wrappers.
+/// The embedded backend's `POST /rest/v1/rpc/<fn>`: Supabase's `pgmq_public` wrappers and, in
+/// `public`, the room RPCs of `deploy/supabase/migrations/` (`PgmqController+Rooms.swift`).
 ///
 /// It answers as PostgREST does: arguments by name, `Content-Profile` picks the schema, unknown
 /// functions or argument names are 404 `PGRST202`, bad values are PostgreSQL errors with their SQLSTATE.
 struct PgmqController: Sendable {
     let pgmq: EmbeddedPgmq
+    /// The tables and room RPCs of schema `public`.
+    let store: EmbeddedStore
     /// Verifies `Authorization`/`apikey` when keys are configured; `nil` accepts every caller.
     let verifier: JWTVerifier?
 
@@ -24,7 +27,12 @@ struct PgmqController: Sendable {
     ]
 
     enum ParameterType {
-        case text, integer, bigint, jsonb, jsonbArray
+        case text, integer, bigint, jsonb, jsonbArray, bigintArray, timestamptz
+    }
+
+    /// The parameters of `function` in `schema`, when it exists.
+    static func parameters(schema: String, function: String) -> [(name: String, type: ParameterType, required: Bool)]? {
+        schema == "pgmq_public" ? functions[function] : publicFunctions[function]
     }
 
     func addRoutes(to router: Router<AppRequestContext>) {
@@ -32,10 +40,7 @@ struct PgmqController: Sendable {
     }
 
     @Sendable func call(_ request: Request, context: AppRequestContext) async throws -> Response {
-        if let verifier {
-            let token = request.headers[.authorization] ?? request.headers[HTTPField.Name("apikey")!].map { "Bearer \($0)" }
-            guard (try? await verifier.verify(authorization: token)) != nil else { throw PostgRESTError.invalidJWT }
-        }
+        try await request.authorizePostgREST(with: verifier)
         let schema = request.headers[HTTPField.Name("Content-Profile")!] ?? "public"
         guard ["public", "pgmq_public"].contains(schema) else {
             throw PostgRESTError(
@@ -54,7 +59,7 @@ struct PgmqController: Sendable {
             }
             arguments = fields
         }
-        guard schema == "pgmq_public", let parameters = Self.functions[function],
+        guard let parameters = Self.parameters(schema: schema, function: function),
             Set(arguments.keys).isSubset(of: parameters.map(\.name)),
             parameters.allSatisfy({ !$0.required || arguments[$0.name] != nil })
         else {
@@ -66,7 +71,9 @@ struct PgmqController: Sendable {
             values[parameter.name] = try Self.coerce(value, to: parameter.type)
         }
         do {
-            return .json(try perform(function, values))
+            return .json(schema == "public" ? try performPublic(function, values) : try perform(function, values))
+        } catch let error as SQLError {
+            throw PostgRESTError(error)
         } catch let error as PgmqError {
             throw PostgRESTError(status: error.code == "42P01" ? .notFound : .internalServerError, code: error.code, message: error.message)
         } catch let fault as InjectedFault {
@@ -97,12 +104,14 @@ struct PgmqController: Sendable {
     // MARK: - Arguments
 
     enum Argument {
-        case text(String), integer(Int), json(JSONValue), jsonArray([JSONValue])
+        case text(String), integer(Int), json(JSONValue), jsonArray([JSONValue]), integers([Int64]), date(Date)
 
         var text: String { if case .text(let value) = self { value } else { "" } }
         var integer: Int { if case .integer(let value) = self { value } else { 0 } }
         var json: JSONValue { if case .json(let value) = self { value } else { .null } }
         var jsonArray: [JSONValue] { if case .jsonArray(let value) = self { value } else { [] } }
+        var integers: [Int64] { if case .integers(let value) = self { value } else { [] } }
+        var date: Date? { if case .date(let value) = self { value } else { nil } }
     }
 
     /// Converts a JSON argument the way PostgreSQL casts PostgREST's text parameters.
@@ -116,6 +125,22 @@ struct PgmqController: Sendable {
             throw PostgRESTError(status: .badRequest, code: "22P02", message: "malformed array literal: \"\(render(value))\"")
         case (_, .null):
             throw PostgRESTError(status: .badRequest, code: "22004", message: "null value not allowed for this argument")
+        case (.bigintArray, .array(let elements)):
+            var ids: [Int64] = []
+            for element in elements {
+                guard case .integer(let id) = try coerce(element, to: .bigint) else { continue }
+                ids.append(Int64(id))
+            }
+            return .integers(ids)
+        case (.bigintArray, _):
+            throw PostgRESTError(status: .badRequest, code: "22P02", message: "malformed array literal: \"\(render(value))\"")
+        case (.timestamptz, _):
+            guard let date = Timestamp.parse(render(value)) else {
+                throw PostgRESTError(
+                    status: .badRequest, code: "22007",
+                    message: "invalid input syntax for type timestamp with time zone: \"\(render(value))\"")
+            }
+            return .date(date)
         case (.text, .string(let text)):
             return .text(text)
         case (.text, _):
@@ -139,7 +164,7 @@ struct PgmqController: Sendable {
     static func notFound(schema: String, function: String, arguments: [String]) -> PostgRESTError {
         let list = arguments.joined(separator: ", ")
         var hint: String?
-        if schema == "pgmq_public", let parameters = functions[function] {
+        if let parameters = parameters(schema: schema, function: function) {
             hint =
                 "Perhaps you meant to call the function \(schema).\(function)(\(parameters.map(\.name).sorted().joined(separator: ", ")))"
         }

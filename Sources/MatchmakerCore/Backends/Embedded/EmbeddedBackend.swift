@@ -26,8 +26,9 @@ public struct EmbeddedBackend: Sendable {
         self.faults = faults
         self.queueName = queueName
         self.hub = hub
-        pgmq = EmbeddedPgmq(queues: [queueName], time: time, faults: faults)
-        store = EmbeddedStore(faults: faults)
+        let database = EmbeddedDatabase(queues: [queueName])
+        pgmq = EmbeddedPgmq(database: database, time: time, faults: faults)
+        store = EmbeddedStore(database: database, faults: faults, time: time)
         presence = EmbeddedPresence(.unavailable(reason: "no lobby connected to the embedded backend"), live: { hub.lobbySnapshot() })
         notifier = EmbeddedNotifier(faults: faults) { notification in
             hub.broadcast(name: notification.topic, event: notification.event, payload: notification.payload)

@@ -1,25 +1,23 @@
 import Foundation
 import Shared
-import Synchronization
 
 /// pgmq's semantics in memory: FIFO `msg_id`s per queue, visibility timeouts, `read_ct`, archive.
 ///
-/// Every operation is one short critical section, so a `Mutex` suffices; `read` is atomic the way
-/// pgmq's `FOR UPDATE SKIP LOCKED` is, so two concurrent readers never lease the same message.
+/// Every operation is one short critical section of the backend's `EmbeddedDatabase`; `read` is
+/// atomic the way pgmq's `FOR UPDATE SKIP LOCKED` is, so two concurrent readers never lease the same message.
 public final class EmbeddedPgmq: Sendable {
-    private struct Queue {
-        var nextID: Int64 = 1
-        var rows: [QueueRow] = []
-        var archive: [QueueRow] = []
-    }
-
-    private let queues: Mutex<[String: Queue]>
+    let database: EmbeddedDatabase
     private let time: Timekeeper
     private let faults: EmbeddedFaults
 
     /// Creates the store with the given queues.
-    public init(queues names: [String], time: Timekeeper, faults: EmbeddedFaults = EmbeddedFaults()) {
-        self.queues = Mutex(Dictionary(uniqueKeysWithValues: names.map { ($0, Queue()) }))
+    public convenience init(queues names: [String], time: Timekeeper, faults: EmbeddedFaults = EmbeddedFaults()) {
+        self.init(database: EmbeddedDatabase(queues: names), time: time, faults: faults)
+    }
+
+    /// Creates the queue side of a shared database.
+    init(database: EmbeddedDatabase, time: Timekeeper, faults: EmbeddedFaults) {
+        self.database = database
         self.time = time
         self.faults = faults
     }
@@ -101,26 +99,26 @@ public final class EmbeddedPgmq: Sendable {
 
     /// Hides a message until `date`, as another reader's lease would.
     public func hide(_ queue: String, msgID: Int64, until date: Date) {
-        queues.withLock { queues in
-            guard let index = queues[queue]?.rows.firstIndex(where: { $0.msgID == msgID }) else { return }
-            queues[queue]!.rows[index].visibleAt = date
+        database.withLock { state in
+            guard let index = state.queues[queue]?.rows.firstIndex(where: { $0.msgID == msgID }) else { return }
+            state.queues[queue]!.rows[index].visibleAt = date
         }
     }
 
     /// Every message still in the queue, visible or leased.
     public func rows(_ queue: String) -> [QueueRow] {
-        queues.withLock { $0[queue]?.rows ?? [] }
+        database.withLock { $0.queues[queue]?.rows ?? [] }
     }
 
     /// Every archived message.
     public func archived(_ queue: String) -> [QueueRow] {
-        queues.withLock { $0[queue]?.archive ?? [] }
+        database.withLock { $0.queues[queue]?.archive ?? [] }
     }
 
-    private func withQueue<T>(_ name: String, _ body: (inout Queue) -> T) throws -> T {
-        let result: T? = queues.withLock { queues in
-            guard queues[name] != nil else { return nil }
-            return body(&queues[name]!)
+    private func withQueue<T: Sendable>(_ name: String, _ body: (inout EmbeddedDatabase.Queue) -> T) throws -> T {
+        let result: T? = database.withLock { state in
+            guard state.queues[name] != nil else { return nil }
+            return body(&state.queues[name]!)
         }
         guard let result else { throw PgmqError.queueNotFound(name) }
         return result

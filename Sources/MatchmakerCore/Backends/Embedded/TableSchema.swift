@@ -1,0 +1,213 @@
+import Foundation
+import Shared
+
+/// One embedded table's columns and keys, as `deploy/supabase/migrations/` declares them.
+struct TableSchema: Sendable {
+    /// A column's SQL type, as far as casting and comparing need it.
+    enum ColumnType: String, Sendable {
+        case text
+        case boolean
+        case integer
+        case timestamptz = "timestamp with time zone"
+        case timestamp = "timestamp without time zone"
+    }
+
+    /// A column.
+    struct Column: Sendable {
+        var name: String
+        var type: ColumnType
+        var nullable = true
+        /// `default now()`.
+        var defaultsToNow = false
+        /// A constant default; `nil` means null.
+        var defaultValue: JSONValue?
+    }
+
+    /// A unique constraint: PostgreSQL's name and its columns.
+    struct UniqueKey: Sendable {
+        var name: String
+        var columns: [String]
+    }
+
+    /// A table whose rows go when a referenced row goes (`on delete cascade`).
+    struct Cascade: Sendable {
+        var table: String
+        /// The referencing column.
+        var column: String
+        /// The referenced column of this table.
+        var references: String
+    }
+
+    var name: String
+    var columns: [Column]
+    /// The primary key first, then other unique constraints.
+    var keys: [UniqueKey]
+    var cascades: [Cascade] = []
+
+    /// The column named `name`.
+    func column(_ name: String) -> Column? { columns.first { $0.name == name } }
+
+    /// The primary key.
+    var primaryKey: UniqueKey { keys[0] }
+}
+
+extension TableSchema {
+    /// The six tables of the Supabase slice.
+    static let all: [String: TableSchema] = Dictionary(
+        uniqueKeysWithValues: [user, room, roomMember, message, skippedPair, botAnalytics].map { ($0.name, $0) }
+    )
+
+    static let user = TableSchema(
+        name: "user",
+        columns: [
+            Column(name: "id", type: .text, nullable: false),
+            Column(name: "name", type: .text, nullable: false),
+            Column(name: "email", type: .text, nullable: false),
+            Column(name: "email_verified", type: .boolean, nullable: false, defaultValue: false),
+            Column(name: "image", type: .text),
+            Column(name: "created_at", type: .timestamp, nullable: false, defaultsToNow: true),
+            Column(name: "updated_at", type: .timestamp, nullable: false, defaultsToNow: true),
+            Column(name: "is_anonymous", type: .boolean),
+            Column(name: "is_bot", type: .boolean),
+            Column(name: "bot_profile", type: .text),
+            Column(name: "last_active", type: .timestamp),
+        ],
+        keys: [UniqueKey(name: "user_pkey", columns: ["id"]), UniqueKey(name: "user_email_key", columns: ["email"])],
+        cascades: [
+            Cascade(table: "skipped_pair", column: "user_a_id", references: "id"),
+            Cascade(table: "skipped_pair", column: "user_b_id", references: "id"),
+        ]
+    )
+
+    static let room = TableSchema(
+        name: "room",
+        columns: [
+            Column(name: "id", type: .text, nullable: false),
+            Column(name: "name", type: .text, nullable: false),
+            Column(name: "isDM", type: .boolean, nullable: false, defaultValue: false),
+            Column(name: "owner_id", type: .text, nullable: false),
+            Column(name: "created_at", type: .timestamptz, nullable: false, defaultsToNow: true),
+            Column(name: "is_locked", type: .boolean, nullable: false, defaultValue: false),
+        ],
+        keys: [UniqueKey(name: "room_pkey", columns: ["id"])],
+        cascades: [
+            Cascade(table: "room_member", column: "room_id", references: "id"),
+            Cascade(table: "message", column: "room_id", references: "id"),
+        ]
+    )
+
+    static let roomMember = TableSchema(
+        name: "room_member",
+        columns: [
+            Column(name: "room_id", type: .text, nullable: false),
+            Column(name: "user_id", type: .text, nullable: false),
+            Column(name: "joined_at", type: .timestamptz, defaultsToNow: true),
+            Column(name: "last_read_at", type: .timestamptz, nullable: false, defaultsToNow: true),
+        ],
+        keys: [UniqueKey(name: "room_member_pkey", columns: ["room_id", "user_id"])]
+    )
+
+    static let message = TableSchema(
+        name: "message",
+        columns: [
+            Column(name: "id", type: .text, nullable: false),
+            Column(name: "room_id", type: .text, nullable: false),
+            Column(name: "sender_id", type: .text, nullable: false),
+            Column(name: "content", type: .text, nullable: false),
+            Column(name: "created_at", type: .timestamptz, defaultsToNow: true),
+        ],
+        keys: [UniqueKey(name: "message_pkey", columns: ["id"])]
+    )
+
+    static let skippedPair = TableSchema(
+        name: "skipped_pair",
+        columns: [
+            Column(name: "user_a_id", type: .text, nullable: false),
+            Column(name: "user_b_id", type: .text, nullable: false),
+            Column(name: "created_at", type: .timestamptz, nullable: false, defaultsToNow: true),
+        ],
+        keys: [UniqueKey(name: "skipped_pair_pkey", columns: ["user_a_id", "user_b_id"])]
+    )
+
+    static let botAnalytics = TableSchema(
+        name: "bot_analytics",
+        columns: [
+            Column(name: "id", type: .text, nullable: false),
+            Column(name: "bot_id", type: .text, nullable: false),
+            Column(name: "conversation_id", type: .text, nullable: false),
+            Column(name: "messages_exchanged", type: .integer, nullable: false),
+            Column(name: "conversation_duration", type: .integer, nullable: false),
+            Column(name: "human_skipped", type: .boolean, nullable: false),
+            Column(name: "bot_skipped", type: .boolean, nullable: false),
+            Column(name: "created_at", type: .timestamptz, defaultsToNow: true),
+        ],
+        keys: [UniqueKey(name: "bot_analytics_pkey", columns: ["id"])]
+    )
+}
+
+extension TableSchema.ColumnType {
+    /// Casts a JSON value to this type the way PostgreSQL casts PostgREST's input; null stays null.
+    func cast(_ value: JSONValue) throws(SQLError) -> JSONValue {
+        switch (self, value) {
+        case (_, .null):
+            return .null
+        case (.text, .string):
+            return value
+        case (.text, .number), (.text, .bool):
+            return .string(Self.render(value))
+        case (.boolean, .bool):
+            return value
+        case (.boolean, .string(let text)):
+            switch text.lowercased().trimmingCharacters(in: .whitespaces) {
+            case "t", "true", "yes", "on", "1": return .bool(true)
+            case "f", "false", "no", "off", "0": return .bool(false)
+            default: throw invalid(value)
+            }
+        case (.integer, .number):
+            guard let whole = value.integerValue, abs(whole) <= Int64(Int32.max) else { throw invalid(value) }
+            return .number(Double(whole))
+        case (.integer, .string(let text)):
+            guard let whole = Int32(text.trimmingCharacters(in: .whitespaces)) else { throw invalid(value) }
+            return .number(Double(whole))
+        case (.timestamptz, .string(let text)), (.timestamp, .string(let text)):
+            // A `+hh:mm` offset sent unencoded in a query string arrives as a space.
+            let offset = text.replacingOccurrences(of: #"(:\d\d(\.\d+)?) (\d\d:\d\d)$"#, with: "$1+$3", options: .regularExpression)
+            guard let date = Timestamp.parse(offset) else { throw invalid(value) }
+            return .string(format(date))
+        default:
+            throw invalid(value)
+        }
+    }
+
+    /// A date in this column's text form: `timestamptz` with `+00:00`, `timestamp` without an offset.
+    func format(_ date: Date) -> String {
+        let text = Timestamp.format(date)
+        return self == .timestamp ? String(text.dropLast("+00:00".count)) : text
+    }
+
+    /// Orders two non-null values of this type.
+    func less(_ a: JSONValue, _ b: JSONValue) -> Bool {
+        switch (self, a, b) {
+        case (.integer, .number(let x), .number(let y)): return x < y
+        case (.boolean, .bool(let x), .bool(let y)): return !x && y
+        case (.timestamptz, .string(let x), .string(let y)), (.timestamp, .string(let x), .string(let y)):
+            return (Timestamp.parse(x) ?? .distantPast) < (Timestamp.parse(y) ?? .distantPast)
+        default: return Self.render(a) < Self.render(b)
+        }
+    }
+
+    private func invalid(_ value: JSONValue) -> SQLError {
+        let code = self == .timestamp || self == .timestamptz ? "22007" : "22P02"
+        return SQLError(code: code, message: "invalid input syntax for type \(rawValue): \"\(Self.render(value))\"")
+    }
+
+    /// The value as PostgreSQL text.
+    static func render(_ value: JSONValue) -> String {
+        switch value {
+        case .string(let text): text
+        case .bool(let flag): flag ? "true" : "false"
+        case .null: ""
+        default: (try? JSONCoding.string(value)) ?? ""
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import Shared
+
+/// The room RPCs of schema `public`, named and typed as in `20260701000003_stranger_rooms.sql`.
+extension PgmqController {
+    /// The functions' parameters: name → (type, required).
+    static let publicFunctions: [String: [(name: String, type: ParameterType, required: Bool)]] = [
+        "create_stranger_room": [
+            ("room_id", .text, true), ("user1", .text, true), ("user2", .text, true), ("created_at", .timestamptz, false),
+        ],
+        "commit_stranger_match": [
+            ("queue_name", .text, true), ("room_id", .text, true), ("user1", .text, true), ("user2", .text, true),
+            ("msg_ids", .bigintArray, true), ("claim_seconds", .integer, false), ("skip_window_seconds", .integer, false),
+            ("created_at", .timestamptz, false),
+        ],
+        "ack_stranger_match": [("room_id", .text, true)],
+        "delete_stranger_room": [("room_id", .text, true)],
+    ]
+
+    /// Runs a room RPC; its PostgreSQL errors (`23505`, `MM001`–`MM003`) propagate as `SQLError`.
+    func performPublic(_ function: String, _ args: [String: Argument]) throws -> JSONValue {
+        let roomID = args["room_id"]!.text
+        switch function {
+        case "create_stranger_room":
+            let room = try store.createStrangerRoom(
+                id: roomID, user1: args["user1"]!.text, user2: args["user2"]!.text, createdAt: args["created_at"]?.date)
+            return try JSONValue(encoding: room)
+        case "commit_stranger_match":
+            let room = try store.commitStrangerMatch(
+                queue: args["queue_name"]!.text, roomID: roomID, user1: args["user1"]!.text, user2: args["user2"]!.text,
+                msgIDs: args["msg_ids"]!.integers, claimSeconds: args["claim_seconds"]?.integer ?? 30,
+                skipWindowSeconds: args["skip_window_seconds"]?.integer ?? 10, createdAt: args["created_at"]?.date
+            )
+            return try JSONValue(encoding: room)
+        case "ack_stranger_match":
+            return .bool(store.ackStrangerMatch(roomID: roomID))
+        default:
+            return .bool(try store.deleteStrangerRoom(id: roomID))
+        }
+    }
+}

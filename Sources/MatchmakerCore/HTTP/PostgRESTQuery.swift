@@ -1,0 +1,160 @@
+import Foundation
+
+/// A PostgREST table request's query string: columns, filters, order, page and conflict target.
+///
+/// Grammar (PostgREST's, the subset the slice uses): `col=[not.]op.value` with `eq, neq, gt, gte,
+/// lt, lte, in, is`; `in.(a,"b,c")`; `or=(…)`, `and=(…)` and their `not.` forms, nested; `select=a,b`
+/// or `*`; `order=a.desc.nullslast,b`; `limit`, `offset`; `on_conflict=a,b`.
+struct PostgRESTQuery: Sendable, Hashable {
+    /// Columns to return; `nil` is `*`.
+    var select: [String]?
+    var filter: RowFilter = .everything
+    var order: [RowOrder] = []
+    var limit: Int?
+    var offset = 0
+    var onConflict: [String]?
+
+    /// Parses the query parameters in order; a filter it cannot read is `PGRST100`.
+    init(_ parameters: [(key: String, value: String)]) throws(SQLError) {
+        var filters: [RowFilter] = []
+        for (key, value) in parameters {
+            switch key {
+            case "select":
+                let columns = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                select = columns.contains("*") ? nil : columns
+            case "order":
+                order = try Self.split(value).map(Self.order)
+            case "limit":
+                limit = try Self.integer(value, key)
+            case "offset":
+                offset = try Self.integer(value, key)
+            case "on_conflict":
+                onConflict = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            case "columns":
+                continue
+            case "or", "and", "not.or", "not.and":
+                filters.append(try Self.logic(key + value))
+            default:
+                filters.append(try Self.condition(column: key, value, quoted: false))
+            }
+        }
+        filter = filters.count == 1 ? filters[0] : .all(filters)
+    }
+
+    /// `[not.]or(…)` or `[not.]and(…)`.
+    private static func logic(_ text: String) throws(SQLError) -> RowFilter {
+        var rest = Substring(text)
+        let negated = rest.hasPrefix("not.")
+        if negated { rest = rest.dropFirst(4) }
+        let isOr = rest.hasPrefix("or(")
+        guard isOr || rest.hasPrefix("and("), rest.hasSuffix(")") else { throw unparsable("logic tree", text) }
+        let inner = rest.dropFirst(isOr ? 3 : 4).dropLast()
+        var operands: [RowFilter] = []
+        for item in try split(String(inner)) {
+            if item.hasPrefix("or(") || item.hasPrefix("and(") || item.hasPrefix("not.or(") || item.hasPrefix("not.and(") {
+                operands.append(try logic(item))
+            } else {
+                guard let dot = item.firstIndex(of: ".") else { throw unparsable("logic tree", text) }
+                operands.append(try condition(column: String(item[..<dot]), String(item[item.index(after: dot)...]), quoted: true))
+            }
+        }
+        let tree: RowFilter = isOr ? .any(operands) : .all(operands)
+        return negated ? .not(tree) : tree
+    }
+
+    /// `[not.]op.value` on `column`; inside a logic tree a value may be double-quoted.
+    private static func condition(column: String, _ text: String, quoted: Bool) throws(SQLError) -> RowFilter {
+        var rest = Substring(text)
+        let negated = rest.hasPrefix("not.")
+        if negated { rest = rest.dropFirst(4) }
+        guard let dot = rest.firstIndex(of: "."), let op = RowFilter.Operator(rawValue: String(rest[..<dot])) else {
+            throw unparsable("filter", text)
+        }
+        let value = String(rest[rest.index(after: dot)...])
+        let operands: [String]
+        switch op {
+        case .in:
+            guard value.hasPrefix("("), value.hasSuffix(")") else { throw unparsable("filter", text) }
+            operands = try split(String(value.dropFirst().dropLast())).map(unquote)
+        case .is:
+            guard RowFilter.Truth(rawValue: value.lowercased()) != nil else { throw unparsable("filter", text) }
+            operands = [value]
+        default:
+            operands = [quoted ? unquote(value) : value]
+        }
+        return .condition(column: column, op: op, operands: operands, negated: negated)
+    }
+
+    /// `col[.asc|.desc][.nullsfirst|.nullslast]`.
+    private static func order(_ text: String) throws(SQLError) -> RowOrder {
+        let parts = text.split(separator: ".").map(String.init)
+        guard let column = parts.first, !column.isEmpty, parts.count <= 3 else { throw unparsable("order", text) }
+        var order = RowOrder(column: column)
+        for part in parts.dropFirst() {
+            switch part {
+            case "asc": order.descending = false
+            case "desc": order.descending = true
+            case "nullsfirst": order.nullsFirst = true
+            case "nullslast": order.nullsFirst = false
+            default: throw unparsable("order", text)
+            }
+        }
+        return order
+    }
+
+    /// Splits on commas outside parentheses and double quotes.
+    private static func split(_ text: String) throws(SQLError) -> [String] {
+        var items: [String] = []
+        var current = ""
+        var depth = 0
+        var inQuotes = false
+        var escaped = false
+        for character in text {
+            if escaped {
+                escaped = false
+            } else if character == "\\" && inQuotes {
+                escaped = true
+            } else if character == "\"" {
+                inQuotes.toggle()
+            } else if !inQuotes && character == "(" {
+                depth += 1
+            } else if !inQuotes && character == ")" {
+                depth -= 1
+                if depth < 0 { throw unparsable("filter", text) }
+            } else if !inQuotes && depth == 0 && character == "," {
+                items.append(current)
+                current = ""
+                continue
+            }
+            current.append(character)
+        }
+        guard depth == 0, !inQuotes else { throw unparsable("filter", text) }
+        if !current.isEmpty || !items.isEmpty { items.append(current) }
+        return items
+    }
+
+    /// `"a,b"` → `a,b`, with `\"` and `\\` unescaped; unquoted text stays as it is.
+    private static func unquote(_ text: String) -> String {
+        guard text.count >= 2, text.hasPrefix("\""), text.hasSuffix("\"") else { return text }
+        var result = ""
+        var escaped = false
+        for character in text.dropFirst().dropLast() {
+            if !escaped && character == "\\" {
+                escaped = true
+                continue
+            }
+            escaped = false
+            result.append(character)
+        }
+        return result
+    }
+
+    private static func integer(_ text: String, _ key: String) throws(SQLError) -> Int {
+        guard let value = Int(text), value >= 0 else { throw unparsable(key, text) }
+        return value
+    }
+
+    private static func unparsable(_ what: String, _ text: String) -> SQLError {
+        SQLError(code: "PGRST100", message: "\"failed to parse \(what) (\(text))\" (line 1, column 1)")
+    }
+}

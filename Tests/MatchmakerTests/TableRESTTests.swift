@@ -1,0 +1,185 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import MatchmakerCore
+import Shared
+import Testing
+
+/// The table calls the bots and the `supabase` backend make, against the embedded `/rest/v1/<table>`.
+@Suite struct TableRESTTests {
+    static let prefer = HTTPField.Name("Prefer")!
+
+    func headers(prefer: String? = nil) -> HTTPFields {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let prefer { headers[Self.prefer] = prefer }
+        return headers
+    }
+
+    let bot = #"{"id":"bot-1","name":"Mia","email":"bot-mia-1@bot.internal","is_bot":true,"is_anonymous":true,"bot_profile":"{}"}"#
+
+    @Test func userUpsertMergesDuplicatesAndAPlainDuplicateIs23505() async throws {
+        try await AppHarness().app.test(.router) { client in
+            let first = try await client.execute(
+                uri: "/rest/v1/user?on_conflict=id", method: .post,
+                headers: headers(prefer: "resolution=merge-duplicates,return=representation"), body: jsonBody(bot))
+            #expect(first.status == .created)
+            let row = try #require(first.json?.arrayValue?.first)
+            #expect(row["email_verified"] == false)
+            #expect(row["last_active"] == .null)
+            #expect(row["created_at"]?.stringValue?.hasSuffix("+00:00") == false)
+
+            var upsert = headers(prefer: "resolution=merge-duplicates")
+            upsert.append(HTTPField(name: Self.prefer, value: "return=representation"))
+            let renamed = bot.replacingOccurrences(of: "Mia", with: "Noa")
+            let second = try await client.execute(
+                uri: "/rest/v1/user?on_conflict=id", method: .post, headers: upsert, body: jsonBody(renamed))
+            #expect(second.status == .created)
+            #expect(second.json?.arrayValue?.first?["name"] == "Noa")
+            #expect(second.json?.arrayValue?.first?["created_at"] == row["created_at"])
+
+            let plain = try await client.execute(uri: "/rest/v1/user", method: .post, headers: headers(), body: jsonBody(bot))
+            #expect(plain.status == .conflict)
+            #expect(plain.json?["code"] == "23505")
+            #expect(plain.json?["message"] == #"duplicate key value violates unique constraint "user_pkey""#)
+        }
+    }
+
+    @Test func insertsAreEmpty201sUnlessRepresentationIsPreferred() async throws {
+        let harness = AppHarness()
+        try await harness.app.test(.router) { client in
+            let message = #"{"id":"m1","room_id":"r1","sender_id":"bot-1","content":"hi"}"#
+            let minimal = try await client.execute(uri: "/rest/v1/message", method: .post, headers: headers(), body: jsonBody(message))
+            #expect(minimal.status == .created)
+            #expect(minimal.body.readableBytes == 0)
+
+            let analytics = #"""
+                [{"id":"a1","bot_id":"bot-1","conversation_id":"r1","messages_exchanged":4,"conversation_duration":31,
+                  "human_skipped":false,"bot_skipped":true}]
+                """#
+            let full = try await client.execute(
+                uri: "/rest/v1/bot_analytics?select=id,messages_exchanged", method: .post,
+                headers: headers(prefer: "return=representation"),
+                body: jsonBody(analytics))
+            #expect(full.status == .created)
+            #expect(full.json == [["id": "a1", "messages_exchanged": 4]])
+
+            let listed = try await client.execute(uri: "/rest/v1/message?select=id,content,created_at", method: .get)
+            #expect(listed.json?.arrayValue?.first?["created_at"] == .string(Timestamp.format(harness.pass.now)))
+        }
+    }
+
+    @Test func patchUpdatesLastActiveAndDeleteCascadesToMembers() async throws {
+        let harness = AppHarness()
+        try await harness.app.test(.router) { client in
+            _ = try await client.execute(uri: "/rest/v1/user", method: .post, headers: headers(), body: jsonBody(bot))
+            let patch = try await client.execute(
+                uri: "/rest/v1/user?id=eq.bot-1", method: .patch, headers: headers(),
+                body: jsonBody(#"{"last_active":"2026-11-29T12:00:00.5Z"}"#))
+            #expect(patch.status == .noContent)
+            let user = try await client.execute(uri: "/rest/v1/user?select=id,last_active&id=eq.bot-1", method: .get)
+            #expect(user.json == [["id": "bot-1", "last_active": "2026-11-29T12:00:00.500000"]])
+
+            let none = try await client.execute(
+                uri: "/rest/v1/user?id=eq.nobody", method: .patch, headers: headers(prefer: "return=representation"),
+                body: jsonBody(#"{"last_active":"2026-11-29T12:00:00Z"}"#))
+            #expect(none.status == .ok)
+            #expect(none.json == [])
+
+            _ = try await client.execute(
+                uri: "/rest/v1/rpc/create_stranger_room", method: .post, headers: headers(),
+                body: jsonBody(#"{"room_id":"r1","user1":"a","user2":"b"}"#))
+            let delete = try await client.execute(uri: "/rest/v1/room?id=eq.r1", method: .delete, headers: headers())
+            #expect(delete.status == .noContent)
+            let members = try await client.execute(uri: "/rest/v1/room_member?room_id=eq.r1", method: .get)
+            #expect(members.json == [])
+        }
+        #expect(harness.pass.backend.store.contents.rooms.isEmpty)
+    }
+
+    @Test func theSkipLedgerAndBotLookupsOfAPassWork() async throws {
+        let harness = AppHarness()
+        let now = harness.pass.now
+        harness.pass.backend.store.addSkip("alice", "bob", at: now.addingTimeInterval(-5))
+        harness.pass.backend.store.addSkip("carol", "dave", at: now.addingTimeInterval(-5))
+        harness.pass.backend.store.addSkip("alice", "erin", at: now.addingTimeInterval(-60))
+        harness.pass.backend.store.addBot("bot,1")
+        harness.pass.backend.store.addBot("bot-2")
+        try await harness.app.test(.router) { client in
+            let since = Timestamp.format(now.addingTimeInterval(-10)).replacingOccurrences(of: "+", with: "%2B")
+            let skips = try await client.execute(
+                uri: "/rest/v1/skipped_pair?select=*&created_at=gte.\(since)&or=(user_a_id.in.(alice,zed),user_b_id.in.(alice,zed))"
+                    + "&order=user_a_id.desc",
+                method: .get)
+            #expect(skips.status == .ok)
+            #expect(skips.json?.arrayValue?.map { [$0["user_a_id"], $0["user_b_id"]] } == [["bob", "alice"], ["alice", "bob"]])
+
+            let bots = try await client.execute(
+                uri: "/rest/v1/user?select=id&is_bot=is.true&id=in.(%22bot,1%22,bot-3,alice)", method: .get)
+            #expect(bots.json == [["id": "bot,1"]])
+
+            let page = try await client.execute(
+                uri: "/rest/v1/skipped_pair?select=user_a_id&order=user_a_id.asc&limit=2&offset=1", method: .get)
+            #expect(page.json == [["user_a_id": "alice"], ["user_a_id": "bob"]])
+        }
+    }
+
+    @Test func aSkipWrittenOverRESTKeepsAPairApartInThePass() async throws {
+        let harness = AppHarness()
+        for user in ["alice", "bob"] { try harness.pass.enqueue(user) }
+        try await harness.app.test(.router) { client in
+            let skip = try await client.execute(
+                uri: "/rest/v1/skipped_pair", method: .post, headers: headers(),
+                body: jsonBody(#"[{"user_a_id":"alice","user_b_id":"bob"}]"#))
+            #expect(skip.status == .created)
+            let pass = try await client.execute(uri: "/functions/v1/stranger-matchmaker", method: .post)
+            #expect(pass.json?["stats"]?["pairedRooms"] == 0)
+        }
+    }
+
+    @Test(arguments: [
+        ("GET", "/rest/v1/nope", "", 404, "PGRST205"),
+        ("POST", "/rest/v1/user", #"{"id":"x","name":"x","email":"x","shoe_size":4}"#, 400, "PGRST204"),
+        ("POST", "/rest/v1/user", #"{"id":"x","email":"x"}"#, 400, "23502"),
+        ("POST", "/rest/v1/bot_analytics", #"{"id":"a","messages_exchanged":"many"}"#, 400, "22P02"),
+        ("POST", "/rest/v1/user", #"{"id":"x""#, 400, "PGRST102"),
+        ("GET", "/rest/v1/user?id=like.x", "", 400, "PGRST100"),
+        ("GET", "/rest/v1/user?or=(id.eq.x", "", 400, "PGRST100"),
+        ("GET", "/rest/v1/user?is_bot=is.maybe", "", 400, "PGRST100"),
+        ("GET", "/rest/v1/user?shoe_size=eq.4", "", 400, "42703"),
+        ("GET", "/rest/v1/user?select=id,shoe_size", "", 400, "42703"),
+        ("PATCH", "/rest/v1/user?id=eq.x", #"{"shoe_size":4}"#, 400, "PGRST204"),
+        ("DELETE", "/rest/v1/nope?id=eq.x", "", 404, "PGRST205"),
+    ])
+    func badTableCallsGetPostgrestErrors(method: String, uri: String, body: String, status: Int, code: String) async throws {
+        try await AppHarness().app.test(.router) { client in
+            let response = try await client.execute(
+                uri: uri, method: HTTPRequest.Method(method)!, headers: headers(), body: body.isEmpty ? nil : jsonBody(body))
+            #expect(response.status.code == status)
+            #expect(response.json?["code"]?.stringValue == code)
+            #expect(Set(response.json?.objectKeys ?? []) == ["code", "message", "details", "hint"])
+        }
+    }
+
+    @Test func tablesNeedAValidTokenWhenKeysAreConfigured() async throws {
+        var harness = AppHarness()
+        harness.verifier = await JWTVerifier(secret: "test-secret-test-secret-test-secret")
+        try await harness.app.test(.router) { client in
+            let response = try await client.execute(uri: "/rest/v1/user", method: .get)
+            #expect(response.status == .unauthorized)
+            #expect(response.json?["code"] == "PGRST301")
+        }
+    }
+
+    @Test func aSingleObjectIsServedOnlyForExactlyOneRow() async throws {
+        try await AppHarness().app.test(.router) { client in
+            _ = try await client.execute(uri: "/rest/v1/user", method: .post, headers: headers(), body: jsonBody(bot))
+            let accept: HTTPFields = [.accept: "application/vnd.pgrst.object+json"]
+            let one = try await client.execute(uri: "/rest/v1/user?select=id&id=eq.bot-1", method: .get, headers: accept)
+            #expect(one.json == ["id": "bot-1"])
+            let none = try await client.execute(uri: "/rest/v1/user?id=eq.nobody", method: .get, headers: accept)
+            #expect(none.status == .notAcceptable)
+            #expect(none.json?["code"] == "PGRST116")
+        }
+    }
+}
