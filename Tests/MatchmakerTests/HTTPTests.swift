@@ -11,9 +11,11 @@ import Testing
 
 /// The HTTP app over an embedded backend, as `serve` builds it.
 struct AppHarness {
-    let pass = PassHarness()
+    let pass: PassHarness
     let exporter = PrometheusExporter()
     var verifier: JWTVerifier?
+
+    init(now: Date = Date(timeIntervalSince1970: 1_800_000_000)) { pass = PassHarness(now: now) }
 
     var app: some ApplicationProtocol {
         let runner = PassRunner(

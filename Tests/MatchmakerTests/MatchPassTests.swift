@@ -7,12 +7,13 @@ import Testing
 
 /// A pass on the embedded backend, in process, on virtual time.
 struct PassHarness {
-    let now = Date(timeIntervalSince1970: 1_800_000_000)
+    let now: Date
     let time: Timekeeper
     let backend: EmbeddedBackend
     var settings = MatchPass.Settings()
 
-    init() {
+    init(now: Date = Date(timeIntervalSince1970: 1_800_000_000)) {
+        self.now = now
         time = .virtual(start: now)
         backend = EmbeddedBackend(time: time)
         settings.attemptTimeout = nil

@@ -18,74 +18,18 @@ public struct FixtureRunner: Sendable {
 
     /// Runs the fixture's pass and returns what it left behind.
     public func run(_ fixture: Fixture) async throws -> Fixture.Outcome {
-        guard let now = Timestamp.parse(fixture.now) else { throw FixtureError(message: "bad `now`: \(fixture.now)") }
+        let now = try fixture.instant
         let time = Timekeeper.virtual(start: now)
         let backend = EmbeddedBackend(time: time)
-        let queue = backend.queueName
-
-        for message in fixture.queue {
-            let id = try backend.pgmq.insert(
-                queue, message: message.message, enqueuedAt: now.addingTimeInterval(-message.age), readCount: message.readCount ?? 0
-            )
-            if let hidden = message.leasedFor {
-                backend.pgmq.hide(queue, msgID: id, until: now.addingTimeInterval(hidden))
-            }
-        }
-        backend.presence.set(try fixture.presence.snapshot())
-        for skip in fixture.skips { backend.store.addSkip(skip.a, skip.b, at: now.addingTimeInterval(-skip.age)) }
-        for bot in fixture.bots { backend.store.addBot(bot) }
-        let faults = fixture.faults
-        if let script = faults.read { backend.faults.script(.read, script) }
-        if let script = faults.delete { backend.faults.script(.delete, script) }
-        if let script = faults.skips { backend.faults.script(.skips, script) }
-        if let script = faults.bots { backend.faults.script(.bots, script) }
-        for (user, script) in faults.notify ?? [:] { backend.faults.script(.notify(user: user), script) }
-        for (user, script) in faults.createRoom ?? [:] { backend.faults.script(.createRoom(user: user), script) }
-
-        var settings = MatchPass.Settings()
-        let config = fixture.config
-        settings.policy = MatchPolicy(
-            skipWindow: config.skipWindow ?? 10, staleAfter: config.staleAfter ?? 30,
-            botFillAfter: config.botFillAfter ?? 5, queueTTL: config.queueTTL ?? 60
-        )
-        settings.leaseSeconds = config.leaseSeconds ?? settings.leaseSeconds
-        settings.batchSize = config.batchSize ?? settings.batchSize
-        settings.notifyBackoff.maxRetries = config.notifyMaxRetries ?? settings.notifyBackoff.maxRetries
-        // Virtual time: injected timeouts fail at once, so no attempt needs a timer.
-        settings.attemptTimeout = nil
-        let seed = config.seed ?? 1
+        try fixture.build(in: backend)
+        let seed = fixture.config.seed ?? 1
         let random = Mutex(SplitMix64(seed: seed))
         let pass = MatchPass(
-            ports: backend.ports, settings: settings, time: time, roomIDs: RoomIDSource(seed: seed),
+            ports: backend.ports, settings: fixture.settings, time: time, roomIDs: RoomIDSource(seed: seed),
             metrics: MatchMetrics(factory: NOOPMetricsHandler.instance), logger: logger,
             unit: { random.withLock { Double($0.next() >> 11) / Double(1 << 53) } }
         )
-
-        let status: Int
-        let response: JSONValue
-        do {
-            response = try await pass.run().responseBody
-            status = 200
-        } catch let error as PassError {
-            response = PassReport.failureBody(message: error.message)
-            status = 500
-        }
-        let tables = backend.store.contents
-        return Fixture.Outcome(
-            status: status,
-            response: response,
-            notifications: backend.notifier.log.sorted {
-                ($0.userID, $0.event, (try? JSONCoding.string($0.payload)) ?? "")
-                    < ($1.userID, $1.event, (try? JSONCoding.string($1.payload)) ?? "")
-            },
-            rooms: tables.rooms.values.sorted { $0.id < $1.id }.map {
-                Fixture.RoomWithMembers(room: $0, members: tables.members[$0.id] ?? [])
-            },
-            queue: backend.pgmq.rows(queue).map {
-                Fixture.Remaining(msgID: $0.msgID, readCount: $0.readCount, leased: $0.visibleAt > time.now())
-            },
-            archived: backend.pgmq.archived(queue).map(\.msgID)
-        )
+        return try await fixture.outcome(of: pass, in: backend, time: time)
     }
 
     /// Runs the fixture and lists every difference from its expectation (empty when it matches).
@@ -134,5 +78,82 @@ public enum JSONDiff {
 
     private static func render(_ value: JSONValue) -> String {
         (try? JSONCoding.string(value)) ?? "?"
+    }
+}
+
+extension Fixture {
+    /// The fixture's `now`.
+    public var instant: Date {
+        get throws {
+            guard let now = Timestamp.parse(now) else { throw FixtureError(message: "bad `now`: \(now)") }
+            return now
+        }
+    }
+
+    /// The pass settings the fixture asks for, on virtual time (no attempt timers).
+    public var settings: MatchPass.Settings {
+        var settings = MatchPass.Settings()
+        settings.policy = MatchPolicy(
+            skipWindow: config.skipWindow ?? 10, staleAfter: config.staleAfter ?? 30,
+            botFillAfter: config.botFillAfter ?? 5, queueTTL: config.queueTTL ?? 60
+        )
+        settings.leaseSeconds = config.leaseSeconds ?? settings.leaseSeconds
+        settings.batchSize = config.batchSize ?? settings.batchSize
+        settings.notifyBackoff.maxRetries = config.notifyMaxRetries ?? settings.notifyBackoff.maxRetries
+        // Virtual time: injected timeouts fail at once, so no attempt needs a timer.
+        settings.attemptTimeout = nil
+        return settings
+    }
+
+    /// Puts the fixture's world (queue, lobby, skips, bots, faults) into `backend`.
+    public func build(in backend: EmbeddedBackend) throws {
+        let now = try instant
+        let queue = backend.queueName
+        for message in self.queue {
+            let id = try backend.pgmq.insert(
+                queue, message: message.message, enqueuedAt: now.addingTimeInterval(-message.age), readCount: message.readCount ?? 0
+            )
+            if let hidden = message.leasedFor {
+                backend.pgmq.hide(queue, msgID: id, until: now.addingTimeInterval(hidden))
+            }
+        }
+        backend.presence.set(try presence.snapshot())
+        for skip in skips { backend.store.addSkip(skip.a, skip.b, at: now.addingTimeInterval(-skip.age)) }
+        for bot in bots { backend.store.addBot(bot) }
+        if let script = faults.read { backend.faults.script(.read, script) }
+        if let script = faults.delete { backend.faults.script(.delete, script) }
+        if let script = faults.skips { backend.faults.script(.skips, script) }
+        if let script = faults.bots { backend.faults.script(.bots, script) }
+        for (user, script) in faults.notify ?? [:] { backend.faults.script(.notify(user: user), script) }
+        for (user, script) in faults.createRoom ?? [:] { backend.faults.script(.createRoom(user: user), script) }
+    }
+
+    /// Runs `pass` and reads what it left in `backend`.
+    public func outcome(of pass: MatchPass, in backend: EmbeddedBackend, time: Timekeeper) async throws -> Outcome {
+        let status: Int
+        let response: JSONValue
+        do {
+            response = try await pass.run().responseBody
+            status = 200
+        } catch let error as PassError {
+            response = PassReport.failureBody(message: error.message)
+            status = 500
+        }
+        let tables = backend.store.contents
+        return Fixture.Outcome(
+            status: status,
+            response: response,
+            notifications: backend.notifier.log.sorted {
+                ($0.userID, $0.event, (try? JSONCoding.string($0.payload)) ?? "")
+                    < ($1.userID, $1.event, (try? JSONCoding.string($1.payload)) ?? "")
+            },
+            rooms: tables.rooms.values.sorted { $0.id < $1.id }.map {
+                Fixture.RoomWithMembers(room: $0, members: tables.members[$0.id] ?? [])
+            },
+            queue: backend.pgmq.rows(backend.queueName).map {
+                Fixture.Remaining(msgID: $0.msgID, readCount: $0.readCount, leased: $0.visibleAt > time.now())
+            },
+            archived: backend.pgmq.archived(backend.queueName).map(\.msgID)
+        )
     }
 }

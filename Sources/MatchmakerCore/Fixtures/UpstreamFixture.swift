@@ -167,7 +167,7 @@ extension Fixture.Presence {
     }
 
     /// The snapshot this describes.
-    func snapshot() throws -> PresenceSnapshot {
+    public func snapshot() throws -> PresenceSnapshot {
         switch (state, unavailable) {
         case (let state?, nil): return .available(state)
         case (nil, let reason?): return .unavailable(reason: reason)
