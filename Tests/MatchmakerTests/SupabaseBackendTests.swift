@@ -8,7 +8,7 @@ import Shared
 import Synchronization
 import Testing
 
-/// Injects upstream failures in front of a real transport: per path fragment, a script of outcomes
+/// Injects upstream failures in front of a real transport: per path or body fragment, a script of outcomes
 /// (an HTTP error status, 0 for a timeout, any 2xx to pass the request through); the last outcome repeats.
 final class FaultyTransport: HTTPTransport {
     private let inner: any HTTPTransport
@@ -25,7 +25,10 @@ final class FaultyTransport: HTTPTransport {
 
     func send(_ request: UpstreamRequest) async throws -> UpstreamResponse {
         let injected: Int? = scripts.withLock { scripts in
-            guard let index = scripts.firstIndex(where: { request.path.contains($0.fragment) }) else { return nil }
+            let body = request.body.flatMap { try? JSONCoding.string($0) } ?? ""
+            guard let index = scripts.firstIndex(where: { request.path.contains($0.fragment) || body.contains($0.fragment) }) else {
+                return nil
+            }
             let outcome = scripts[index].outcomes.first
             if scripts[index].outcomes.count > 1 { scripts[index].outcomes.removeFirst() }
             return outcome

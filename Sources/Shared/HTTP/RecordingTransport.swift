@@ -17,7 +17,7 @@ public struct Exchange: Codable, Sendable, Hashable {
     }
 }
 
-/// Passes requests through to another transport and keeps every exchange, in order.
+/// Passes requests through to another transport and keeps every exchange in the order the requests were sent.
 public final class RecordingTransport: HTTPTransport {
     private let inner: any HTTPTransport
     private let log = Mutex<[Exchange]>([])
@@ -29,13 +29,17 @@ public final class RecordingTransport: HTTPTransport {
     public var exchanges: [Exchange] { log.withLock { $0 } }
 
     public func send(_ request: UpstreamRequest) async throws -> UpstreamResponse {
+        // The slot is taken when the request leaves, so that the order is the order of sending.
+        let slot = log.withLock { log in
+            log.append(Exchange(request: request))
+            return log.count - 1
+        }
         do {
             let response = try await inner.send(request)
-            log.withLock { $0.append(Exchange(request: request, response: response)) }
+            log.withLock { $0[slot].response = response }
             return response
         } catch let error as UpstreamError {
-            let failure = error.kind == .timeout ? "timeout" : "transport"
-            log.withLock { $0.append(Exchange(request: request, failure: failure)) }
+            log.withLock { $0[slot].failure = error.kind == .timeout ? "timeout" : "transport" }
             throw error
         }
     }
