@@ -4,7 +4,7 @@ import Shared
 import Testing
 
 /// Drives a bot's state machine on synthetic instants and fires its timers by hand.
-struct BotDriver {
+final class BotDriver {
     var machine: BotStateMachine
     var now = Date(timeIntervalSince1970: 1_800_000_000)
     var timers: [(id: Int, at: Date)] = []
@@ -16,7 +16,7 @@ struct BotDriver {
 
     /// Feeds an event; remembers the scheduled timers; returns the actions other than `schedule`.
     @discardableResult
-    mutating func send(_ event: BotStateMachine.Event) -> [BotStateMachine.Action] {
+    func send(_ event: BotStateMachine.Event) -> [BotStateMachine.Action] {
         let actions = machine.handle(event, now: now)
         log += actions
         var visible: [BotStateMachine.Action] = []
@@ -31,7 +31,7 @@ struct BotDriver {
     }
 
     /// Moves to the earliest timer and fires it; returns the delay and the actions.
-    mutating func fireNext() -> (delay: Double, actions: [BotStateMachine.Action])? {
+    func fireNext() -> (delay: Double, actions: [BotStateMachine.Action])? {
         guard let index = timers.indices.min(by: { timers[$0].at < timers[$1].at }) else { return nil }
         let timer = timers.remove(at: index)
         let delay = timer.at.timeIntervalSince(now)
@@ -42,7 +42,7 @@ struct BotDriver {
 
 @Suite struct BotStateMachineTests {
     @Test func startsIdleThenWaitsAndEnqueuesAfterAShortPause() throws {
-        var bot = BotDriver()
+        let bot = BotDriver()
         #expect(bot.send(.started) == [.track(status: "idle")])
         let (delay, actions) = try #require(bot.fireNext())
         #expect((1...3).contains(delay))
@@ -51,7 +51,7 @@ struct BotDriver {
     }
 
     @Test func aMatchTracksMatchedJoinsTheRoomAndGreets() throws {
-        var bot = BotDriver()
+        let bot = BotDriver()
         bot.send(.started)
         _ = bot.fireNext()
         #expect(bot.send(.matched(roomID: "r1")) == [.track(status: "matched"), .joinRoom("r1")])
@@ -66,13 +66,13 @@ struct BotDriver {
     }
 
     @Test func aMatchIsIgnoredUnlessWaiting() {
-        var bot = BotDriver()
+        let bot = BotDriver()
         bot.send(.started)
         #expect(bot.send(.matched(roomID: "r1")).isEmpty)
     }
 
     @Test func eachPartnerMessageGetsTypingThenAReplyAfterTheTypingDelay() throws {
-        var bot = inRoom()
+        let bot = inRoom()
         #expect(bot.send(.message(roomID: "r1", senderID: "bot-1", content: "echo of my own")).isEmpty)
         #expect(bot.send(.message(roomID: "r1", senderID: "human", content: "what's your name?")).isEmpty)
         let (thinking, typing) = try #require(bot.fireNext())
@@ -88,7 +88,7 @@ struct BotDriver {
     @Test func typingPauseIsCappedAtThreeSeconds() throws {
         var profile = BotProfile.all[3]
         profile.typingSpeed = 1
-        var bot = inRoom(profile: profile)
+        let bot = inRoom(profile: profile)
         bot.send(.message(roomID: "r1", senderID: "human", content: "nice weather"))
         _ = bot.fireNext()
         let (typingDelay, _) = try #require(bot.fireNext())
@@ -99,7 +99,7 @@ struct BotDriver {
         var profile = BotProfile.all[2]
         profile.maxMessages = 2
         profile.skipProbability = 1
-        var bot = inRoom(profile: profile)
+        let bot = inRoom(profile: profile)
         bot.send(.message(roomID: "r1", senderID: "human", content: "one"))
         _ = bot.fireNext()
         let first = try #require(bot.fireNext()).actions
@@ -120,7 +120,7 @@ struct BotDriver {
     }
 
     @Test func partnerRoomClosedRecordsAHumanSkipAndRequeues() throws {
-        var bot = inRoom()
+        let bot = inRoom()
         bot.send(.message(roomID: "r1", senderID: "human", content: "hi"))
         #expect(bot.send(.roomClosed(roomID: "r1", leaverID: "bot-1")).isEmpty)
         let actions = bot.send(.roomClosed(roomID: "r1", leaverID: "human"))
@@ -131,7 +131,7 @@ struct BotDriver {
     }
 
     @Test func partnerPresenceLeaveCountsOnlyAfterThePartnerWasSeen() {
-        var bot = inRoom()
+        let bot = inRoom()
         #expect(bot.send(.roomPresence(roomID: "r1", keys: ["bot-1"])).isEmpty)
         #expect(bot.send(.roomPresence(roomID: "r1", keys: ["bot-1", "human"])).isEmpty)
         let actions = bot.send(.roomPresence(roomID: "r1", keys: ["bot-1"]))
@@ -140,14 +140,14 @@ struct BotDriver {
     }
 
     @Test func strangerSkippedLeavesTheRoomAndWaitsWithoutEnqueuingTwice() {
-        var bot = inRoom()
+        let bot = inRoom()
         #expect(bot.send(.skipped) == [.leaveRoom("r1"), .track(status: "waiting")])
         #expect(bot.machine.phase == .waiting)
         #expect(bot.fireNext() == nil || !bot.log.suffix(2).contains(.enqueue))
     }
 
     @Test func stopClosesTheConversationPolitelyFirst() {
-        var bot = inRoom()
+        let bot = inRoom()
         let actions = bot.send(.stop)
         #expect(actions.first == .close(roomID: "r1"))
         #expect(actions.suffix(2) == [.leaveRoom("r1"), .finish])
@@ -156,14 +156,14 @@ struct BotDriver {
     }
 
     @Test func stopWhileIdleJustFinishes() {
-        var bot = BotDriver()
+        let bot = BotDriver()
         bot.send(.started)
         #expect(bot.send(.stop) == [.finish])
     }
 
     @Test func theSameSeedReplaysTheSameConversation() {
         func transcript(seed: UInt64) -> [BotStateMachine.Action] {
-            var bot = inRoom(seed: seed)
+            let bot = inRoom(seed: seed)
             for text in ["hey", "cool", "bye"] {
                 bot.send(.message(roomID: "r1", senderID: "human", content: text))
                 _ = bot.fireNext()
@@ -175,7 +175,7 @@ struct BotDriver {
     }
 
     private func inRoom(profile: BotProfile = BotProfile.all[0], seed: UInt64 = 7) -> BotDriver {
-        var bot = BotDriver(profile: profile, seed: seed)
+        let bot = BotDriver(profile: profile, seed: seed)
         bot.send(.started)
         _ = bot.fireNext()
         bot.send(.matched(roomID: "r1"))

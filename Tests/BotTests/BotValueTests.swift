@@ -36,20 +36,24 @@ import Testing
 @Suite struct MaintenanceScheduleTests {
     let start = Date(timeIntervalSince1970: 1_800_000_000)
 
+    private func begin(_ schedule: inout MaintenanceSchedule, at now: Date) -> Bool {
+        schedule.begin(now: now)
+    }
+
     @Test func ticksEveryIntervalAndNeverTwoAtOnce() {
         var schedule = MaintenanceSchedule(interval: .seconds(60), start: start)
-        #expect(schedule.begin(now: start))
-        #expect(!schedule.begin(now: start.addingTimeInterval(1)))
-        #expect(!schedule.begin(now: start.addingTimeInterval(61)))
+        #expect(begin(&schedule, at: start))
+        #expect(!begin(&schedule, at: start.addingTimeInterval(1)))
+        #expect(!begin(&schedule, at: start.addingTimeInterval(61)))
         schedule.end(now: start.addingTimeInterval(10))
         #expect(schedule.nextTick == start.addingTimeInterval(60))
-        #expect(!schedule.begin(now: start.addingTimeInterval(59.9)))
-        #expect(schedule.begin(now: start.addingTimeInterval(60)))
+        #expect(!begin(&schedule, at: start.addingTimeInterval(59.9)))
+        #expect(begin(&schedule, at: start.addingTimeInterval(60)))
     }
 
     @Test func aTickThatOverrunsSkipsTheTicksItOverlapped() {
         var schedule = MaintenanceSchedule(interval: .seconds(60), start: start)
-        #expect(schedule.begin(now: start))
+        #expect(begin(&schedule, at: start))
         schedule.end(now: start.addingTimeInterval(150))
         #expect(schedule.nextTick == start.addingTimeInterval(180))
         #expect(schedule.skipped == 2)

@@ -41,7 +41,7 @@ struct Bots: AsyncParsableCommand {
         }
         let parts = buildBotService(
             config: bots, url: supabaseURL, apiKey: bots.serviceRoleKey ?? "", queue: config.queueName,
-            connectTimeout: config.pass.attemptTimeout, logger: logger
+            connectTimeout: config.pass.attemptTimeout ?? .seconds(8), logger: logger
         )
         logger.info("Starting the bot service", metadata: ["http.host": "\(config.host)", "http.port": "\(config.port)"])
         var app = Application(

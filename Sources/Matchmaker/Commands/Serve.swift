@@ -4,7 +4,6 @@ import Hummingbird
 import Logging
 import NIOCore
 import MatchmakerCore
-import ServiceLifecycle
 import Shared
 
 /// `matchmaker serve`: the function endpoint, operations routes and a pass every `MATCH_INTERVAL`.
@@ -58,12 +57,7 @@ struct Serve: AsyncParsableCommand {
         guard let bots = try embeddedBots(config: config, logger: logger, ports: ports) else {
             return try await app.runService()
         }
-        // The bots stop first, while the server still carries their goodbyes.
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: [.init(service: app), .init(service: bots)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        )
-        try await group.run()
+        try await runAlongside(app, bots: bots, logger: logger)
     }
 
     /// The in-process bots of the embedded backend (`BOTS`, default on), talking to this server over real sockets.
@@ -89,7 +83,7 @@ struct Serve: AsyncParsableCommand {
             logger.info("Starting the in-process bots", metadata: ["http.port": "\(port)"])
             return buildBotService(
                 config: bots, url: "http://\(host):\(port)", apiKey: bots.serviceRoleKey ?? "", queue: config.queueName,
-                connectTimeout: config.pass.attemptTimeout, logger: logger
+                connectTimeout: config.pass.attemptTimeout ?? .seconds(8), logger: logger
             )
         }
     }

@@ -150,7 +150,7 @@ public final class BotManager: Service {
     }
 
     /// One maintenance tick: compute the target, start the missing bots with the stagger, stop the excess.
-    func tick() async throws {
+    public func tick() async throws {
         let snapshot = await presence.snapshot()
         let (current, known, halted) = state.withLock { state in
             let live = state.bots.values.filter { !$0.stopping }
@@ -195,8 +195,9 @@ public final class BotManager: Service {
     /// Starts a bot in the lowest free slot, so that identities (and `user` rows) are reused.
     private func launch() {
         let bot = state.withLock { state -> BotInstance in
-            var slot = 1
-            while state.bots[slot] != nil { slot += 1 }
+            var free = 1
+            while state.bots[free] != nil { free += 1 }
+            let slot = free
             let seed = UInt64(unit() * Double(UInt32.max)) << 32 | UInt64(slot)
             let bot = BotInstance(
                 identity: BotIdentity(slot: slot), client: client, store: store, time: time, timings: settings.timings, seed: seed,

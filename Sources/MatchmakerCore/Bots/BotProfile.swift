@@ -57,16 +57,16 @@ public struct BotProfile: Sendable, Hashable, Codable {
     // MARK: - Replies
 
     /// Openers, also used to answer a greeting.
-    static let greetings = ["Hey! How's it going?", "Hi there! How are you today?", "Hello! Nice to meet you.", "Hey, what's up?"]
+    public static let greetings = ["Hey! How's it going?", "Hi there! How are you today?", "Hello! Nice to meet you.", "Hey, what's up?"]
     /// Answers to a question the rules do not recognise.
-    static let answers = [
+    public static let answers = [
         "Good question, I'd have to think about that one.", "Honestly, I'm not sure. What do you think?",
         "I'd say yes, mostly!", "Hmm, it depends. How about you?",
     ]
     /// Goodbyes.
-    static let farewells = ["Bye! It was nice talking to you.", "Take care!", "See you around!", "Catch you later!"]
+    public static let farewells = ["Bye! It was nice talking to you.", "Take care!", "See you around!", "Catch you later!"]
     /// Anything else.
-    static let fillers = [
+    public static let fillers = [
         "That's interesting!", "Tell me more.", "Oh really? Why's that?", "Ha, I know what you mean.", "Nice!",
         "I hadn't thought of it that way.", "Cool. What else is new with you?", "Makes sense to me.",
     ]

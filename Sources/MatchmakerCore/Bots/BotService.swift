@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import UnixSignals
 import Shared
 
 /// The bot service's parts: one HTTP client, one Realtime pool, one manager, in start order.
@@ -71,4 +72,14 @@ public func buildBotRouter(_ manager: BotManager) -> Router<BasicRequestContext>
     router.get("/healthz") { _, _ in Response.json(["status": "ok"] as JSONValue) }
     router.get("/stats") { _, _ in Response.json(botStats(manager)) }
     return router
+}
+
+/// Runs `app` and the in-process bots until SIGTERM/SIGINT; the bots stop first, while the server still carries
+/// their goodbyes (`room_closed`, presence leaves).
+public func runAlongside(_ app: some Service, bots: DeferredBotService, logger: Logger) async throws {
+    let group = ServiceGroup(
+        configuration: ServiceGroupConfiguration(
+            services: [.init(service: app), .init(service: bots)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    )
+    try await group.run()
 }

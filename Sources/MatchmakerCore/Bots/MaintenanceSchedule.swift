@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 
 /// When the manager's maintenance ticks run: every `interval`, never two at once.
 ///
