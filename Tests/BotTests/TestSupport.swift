@@ -20,6 +20,8 @@ func withMatchmaker<T: Sendable>(
 ) async throws -> T {
     var settings = MatchPass.Settings()
     settings.policy.botFillAfter = botFillAfter
+    // A pass keeps an unmatched message leased for the whole lease, so a short lease lets the bot fill come soon.
+    settings.leaseSeconds = 1
     let runner = PassRunner(pass: MatchPass(ports: backend.ports, settings: settings, logger: testLogger))
     let parts = AppParts(
         runner: runner, verifier: nil, embedded: backend, exporter: PrometheusExporter(),
@@ -130,15 +132,14 @@ func withClient<T: Sendable>(port: Int, _ body: @escaping @Sendable (RealtimeCli
     }
 }
 
-/// Waits until `predicate` holds for the lobby's presence as `channel` sees it.
+/// Waits until `predicate` holds for the lobby's presence as `channel` sees it now.
+///
+/// Events may be old (the stream buffers), so each one only prompts a look at the channel's current state.
 func lobbyState(_ channel: RealtimeChannel, until predicate: @Sendable ([String: [JSONValue]]) -> Bool) async -> [String: [JSONValue]]? {
     if predicate(channel.presence.entries) { return channel.presence.entries }
-    for await event in channel.events {
-        switch event {
-        case .presenceSync(let state), .presenceDiff(_, let state):
-            if predicate(state.entries) { return state.entries }
-        default: break
-        }
+    for await _ in channel.events {
+        let current = channel.presence.entries
+        if predicate(current) { return current }
     }
     return nil
 }

@@ -167,6 +167,7 @@ public struct BotInstance: Sendable {
         for await status in statuses {
             do {
                 try await lobby.track(["user_id": .string(identity.id), "status": .string(status)])
+                logger.debug("Bot presence tracked", metadata: ["bot.status": "\(status)"])
             } catch is CancellationError {
                 return
             } catch {
