@@ -26,7 +26,8 @@ import Testing
                         if case .broadcast("message", let payload, _) = event { return payload["senderId"]?.stringValue == botID }
                         return false
                     }
-                    try await room.broadcast(event: "message", payload: ["senderId": "human-1", "content": "what is your name", "id": "m1"])
+                    try await room.broadcast(
+                        event: "message", payload: ["senderId": "human-1", "content": "what is your name", "id": "m1"])
                     var sawTyping = false
                     var reply: JSONValue?
                     for await event in room.events {

@@ -64,7 +64,8 @@ func withBots<T: Sendable>(
         logger: testLogger)
     let group = ServiceGroup(
         configuration: ServiceGroupConfiguration(
-            services: [.init(service: HTTPClientService(client: http)), .init(service: client), .init(service: manager)], logger: testLogger)
+            services: [.init(service: HTTPClientService(client: http)), .init(service: client), .init(service: manager)], logger: testLogger
+        )
     )
     return try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }

@@ -2,8 +2,8 @@ import ArgumentParser
 import Configuration
 import Hummingbird
 import Logging
-import NIOCore
 import MatchmakerCore
+import NIOCore
 import Shared
 
 /// `matchmaker serve`: the function endpoint, operations routes and a pass every `MATCH_INTERVAL`.

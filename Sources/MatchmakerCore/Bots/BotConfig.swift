@@ -46,7 +46,9 @@ public struct BotConfig: Sendable, Hashable {
         serviceRoleKey = reader.string(forKey: "supabase.serviceRoleKey", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    private static func integer(_ reader: ConfigReader, _ key: String, env: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+    private static func integer(_ reader: ConfigReader, _ key: String, env: String, default value: Int, range: ClosedRange<Int>) throws
+        -> Int
+    {
         guard let text = reader.string(forKey: ConfigKey(key)) else { return value }
         guard let number = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(number) else {
             throw ConfigError(key: env, value: text)

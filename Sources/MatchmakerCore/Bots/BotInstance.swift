@@ -213,7 +213,8 @@ public struct BotInstance: Sendable {
     /// Joins `room:<id>`, tracks `{user_id, name}`, then forwards the room's events until the bot leaves it.
     private func joinRoom(_ roomID: String) async {
         let room = await client.channel(
-            "room:\(roomID)", options: ChannelOptions(broadcastAck: true, broadcastSelf: true, presenceKey: identity.id, presenceEnabled: true))
+            "room:\(roomID)",
+            options: ChannelOptions(broadcastAck: true, broadcastSelf: true, presenceKey: identity.id, presenceEnabled: true))
         do {
             try await room.subscribe()
             try await room.track(["user_id": .string(identity.id), "name": .string(identity.name)])
@@ -261,7 +262,8 @@ public struct BotInstance: Sendable {
     private func broadcast(on channel: RealtimeChannel?, event: String, payload: JSONValue) async {
         guard let channel else { return }
         do { try await channel.broadcast(event: event, payload: payload) } catch {
-            logger.warning("Bot broadcast failed", metadata: ["realtime.topic": "\(channel.topic)", "realtime.event": "\(event)", "error": "\(error)"])
+            logger.warning(
+                "Bot broadcast failed", metadata: ["realtime.topic": "\(channel.topic)", "realtime.event": "\(event)", "error": "\(error)"])
         }
     }
 }

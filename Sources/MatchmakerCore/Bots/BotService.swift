@@ -2,8 +2,8 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
-import UnixSignals
 import Shared
+import UnixSignals
 
 /// The bot service's parts: one HTTP client, one Realtime pool, one manager, in start order.
 public struct BotParts: Sendable {
@@ -48,7 +48,8 @@ public struct DeferredBotService: Service {
 
     public func run() async throws {
         guard let parts = try? await cancelWhenGracefulShutdown(prepare) else { return }
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: parts.services.map { .init(service: $0) }, logger: logger))
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(services: parts.services.map { .init(service: $0) }, logger: logger))
         try await group.run()
     }
 }
