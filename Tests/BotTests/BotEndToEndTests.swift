@@ -16,7 +16,9 @@ import Testing
                     try await human.findStranger(backend: backend)
                     let roomID = try await human.matchedRoom()
                     let waited = Date().timeIntervalSince(asked)
-                    #expect(waited < 1 + 0.1 + 0.5, "within the lease (1 s, longer than BOT_FILL_AFTER) + one interval + slack: \(waited)")
+                    // Fill after 0.5 s, but a pass that kept the message leased it for 1 s; one interval (0.1 s) after that,
+                    // plus 2 s of slack for a shared machine running the storm suites alongside.
+                    #expect(waited < 0.5 + 1 + 0.1 + 2, "time to match: \(waited) s")
                     let members = try #require(backend.store.contents.members[roomID])
                     let botID = try #require(members.first { $0 != "human-1" })
                     #expect(botID.hasPrefix("bot-"))
