@@ -7,6 +7,9 @@ import ServiceLifecycle
 import Shared
 import Testing
 
+/// Suites that run servers and many sockets: one at a time, so that a storm never starves a timing check.
+@Suite(.serialized) struct LiveBotTests {}
+
 let testLogger: Logger = {
     var logger = Logger(label: "bot-tests")
     logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG"] == nil ? .critical : .debug
