@@ -2,7 +2,6 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
-import NIOCore
 import ServiceLifecycle
 import Shared
 
@@ -77,11 +76,7 @@ public func buildRouter(_ parts: AppParts) -> Router<AppRequestContext> {
 
 /// Builds the HTTP application with its services; on the embedded backend the same port also upgrades
 /// `/realtime/v1/websocket` to the local Realtime hub.
-/// `onServerRunning` hears the bound channel (its port when the configured port is 0).
-public func buildApplication(
-    _ parts: AppParts, configuration: ApplicationConfiguration, logger: Logger,
-    onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
-) -> some ApplicationProtocol {
+public func buildApplication(_ parts: AppParts, configuration: ApplicationConfiguration, logger: Logger) -> some ApplicationProtocol {
     let server: HTTPServerBuilder =
         if let embedded = parts.embedded {
             .http1WebSocketUpgrade(
@@ -91,8 +86,7 @@ public func buildApplication(
         } else {
             .http1()
         }
-    var app = Application(
-        router: buildRouter(parts), server: server, configuration: configuration, onServerRunning: onServerRunning, logger: logger)
+    var app = Application(router: buildRouter(parts), server: server, configuration: configuration, logger: logger)
     app.addServices(parts.services)
     return app
 }
