@@ -70,7 +70,7 @@ func supabasePass(
     )
 }
 
-@Suite struct SupabaseBackendTests {
+@Suite(.serialized) struct SupabaseBackendTests {
     /// Fixtures whose faults live in the data (not in notification delivery, which goes through the hub here).
     /// (Skip-ledger faults are injected into the in-process store only, so fixture 19 is left out too.)
     static let comparable = fixtureFiles.filter {

@@ -18,6 +18,8 @@ func withEmbeddedSupabase(
             let transport = AsyncHTTPTransport(
                 client: http, baseURL: "http://127.0.0.1:\(client.port!)", apiKey: "service-role-key", timeout: .seconds(8), logger: .quiet
             )
+            // One request first: a live server torn down before any connection reached it can hang its shutdown.
+            _ = try await transport.send(UpstreamRequest(method: "GET", path: "/healthz"))
             try await body(transport, harness)
         } catch {
             try await http.shutdown()
@@ -27,7 +29,7 @@ func withEmbeddedSupabase(
     }
 }
 
-@Suite struct SupabaseClientTests {
+@Suite(.serialized) struct SupabaseClientTests {
     @Test func pgmqClientSpeaksThePgmqPublicWrappers() async throws {
         try await withEmbeddedSupabase { transport, harness in
             let pgmq = PgmqClient(postgrest: PostgRESTClient(transport: transport), queue: "stranger-queue")

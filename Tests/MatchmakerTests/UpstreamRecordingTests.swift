@@ -80,7 +80,7 @@ struct RecordingScenario: Sendable, CustomTestStringConvertible {
     ]
 }
 
-@Suite struct UpstreamRecordingTests {
+@Suite(.serialized) struct UpstreamRecordingTests {
     /// Set `RECORD_UPSTREAM=1` to write the recordings into `fixtures/upstream/` (review the diff before committing).
     @Test(arguments: RecordingScenario.all)
     func theCommittedRecordingMatchesALiveRecording(scenario: RecordingScenario) async throws {
