@@ -54,27 +54,38 @@ struct RecordingScenario: Sendable, CustomTestStringConvertible {
 
     static let all: [RecordingScenario] = [
         RecordingScenario(
-            name: "normal-pass", description: "Four waiting users: one read, one skip query, one bot query, then per room a commit RPC, two broadcasts (202) and an ack.",
+            name: "normal-pass",
+            description: "Four waiting users: one read, one skip query, one bot query, then per room a commit RPC, two"
+                + " broadcasts (202) and an ack.",
             users: [("alice", 9), ("bob", 8), ("carol", 7), ("dave", 6)], presence: waiting("alice", "bob", "carol", "dave")
         ),
         RecordingScenario(
-            name: "presence-down", description: "The lobby could not be read: the pass pairs as queued, says degraded, and leaves the odd user queued.",
+            name: "presence-down",
+            description: "The lobby could not be read: the pass pairs as queued, says degraded, and leaves the odd user"
+                + " queued.",
             users: [("p1", 40), ("p2", 35), ("p3", 30)], presence: .unavailable(reason: "timed out after 8 s waiting for presence_state")
         ),
         RecordingScenario(
-            name: "notify-429-then-202", description: "Realtime answers bob's first broadcast with 429; the retry is accepted and the room stands.",
+            name: "notify-429-then-202",
+            description: "Realtime answers bob's first broadcast with 429; the retry is accepted and the room stands.",
             users: [("alice", 5), ("bob", 4)], presence: waiting("alice", "bob"), faults: [("user:bob", [429, 202])]
         ),
         RecordingScenario(
-            name: "notify-fails-for-good", description: "bob can never be told (500 on every attempt): the room is undone through delete_stranger_room, which puts both messages back, and alice, already told, gets stranger_skipped.",
+            name: "notify-fails-for-good",
+            description: "bob can never be told (500 on every attempt): the room is undone through delete_stranger_room,"
+                + " which puts both messages back, and alice, already told, gets stranger_skipped.",
             users: [("alice", 5), ("bob", 4)], presence: waiting("alice", "bob"), faults: [("user:bob", [500])]
         ),
         RecordingScenario(
-            name: "read-500", description: "PostgREST answers 500 to every read: three attempts, then the contract's 500 response; nothing else is touched.",
+            name: "read-500",
+            description: "PostgREST answers 500 to every read: three attempts, then the contract's 500 response; nothing"
+                + " else is touched.",
             users: [("alice", 5), ("bob", 4)], presence: waiting("alice", "bob"), faults: [("rpc/read", [500])]
         ),
         RecordingScenario(
-            name: "duplicate-messages", description: "carol has two messages (a skip flow): she is matched once, and the commit consumes both messages.",
+            name: "duplicate-messages",
+            description: "carol has two messages (a skip flow): she is matched once, and the commit consumes both"
+                + " messages.",
             users: [("carol", 9), ("dave", 8), ("carol", 3), ("erin", 2)], presence: waiting("carol", "dave", "erin")
         ),
     ]
