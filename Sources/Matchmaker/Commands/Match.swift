@@ -41,6 +41,8 @@ struct Match: AsyncParsableCommand {
                     log.warning("Outbox relay failed; the next pass retries it", metadata: ["error": "\(error)"])
                 }
             }
+            // Only the pass's own exchanges go into a recording, not the readiness probe before it.
+            recorded.firstExchange = backend.recorder?.exchanges.count ?? 0
             let presence = RecordingPresence(inner: backend.ports.presence, record: recorded)
             var ports = backend.ports
             ports.presence = presence
@@ -60,7 +62,8 @@ struct Match: AsyncParsableCommand {
                 name: URL(fileURLWithPath: record).deletingPathExtension().lastPathComponent,
                 description: "Recorded by `matchmaker match --record` against \(config.supabaseURL ?? "?").",
                 now: Timestamp.format(startedAt), seed: seed, config: UpstreamFixture.Config(config.pass, queueName: config.queueName),
-                presence: recorded.presence ?? .unavailable(reason: "not read"), exchanges: recorder.exchanges,
+                presence: recorded.presence ?? .unavailable(reason: "not read"),
+                exchanges: Array(recorder.exchanges.dropFirst(recorded.firstExchange)),
                 expected: UpstreamFixture.Outcome(status: outcome.status, response: outcome.body)
             )
             try Data((try JSONCoding.string(fixture, pretty: true) + "\n").utf8).write(to: URL(fileURLWithPath: record))

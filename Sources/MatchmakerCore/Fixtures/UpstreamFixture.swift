@@ -124,6 +124,13 @@ public struct UpstreamFixture: Codable, Sendable {
 public final class RecordedPass: Sendable {
     private let random: Mutex<SplitMix64>
     private let seen = Mutex<PresenceSnapshot?>(nil)
+    private let start = Mutex(0)
+
+    /// The index of the pass's first exchange in a recording that began before the pass.
+    public var firstExchange: Int {
+        get { start.withLock { $0 } }
+        set { start.withLock { $0 = newValue } }
+    }
 
     /// Starts a recording with `seed`.
     public init(seed: UInt64) { random = Mutex(SplitMix64(seed: seed)) }
