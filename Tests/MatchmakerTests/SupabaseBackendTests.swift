@@ -146,3 +146,49 @@ func supabasePass(
         }
     }
 }
+
+@Suite(.serialized) struct SupabaseConcurrencyTests {
+    /// Several matchers, each its own pass and HTTP client, over one embedded Supabase: the commit RPC arbitrates.
+    @Test func manyMatchersThroughTheSupabaseBackendNeverDoubleMatchOrLoseAUser() async throws {
+        let harness = AppHarness()
+        let users = (0..<300).map { "u\($0)" }
+        for user in users { try harness.pass.enqueue(user) }
+        for index in stride(from: 0, to: 60, by: 2) {
+            harness.pass.backend.store.addSkip("u\(index)", "u\(index + 1)", at: harness.pass.now.addingTimeInterval(-2))
+        }
+        try await withEmbeddedSupabase(harness) { transport, harness in
+            var settings = harness.pass.settings
+            settings.batchSize = 20
+            let frozen = Timekeeper(now: { harness.pass.now }, sleep: { _ in })
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for matcher in 0..<6 {
+                    let pass = supabasePass(
+                        transport: transport, presence: .unavailable(reason: "test"), settings: settings, time: frozen,
+                        seed: UInt64(matcher + 1))
+                    group.addTask {
+                        for _ in 0..<10 { _ = try await pass.run() }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let backend = harness.pass.backend
+            let tables = backend.store.contents
+            var seen: [String: Int] = [:]
+            for members in tables.members.values {
+                #expect(members.count == 2)
+                let pair = Set(members)
+                for index in stride(from: 0, to: 60, by: 2) {
+                    #expect(pair != ["u\(index)", "u\(index + 1)"], "a pair that skipped each other was matched")
+                }
+                for member in members { seen[member, default: 0] += 1 }
+            }
+            let queued = Set(backend.pgmq.rows(backend.queueName).compactMap { $0.message["userId"]?.stringValue })
+            for user in users {
+                #expect((seen[user] ?? 0) <= 1, "\(user) is in \(seen[user] ?? 0) rooms")
+                #expect(seen[user] == 1 || queued.contains(user), "\(user) is neither in a room nor queued")
+                #expect(!(seen[user] == 1 && queued.contains(user)), "\(user) is in a room and still queued")
+            }
+            #expect(tables.rooms.count >= 100, "most users were paired: \(tables.rooms.count) rooms")
+        }
+    }
+}
