@@ -21,16 +21,13 @@ public struct MatchScheduler: Service {
 
     public func run() async throws {
         logger.info("Scheduler started", metadata: ["match.interval": "\(interval)"])
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await time.sleep(interval)
-                do {
-                    _ = try await runner.run()
-                } catch is CancellationError {
-                    return
-                } catch {
-                    logger.warning("Scheduled pass failed", metadata: ["error": "\(error)"])
-                }
+        await time.repeatEvery(interval) {
+            do {
+                _ = try await runner.run()
+            } catch is CancellationError {
+                // Shutting down: the loop ends on its own.
+            } catch {
+                logger.warning("Scheduled pass failed", metadata: ["error": "\(error)"])
             }
         }
         logger.info("Scheduler stopped")

@@ -19,25 +19,22 @@ public struct OutboxRelayService: Service {
     }
 
     public func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await time.sleep(interval)
-                do {
-                    let report = try await relay.drain()
-                    if report.claimed > 0 {
-                        logger.info(
-                            "Abandoned matches relayed",
-                            metadata: [
-                                "outbox.delivered": "\(report.delivered)", "outbox.undone": "\(report.undone)",
-                                "outbox.deferred": "\(report.deferred)",
-                            ]
-                        )
-                    }
-                } catch is CancellationError {
-                    return
-                } catch {
-                    logger.warning("Outbox relay failed; the next round retries it", metadata: ["error": "\(error)"])
+        await time.repeatEvery(interval) {
+            do {
+                let report = try await relay.drain()
+                if report.claimed > 0 {
+                    logger.info(
+                        "Abandoned matches relayed",
+                        metadata: [
+                            "outbox.delivered": "\(report.delivered)", "outbox.undone": "\(report.undone)",
+                            "outbox.deferred": "\(report.deferred)",
+                        ]
+                    )
                 }
+            } catch is CancellationError {
+                // Shutting down: the loop ends on its own.
+            } catch {
+                logger.warning("Outbox relay failed; the next round retries it", metadata: ["error": "\(error)"])
             }
         }
     }
