@@ -91,7 +91,8 @@ import Testing
 
     @Test func heartbeatsAreAnsweredAndAnUnansweredOneReconnects() async throws {
         try await withLiveServer { port, backend in
-            try await withClient(port: port, version: .v2, configure: { $0.heartbeatInterval = .milliseconds(100) }) { client in
+            // 500 ms, not less: on a loaded 2-core machine a 100 ms round trip can miss its tick and reconnect early.
+            try await withClient(port: port, version: .v2, configure: { $0.heartbeatInterval = .milliseconds(500) }) { client in
                 let observations = backend.hub.observe()
                 let channel = await client.channel("room:hb")
                 try await channel.subscribe()
