@@ -3,6 +3,7 @@ import Configuration
 import Hummingbird
 import Logging
 import MatchmakerCore
+import NIOCore
 import Shared
 
 /// `matchmaker serve`: the function endpoint, operations routes and a pass every `MATCH_INTERVAL`.
@@ -47,10 +48,46 @@ struct Serve: AsyncParsableCommand {
         logger.info(
             "Starting", metadata: ["backend": "\(backend.name)", "http.host": "\(config.host)", "http.port": "\(config.port)"]
         )
+        let (ports, portSink) = AsyncStream.makeStream(of: Int.self, bufferingPolicy: .bufferingNewest(1))
         let app = buildApplication(
             parts, configuration: ApplicationConfiguration(address: .hostname(config.host, port: config.port), serverName: "matchmaker"),
-            logger: logger
+            logger: logger,
+            onServerRunning: { channel in
+                if let port = channel.localAddress?.port { portSink.yield(port) }
+                portSink.finish()
+            }
         )
-        try await app.runService()
+        guard backend.embedded != nil, let bots = try embeddedBots(config: config, logger: logger, ports: ports) else {
+            return try await app.runService()
+        }
+        try await runAlongside(app, bots: bots, logger: logger)
+    }
+
+    /// The in-process bots of the embedded backend (`BOTS`, default on), talking to this server over real sockets.
+    private func embeddedBots(config: MatchmakerConfig, logger: Logger, ports: AsyncStream<Int>) throws -> DeferredBotService? {
+        let bots: BotConfig
+        do {
+            bots = try BotConfig(reader: common.reader())
+        } catch let error as ConfigError {
+            throw ValidationError(error.description)
+        }
+        guard bots.enabled else {
+            logger.info("Bots are off (BOTS=off)")
+            return nil
+        }
+        if config.jwtSecret != nil, bots.serviceRoleKey == nil {
+            logger.notice("Bots are off: SUPABASE_JWT_SECRET is set but SUPABASE_SERVICE_ROLE_KEY is not")
+            return nil
+        }
+        let host = ["0.0.0.0", "::", ""].contains(config.host) ? "127.0.0.1" : config.host
+        return DeferredBotService(logger: logger) {
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else { throw CancellationError() }
+            logger.info("Starting the in-process bots", metadata: ["http.port": "\(port)"])
+            return buildBotService(
+                config: bots, url: "http://\(host):\(port)", apiKey: bots.serviceRoleKey ?? "", queue: config.queueName,
+                connectTimeout: config.pass.attemptTimeout ?? .seconds(8), logger: logger
+            )
+        }
     }
 }

@@ -2,6 +2,7 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
+import NIOCore
 import ServiceLifecycle
 import Shared
 
@@ -76,7 +77,11 @@ public func buildRouter(_ parts: AppParts) -> Router<AppRequestContext> {
 
 /// Builds the HTTP application with its services; on the embedded backend the same port also upgrades
 /// `/realtime/v1/websocket` to the local Realtime hub.
-public func buildApplication(_ parts: AppParts, configuration: ApplicationConfiguration, logger: Logger) -> some ApplicationProtocol {
+/// `onServerRunning` hears the bound channel (its port when the configured port is 0).
+public func buildApplication(
+    _ parts: AppParts, configuration: ApplicationConfiguration, logger: Logger,
+    onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+) -> some ApplicationProtocol {
     let server: HTTPServerBuilder =
         if let embedded = parts.embedded {
             .http1WebSocketUpgrade(
@@ -86,7 +91,8 @@ public func buildApplication(_ parts: AppParts, configuration: ApplicationConfig
         } else {
             .http1()
         }
-    var app = Application(router: buildRouter(parts), server: server, configuration: configuration, logger: logger)
+    var app = Application(
+        router: buildRouter(parts), server: server, configuration: configuration, onServerRunning: onServerRunning, logger: logger)
     app.addServices(parts.services)
     return app
 }

@@ -67,11 +67,13 @@ public actor RealtimeClient: Service {
 
     /// A channel on `realtime:<name>`, placed on a socket with room (a new socket when all are full).
     ///
-    /// A second call for a topic already in the pool returns the existing channel, as realtime-js does.
-    public func channel(_ name: String, options: ChannelOptions = ChannelOptions()) -> RealtimeChannel {
+    /// A second call for a topic already in the pool returns the existing channel, as realtime-js does; with
+    /// `exclusive` it gets a channel of its own on a socket without that topic (Phoenix allows one join per topic
+    /// per socket), which is how many bots each keep their own presence in one lobby.
+    public func channel(_ name: String, options: ChannelOptions = ChannelOptions(), exclusive: Bool = false) -> RealtimeChannel {
         let topic = "realtime:\(name)"
         let pool = sockets.withLock { $0 }
-        for socket in pool {
+        for socket in pool where !exclusive {
             if let existing = socket.channel(topic: topic) { return existing }
         }
         var machine = ChannelStateMachine(backoff: configuration.channelBackoff, joinTimeout: configuration.connectTimeout)

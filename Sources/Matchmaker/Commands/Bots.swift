@@ -1,0 +1,55 @@
+import ArgumentParser
+import Configuration
+import Hummingbird
+import Logging
+import MatchmakerCore
+import ServiceLifecycle
+import Shared
+
+/// `matchmaker bots`: the bot service on its own, against Supabase or a running embedded `serve`.
+struct Bots: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the bot service against SUPABASE_URL, with /healthz and /stats.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Address to bind /healthz and /stats (HTTP_HOST, default 127.0.0.1).")
+    var host: String?
+
+    @Option(help: "Port to bind /healthz and /stats (HTTP_PORT, default 8080).")
+    var port: Int?
+
+    @Option(help: "The project URL (SUPABASE_URL), e.g. a running `matchmaker serve` at http://127.0.0.1:8080.")
+    var url: String?
+
+    func run() async throws {
+        var extra: [AbsoluteConfigKey: ConfigValue] = [:]
+        if let host { extra["http.host"] = ConfigValue(.string(host), isSecret: false) }
+        if let port { extra["http.port"] = ConfigValue(.string(String(port)), isSecret: false) }
+        if let url { extra["supabase.url"] = ConfigValue(.string(url), isSecret: false) }
+        let (config, logger) = try common.bootstrap(extra: extra)
+        let bots: BotConfig
+        do {
+            bots = try BotConfig(reader: common.reader(extra: extra))
+        } catch let error as ConfigError {
+            throw ValidationError(error.description)
+        }
+        guard let supabaseURL = config.supabaseURL else {
+            throw ValidationError("SUPABASE_URL (or --url) is required: the project, or a running `matchmaker serve`.")
+        }
+        if bots.serviceRoleKey == nil {
+            logger.notice("No SUPABASE_SERVICE_ROLE_KEY: using an empty key, which only an embedded serve without a JWT secret accepts")
+        }
+        let parts = buildBotService(
+            config: bots, url: supabaseURL, apiKey: bots.serviceRoleKey ?? "", queue: config.queueName,
+            connectTimeout: config.pass.attemptTimeout ?? .seconds(8), logger: logger
+        )
+        logger.info("Starting the bot service", metadata: ["http.host": "\(config.host)", "http.port": "\(config.port)"])
+        var app = Application(
+            router: buildBotRouter(parts.manager),
+            configuration: ApplicationConfiguration(address: .hostname(config.host, port: config.port), serverName: "matchmaker-bots"),
+            logger: logger
+        )
+        app.addServices(parts.services)
+        try await app.runService()
+    }
+}

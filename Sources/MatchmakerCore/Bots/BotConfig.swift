@@ -1,0 +1,58 @@
+import Configuration
+import Foundation
+import Shared
+
+/// The bot service's settings, read from the same `ConfigReader` as the rest.
+///
+/// ## Configuration keys
+/// - `BOTS` (`on`/`off`, default `on`): `serve` on the embedded backend runs the bots in-process unless `off`.
+/// - `BOT_MIN_COUNT` (int, default `3`): bots kept running with no human online.
+/// - `BOT_MAX_COUNT` (int, default `15`): the most bots.
+/// - `BOT_TARGET_PERCENTAGE` (int, default `30`): bots per hundred online humans (lobby keys that are not bots).
+/// - `MAINTENANCE_INTERVAL_MS` (int, default `60000`): time between maintenance ticks; ticks never overlap.
+/// - `BOT_STAGGER_MIN_MS`, `BOT_STAGGER_MAX_MS` (int, defaults `5000`, `8000`): the uniform pause after each start.
+/// - `SUPABASE_URL` (string): the project (or a running embedded `serve`) that `matchmaker bots` talks to.
+/// - `SUPABASE_SERVICE_ROLE_KEY` (secret): the key for PostgREST and Realtime; never logged.
+public struct BotConfig: Sendable, Hashable {
+    /// Whether `serve` runs bots in-process.
+    public var enabled = true
+    /// What the manager decides with.
+    public var manager = BotManager.Settings()
+    /// The service-role key.
+    public var serviceRoleKey: String?
+
+    /// The defaults.
+    public init() {}
+
+    /// Reads every key, failing on values that do not parse.
+    public init(reader: ConfigReader) throws {
+        let switchText = reader.string(forKey: "bots", default: "on").lowercased()
+        switch switchText {
+        case "on", "true", "1", "yes": enabled = true
+        case "off", "false", "0", "no": enabled = false
+        default: throw ConfigError(key: "BOTS", value: switchText)
+        }
+        let min = try Self.integer(reader, "bot.minCount", env: "BOT_MIN_COUNT", default: 3, range: 0...10_000)
+        let max = try Self.integer(reader, "bot.maxCount", env: "BOT_MAX_COUNT", default: 15, range: 0...10_000)
+        guard max >= min else { throw ConfigError(key: "BOT_MAX_COUNT", value: String(max)) }
+        let percentage = try Self.integer(reader, "bot.targetPercentage", env: "BOT_TARGET_PERCENTAGE", default: 30, range: 0...10_000)
+        manager.target = BotTarget(min: min, max: max, percentage: percentage)
+        manager.interval = .milliseconds(
+            try Self.integer(reader, "maintenance.intervalMs", env: "MAINTENANCE_INTERVAL_MS", default: 60_000, range: 1...86_400_000))
+        let low = try Self.integer(reader, "bot.staggerMinMs", env: "BOT_STAGGER_MIN_MS", default: 5000, range: 0...3_600_000)
+        let high = try Self.integer(reader, "bot.staggerMaxMs", env: "BOT_STAGGER_MAX_MS", default: 8000, range: 0...3_600_000)
+        guard high >= low else { throw ConfigError(key: "BOT_STAGGER_MAX_MS", value: String(high)) }
+        manager.stagger = Stagger(min: .milliseconds(low), max: .milliseconds(high))
+        serviceRoleKey = reader.string(forKey: "supabase.serviceRoleKey", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    private static func integer(_ reader: ConfigReader, _ key: String, env: String, default value: Int, range: ClosedRange<Int>) throws
+        -> Int
+    {
+        guard let text = reader.string(forKey: ConfigKey(key)) else { return value }
+        guard let number = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(number) else {
+            throw ConfigError(key: env, value: text)
+        }
+        return number
+    }
+}

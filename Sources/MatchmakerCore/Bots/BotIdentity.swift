@@ -1,0 +1,38 @@
+import Foundation
+import Shared
+
+/// A bot's stable identity: slot `n` always has the same profile, id and email, so restarts reuse its `user` row.
+public struct BotIdentity: Sendable, Hashable {
+    /// The slot number, from 1.
+    public var slot: Int
+    /// The personality.
+    public var profile: BotProfile
+
+    /// The identity of slot `slot`; profiles rotate through the five.
+    public init(slot: Int) {
+        self.slot = slot
+        profile = BotProfile.all[(slot - 1) % BotProfile.all.count]
+    }
+
+    /// `user.id`: `bot-<profile>-<n>`.
+    public var id: String { "bot-\(profile.id)-\(slot)" }
+    /// `user.email`: `bot-<profile>-<n>@bot.internal`.
+    public var email: String { "\(id)@bot.internal" }
+    /// `user.name`: the profile's name.
+    public var name: String { profile.name }
+
+    /// The `user` row upserted on start (`is_bot`, `is_anonymous`, `bot_profile`), stamped `now`.
+    public func userRow(now: Date) -> JSONValue {
+        let stamp = Self.localTimestamp(now)
+        return [
+            "id": .string(id), "name": .string(name), "email": .string(email), "email_verified": false, "is_bot": true,
+            "is_anonymous": true, "bot_profile": .string(profile.json), "updated_at": .string(stamp), "last_active": .string(stamp),
+        ]
+    }
+
+    /// `timestamp without time zone` text in UTC, as `user.last_active` and `updated_at` take it.
+    static func localTimestamp(_ date: Date) -> String {
+        let text = Timestamp.format(date)
+        return String(text.prefix(text.count - "+00:00".count))
+    }
+}

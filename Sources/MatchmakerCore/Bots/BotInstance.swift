@@ -1,0 +1,269 @@
+import Foundation
+import Logging
+import Shared
+
+/// One bot: the thin async shell around `BotStateMachine`.
+///
+/// `run()` writes the bot's `user` row, joins `global:lobby` (its own presence key) and `user:<id>`, then turns
+/// channel events and timers into machine events and performs the actions the machine returns. `stop()` asks it
+/// to leave politely; `run()` returns once it has. All sockets belong to the shared `RealtimeClient` pool.
+public struct BotInstance: Sendable {
+    /// Inputs of the shell's loop.
+    enum Input: Sendable {
+        /// An event for the machine.
+        case event(BotStateMachine.Event)
+        /// A room channel joined for `roomID`.
+        case roomReady(String, RealtimeChannel)
+        /// The lobby rejoined after a drop: Realtime forgot the presence, track it again.
+        case lobbyRejoined
+        /// The lobby or user channel is gone for good.
+        case lost(RealtimeError)
+    }
+
+    /// Who the bot is.
+    public let identity: BotIdentity
+    private let client: RealtimeClient
+    private let store: BotStore
+    private let time: Timekeeper
+    private let timings: BotTimings
+    private let seed: UInt64
+    private let logger: Logger
+    private let observe: @Sendable (BotPhase) -> Void
+    private let inputs: AsyncStream<Input>
+    private let sink: AsyncStream<Input>.Continuation
+
+    /// Creates a bot; `observe` hears every phase change (the manager's stats).
+    public init(
+        identity: BotIdentity, client: RealtimeClient, store: BotStore, time: Timekeeper = .system, timings: BotTimings = BotTimings(),
+        seed: UInt64 = .random(in: .min ... .max), logger: Logger, observe: @escaping @Sendable (BotPhase) -> Void = { _ in }
+    ) {
+        self.identity = identity
+        self.client = client
+        self.store = store
+        self.time = time
+        self.timings = timings
+        self.seed = seed
+        var logger = logger
+        logger[metadataKey: "bot.id"] = "\(identity.id)"
+        self.logger = logger
+        self.observe = observe
+        (inputs, sink) = AsyncStream.makeStream(of: Input.self)
+    }
+
+    /// Asks the bot to close its conversation with `room_closed`, leave its channels and return from `run()`.
+    public func stop() {
+        sink.yield(.event(.stop))
+    }
+
+    /// Runs the bot until `stop()`.
+    /// - Throws: the `RealtimeError` that made its lobby or user channel give up.
+    public func run() async throws {
+        let id = identity.id
+        observe(.starting)
+        do {
+            try await store.upsertUser(identity, now: time.now())
+        } catch {
+            logger.warning("Bot user row not written", metadata: ["error": "\(error)"])
+        }
+        let lobby = await client.channel(
+            RealtimePresenceSource.lobby, options: ChannelOptions(presenceKey: id, presenceEnabled: true), exclusive: true)
+        let inbox = await client.channel("user:\(id)", options: ChannelOptions(broadcastAck: true, broadcastSelf: true, presenceKey: id))
+        do {
+            try await lobby.subscribe()
+            try await inbox.subscribe()
+        } catch {
+            await lobby.unsubscribe()
+            await inbox.unsubscribe()
+            observe(.stopped)
+            throw error
+        }
+        logger.debug("Bot joined the lobby")
+        var failure: RealtimeError?
+        var rooms: [String: RealtimeChannel] = [:]
+        await withDiscardingTaskGroup { group in
+            let (statuses, statusSink) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(1))
+            group.addTask { await self.trackStatuses(statuses, on: lobby) }
+            group.addTask { await self.forwardLobby(lobby) }
+            group.addTask { await self.forwardInbox(inbox) }
+            var machine = BotStateMachine(botID: id, botName: identity.name, profile: identity.profile, timings: timings, seed: seed)
+            var pending: [BotStateMachine.Event] = [.started]
+            var iterator = inputs.makeAsyncIterator()
+            loop: while true {
+                let event: BotStateMachine.Event
+                if !pending.isEmpty {
+                    event = pending.removeFirst()
+                } else {
+                    guard let input = await iterator.next() else { break }
+                    switch input {
+                    case .event(let next):
+                        event = next
+                    case .roomReady(let roomID, let channel):
+                        guard machine.roomID == roomID else {
+                            await channel.unsubscribe()
+                            continue
+                        }
+                        rooms[roomID] = channel
+                        event = .roomJoined(roomID: roomID)
+                    case .lobbyRejoined:
+                        statusSink.yield(machine.phase.lobbyStatus)
+                        continue
+                    case .lost(let error):
+                        failure = error
+                        event = .stop
+                    }
+                }
+                let actions = machine.handle(event, now: time.now())
+                observe(machine.phase)
+                for action in actions {
+                    switch action {
+                    case .track(let status):
+                        statusSink.yield(status)
+                    case .enqueue:
+                        await enqueue()
+                    case .joinRoom(let roomID):
+                        group.addTask { await self.joinRoom(roomID) }
+                    case .leaveRoom(let roomID):
+                        await rooms.removeValue(forKey: roomID)?.unsubscribe()
+                    case .typing(let roomID):
+                        await broadcast(on: rooms[roomID], event: "typing", payload: ["senderId": .string(id)])
+                    case .send(let message):
+                        await broadcast(on: rooms[message.roomID], event: "message", payload: message.payload)
+                        do { try await store.insert(message) } catch {
+                            logger.warning("Bot message not stored", metadata: ["match.room_id": "\(message.roomID)", "error": "\(error)"])
+                        }
+                    case .close(let roomID):
+                        await broadcast(on: rooms[roomID], event: "room_closed", payload: ["leaverId": .string(id)])
+                        logger.debug("Bot left the room", metadata: ["match.room_id": "\(roomID)"])
+                    case .record(let analytics):
+                        do { try await store.record(analytics) } catch {
+                            logger.warning(
+                                "Bot analytics not stored", metadata: ["match.room_id": "\(analytics.conversationID)", "error": "\(error)"])
+                        }
+                    case .schedule(let timer, let delay):
+                        group.addTask {
+                            guard (try? await time.sleep(delay)) != nil else { return }
+                            sink.yield(.event(.timer(timer)))
+                        }
+                    case .finish:
+                        break loop
+                    }
+                }
+            }
+            statusSink.finish()
+            group.cancelAll()
+        }
+        for room in rooms.values { await room.unsubscribe() }
+        // Leaving the lobby removes the bot's presence there (Realtime untracks a channel's presence on leave).
+        await lobby.unsubscribe()
+        await inbox.unsubscribe()
+        sink.finish()
+        observe(.stopped)
+        logger.debug("Bot stopped")
+        if let failure { throw failure }
+    }
+
+    /// Tracks the latest lobby status; older ones still queued are skipped (the presence budget is 5 per 30 s).
+    private func trackStatuses(_ statuses: AsyncStream<String>, on lobby: RealtimeChannel) async {
+        for await status in statuses {
+            do {
+                try await lobby.track(["user_id": .string(identity.id), "status": .string(status)])
+                logger.debug("Bot presence tracked", metadata: ["bot.status": "\(status)"])
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.debug("Bot presence not tracked", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func forwardLobby(_ lobby: RealtimeChannel) async {
+        var joins = 0
+        for await event in lobby.events {
+            switch event {
+            case .subscribed:
+                joins += 1
+                if joins > 1 { sink.yield(.lobbyRejoined) }
+            case .closed(let error?):
+                sink.yield(.lost(error))
+            default:
+                break
+            }
+        }
+    }
+
+    private func forwardInbox(_ inbox: RealtimeChannel) async {
+        for await event in inbox.events {
+            switch event {
+            case .broadcast("stranger_matched", let payload, _):
+                guard let roomID = payload["room"]?["id"]?.stringValue else {
+                    logger.warning("Match notice without a room id")
+                    continue
+                }
+                sink.yield(.event(.matched(roomID: roomID)))
+            case .broadcast("stranger_skipped", _, _):
+                sink.yield(.event(.skipped))
+            case .closed(let error?):
+                sink.yield(.lost(error))
+            default:
+                break
+            }
+        }
+    }
+
+    /// Joins `room:<id>`, tracks `{user_id, name}`, then forwards the room's events until the bot leaves it.
+    private func joinRoom(_ roomID: String) async {
+        let room = await client.channel(
+            "room:\(roomID)",
+            options: ChannelOptions(broadcastAck: true, broadcastSelf: true, presenceKey: identity.id, presenceEnabled: true))
+        do {
+            try await room.subscribe()
+            try await room.track(["user_id": .string(identity.id), "name": .string(identity.name)])
+        } catch {
+            logger.warning("Bot could not join its room", metadata: ["match.room_id": "\(roomID)", "error": "\(error)"])
+            await room.unsubscribe()
+            sink.yield(.event(.roomJoinFailed(roomID: roomID)))
+            return
+        }
+        sink.yield(.roomReady(roomID, room))
+        for await event in room.events {
+            switch event {
+            case .broadcast("message", let payload, _):
+                sink.yield(
+                    .event(
+                        .message(
+                            roomID: roomID, senderID: payload["senderId"]?.stringValue ?? "",
+                            content: payload["content"]?.stringValue ?? "")))
+            case .broadcast("room_closed", let payload, _):
+                sink.yield(.event(.roomClosed(roomID: roomID, leaverID: payload["leaverId"]?.stringValue ?? "")))
+            case .presenceSync(let state), .presenceDiff(_, let state):
+                sink.yield(.event(.roomPresence(roomID: roomID, keys: Set(state.keys))))
+            default:
+                break
+            }
+        }
+    }
+
+    /// Enqueues with up to three attempts, one second apart per attempt, then stamps `last_active`.
+    private func enqueue() async {
+        for attempt in 1...3 {
+            do {
+                try await store.enqueue(identity.id)
+                break
+            } catch {
+                logger.warning("Bot enqueue failed", metadata: ["bot.attempt": "\(attempt)", "error": "\(error)"])
+                guard attempt < 3, (try? await time.sleep(.seconds(attempt))) != nil else { return }
+            }
+        }
+        do { try await store.touch(identity.id, now: time.now()) } catch {
+            logger.debug("Bot last_active not stamped", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func broadcast(on channel: RealtimeChannel?, event: String, payload: JSONValue) async {
+        guard let channel else { return }
+        do { try await channel.broadcast(event: event, payload: payload) } catch {
+            logger.warning(
+                "Bot broadcast failed", metadata: ["realtime.topic": "\(channel.topic)", "realtime.event": "\(event)", "error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,52 @@
+/// The pauses that make a bot look human (`original.md` §3.4), as ranges drawn uniformly.
+public struct BotTimings: Sendable, Hashable {
+    /// After joining the lobby, before the first enqueue.
+    public var beforeQueue: ClosedRange<Double> = 1...3
+    /// After joining a room, before the greeting.
+    public var greeting: ClosedRange<Double> = 1...3
+    /// After a partner's message, before `typing`.
+    public var thinking: ClosedRange<Double> = 0.8...1.5
+    /// The longest typing pause (the reply length over the typing speed, capped).
+    public var maxTyping: Double = 3
+    /// After leaving a room, before enqueuing again.
+    public var requeue: ClosedRange<Double> = 1...2
+
+    /// The original's pauses, in seconds.
+    public init() {}
+
+    /// Every pause multiplied by `factor` (tests run the same logic a hundred times faster).
+    public func scaled(by factor: Double) -> BotTimings {
+        var timings = self
+        timings.beforeQueue = beforeQueue.lowerBound * factor...beforeQueue.upperBound * factor
+        timings.greeting = greeting.lowerBound * factor...greeting.upperBound * factor
+        timings.thinking = thinking.lowerBound * factor...thinking.upperBound * factor
+        timings.maxTyping = maxTyping * factor
+        timings.requeue = requeue.lowerBound * factor...requeue.upperBound * factor
+        return timings
+    }
+}
+
+/// Where a bot is in its life.
+public enum BotPhase: String, Sendable, Hashable, Codable {
+    /// Writing its user row and joining its channels.
+    case starting
+    /// In the lobby, about to enqueue.
+    case idle
+    /// Enqueued and tracked as `waiting`.
+    case waiting
+    /// Matched; joining the room.
+    case joiningRoom = "joining_room"
+    /// In a conversation.
+    case inRoom = "in_room"
+    /// Stopped for good.
+    case stopped
+
+    /// The lobby presence status of this phase.
+    public var lobbyStatus: String {
+        switch self {
+        case .starting, .idle, .stopped: "idle"
+        case .waiting: "waiting"
+        case .joiningRoom, .inRoom: "matched"
+        }
+    }
+}

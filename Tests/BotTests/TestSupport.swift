@@ -1,0 +1,166 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import MatchmakerCore
+import ServiceLifecycle
+import Shared
+import Testing
+
+/// Suites that run servers and many sockets: one at a time, so that a storm never starves a timing check.
+@Suite(.serialized) struct LiveBotTests {}
+
+let testLogger: Logger = {
+    var logger = Logger(label: "bot-tests")
+    logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG"] == nil ? .critical : .debug
+    return logger
+}()
+
+/// Serves the matchmaker on the embedded backend on a free port, with a pass every `interval`.
+func withMatchmaker<T: Sendable>(
+    backend: EmbeddedBackend = EmbeddedBackend(), botFillAfter: TimeInterval = 0.5, interval: Duration = .milliseconds(100),
+    _ body: @escaping @Sendable (Int, EmbeddedBackend) async throws -> T
+) async throws -> T {
+    var settings = MatchPass.Settings()
+    settings.policy.botFillAfter = botFillAfter
+    // A pass keeps an unmatched message leased for the whole lease, so a short lease lets the bot fill come soon.
+    settings.leaseSeconds = 1
+    let runner = PassRunner(pass: MatchPass(ports: backend.ports, settings: settings, logger: testLogger))
+    let parts = AppParts(
+        runner: runner, verifier: nil, embedded: backend, exporter: PrometheusExporter(),
+        services: [MatchScheduler(runner: runner, interval: interval, logger: testLogger)]
+    )
+    let app = buildApplication(parts, configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)), logger: testLogger)
+    return try await app.test(.live) { client in
+        try await body(try #require(client.port), backend)
+    }
+}
+
+/// A Realtime configuration for `port` with the test's quick retries.
+func realtimeConfiguration(port: Int, joinsPerSecond: Int = 100) -> RealtimeConfiguration {
+    var configuration = RealtimeConfiguration(url: "http://127.0.0.1:\(port)", apiKey: "test-key")
+    configuration.reconnectBackoff = Backoff(maxRetries: 20, baseDelay: .milliseconds(200), maxDelay: .seconds(2))
+    configuration.channelBackoff = Backoff(maxRetries: 3, baseDelay: .milliseconds(50), maxDelay: .milliseconds(200))
+    configuration.joinsPerSecond = joinsPerSecond
+    return configuration
+}
+
+/// The bot service on `port` for the duration of `body`; then a graceful shutdown, as on SIGTERM.
+func withBots<T: Sendable>(
+    port: Int, count: Int, configure: (inout BotManager.Settings, inout RealtimeConfiguration) -> Void = { _, _ in },
+    _ body: @escaping @Sendable (BotManager, RecordingTransport) async throws -> T
+) async throws -> T {
+    var settings = BotManager.Settings()
+    settings.target = BotTarget(min: count, max: count, percentage: 30)
+    settings.interval = .seconds(600)
+    settings.stagger = Stagger(min: .zero, max: .zero)
+    settings.timings = BotTimings().scaled(by: 0.01)
+    var configuration = realtimeConfiguration(port: port)
+    configure(&settings, &configuration)
+    let http = AsyncHTTPTransport.makeClient()
+    let recorder = RecordingTransport(
+        recording: AsyncHTTPTransport(
+            client: http, baseURL: "http://127.0.0.1:\(port)", apiKey: "test-key", timeout: .seconds(5), logger: testLogger))
+    let client = RealtimeClient(configuration: configuration, logger: testLogger)
+    let manager = BotManager(
+        settings: settings, client: client, store: BotStore(transport: recorder), presence: LobbyObserver(client: client),
+        logger: testLogger)
+    let group = ServiceGroup(
+        configuration: ServiceGroupConfiguration(
+            services: [.init(service: HTTPClientService(client: http)), .init(service: client), .init(service: manager)], logger: testLogger
+        )
+    )
+    return try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        do {
+            let result = try await body(manager, recorder)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return result
+        } catch {
+            await group.triggerGracefulShutdown()
+            try? await tasks.waitForAll()
+            throw error
+        }
+    }
+}
+
+/// A simulated human: its own Realtime client, lobby presence, user channel and room, like the web client.
+struct Human: Sendable {
+    let id: String
+    let client: RealtimeClient
+    let lobby: RealtimeChannel
+    let inbox: RealtimeChannel
+
+    /// Joins the lobby (tracking `idle`) and `user:<id>`.
+    static func join(_ id: String, client: RealtimeClient) async throws -> Human {
+        let lobby = await client.channel("global:lobby", options: ChannelOptions(presenceKey: id, presenceEnabled: true), exclusive: true)
+        let inbox = await client.channel("user:\(id)", options: ChannelOptions(broadcastAck: true, broadcastSelf: true, presenceKey: id))
+        try await lobby.subscribe()
+        try await inbox.subscribe()
+        try await lobby.track(["status": "idle"])
+        return Human(id: id, client: client, lobby: lobby, inbox: inbox)
+    }
+
+    /// Tracks `waiting`, then enqueues as the app server does.
+    func findStranger(backend: EmbeddedBackend) async throws {
+        try await lobby.track(["status": "waiting"])
+        _ = try backend.pgmq.send(backend.queueName, message: ["userId": .string(id), "continent": "World"])
+    }
+
+    /// The room of the next `stranger_matched`.
+    func matchedRoom() async throws -> String {
+        for await event in inbox.events {
+            if case .broadcast("stranger_matched", let payload, _) = event, let room = payload["room"]?["id"]?.stringValue { return room }
+        }
+        throw CancellationError()
+    }
+
+    /// Joins `room:<id>` as the web client does.
+    func enter(_ roomID: String) async throws -> RealtimeChannel {
+        let room = await client.channel(
+            "room:\(roomID)", options: ChannelOptions(broadcastAck: true, broadcastSelf: true, presenceKey: id, presenceEnabled: true))
+        try await room.subscribe()
+        try await room.track(["user_id": .string(id), "name": "Human"])
+        return room
+    }
+}
+
+/// Runs a client against `port` for the duration of `body`.
+func withClient<T: Sendable>(port: Int, _ body: @escaping @Sendable (RealtimeClient) async throws -> T) async throws -> T {
+    let client = RealtimeClient(configuration: realtimeConfiguration(port: port), logger: testLogger)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await client.run() }
+        defer { group.cancelAll() }
+        return try await body(client)
+    }
+}
+
+/// Waits until `predicate` holds for the lobby's presence as `channel` sees it now.
+///
+/// Events may be old (the stream buffers), so each one only prompts a look at the channel's current state.
+func lobbyState(_ channel: RealtimeChannel, until predicate: @Sendable ([String: [JSONValue]]) -> Bool) async -> [String: [JSONValue]]? {
+    if predicate(channel.presence.entries) { return channel.presence.entries }
+    for await _ in channel.events {
+        let current = channel.presence.entries
+        if predicate(current) { return current }
+    }
+    return nil
+}
+
+/// Bots in a lobby state whose status is `status`.
+func bots(in state: [String: [JSONValue]], status: String) -> [String] {
+    state.filter { entry in entry.value.contains { $0["user_id"] != nil && $0["status"]?.stringValue == status } }.map(\.key).sorted()
+}
+
+/// Checks `condition` every 10 ms for up to `limit`: for state that no event announces (the manager's counters).
+func eventually(within limit: Duration = .seconds(10), _ condition: @Sendable () -> Bool) async throws {
+    let deadline = ContinuousClock.now + limit
+    while !condition() {
+        guard ContinuousClock.now < deadline else {
+            Issue.record("condition not met within \(limit)")
+            return
+        }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+}
