@@ -23,8 +23,6 @@ func withMatchmaker<T: Sendable>(
 ) async throws -> T {
     var settings = MatchPass.Settings()
     settings.policy.botFillAfter = botFillAfter
-    // A pass keeps an unmatched message leased for the whole lease, so a short lease lets the bot fill come soon.
-    settings.leaseSeconds = 1
     let runner = PassRunner(pass: MatchPass(ports: backend.ports, settings: settings, logger: testLogger))
     let parts = AppParts(
         runner: runner, verifier: nil, embedded: backend, exporter: PrometheusExporter(),

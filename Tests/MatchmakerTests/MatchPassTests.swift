@@ -205,6 +205,75 @@ struct PassHarness {
         #expect(retry.pairedRooms == 1)
         #expect(harness.queued.isEmpty)
     }
+
+    /// A lease held for the whole `QUEUE_LEASE_SECONDS` would hide a lone user from the next passes:
+    /// two users arriving a few seconds apart could keep missing each other, lease after lease.
+    @Test func aUserLeftWaitingIsVisibleToTheNextPassAtOnce() async throws {
+        let harness = PassHarness()
+        try harness.enqueue("alice")
+        let first = try await harness.pass().run()
+        #expect(first.totalUsers == 1 && first.pairedRooms == 0)
+        let alice = try #require(harness.backend.pgmq.rows(harness.backend.queueName).first)
+        #expect(alice.visibleAt <= harness.time.now(), "released, not leased for 30 s")
+        #expect(alice.readCount == 1)
+
+        try await harness.time.sleep(.seconds(2))
+        try harness.enqueue("bob")
+        let second = try await harness.pass().run()
+        #expect(second.rooms.map(\.name) == ["alice-bob"])
+        #expect(harness.queued.isEmpty)
+    }
+
+    @Test func aDuplicateOfAUserLeftWaitingIsReleasedToo() async throws {
+        let harness = PassHarness()
+        try harness.enqueue("alice", age: 2)
+        try harness.enqueue("alice", age: 1)
+        _ = try await harness.pass().run()
+        let rows = harness.backend.pgmq.rows(harness.backend.queueName)
+        #expect(rows.count == 2)
+        #expect(rows.allSatisfy { $0.visibleAt <= harness.time.now() })
+    }
+
+    @Test func aReleaseNeverEndsAnotherReadersLease() async throws {
+        let harness = PassHarness()
+        let pgmq = harness.backend.pgmq
+        let queue = harness.backend.queueName
+        let id = try harness.enqueue("alice")
+        let ours = try #require(try pgmq.read(queue, visibilityTimeout: 30, count: 1).first)
+        // Our lease ended long ago and another reader leased the message again.
+        try await harness.time.sleep(.seconds(31))
+        let theirs = try #require(try pgmq.read(queue, visibilityTimeout: 30, count: 1).first)
+        #expect(try pgmq.release(queue, msgIDs: [id], leasedUntil: ours.visibleAt) == 0)
+        #expect(pgmq.rows(queue).first?.visibleAt == theirs.visibleAt)
+        #expect(try pgmq.release(queue, msgIDs: [id], leasedUntil: theirs.visibleAt) == 1)
+        #expect(try pgmq.read(queue, visibilityTimeout: 30, count: 1).map(\.msgID) == [id])
+    }
+
+    @Test func aReleaseThatFailsLeavesTheUserLeasedNotLost() async throws {
+        let harness = PassHarness()
+        try harness.enqueue("alice")
+        var ports = harness.backend.ports
+        ports.queue = UnreleasableQueue(inner: ports.queue)
+        let report = try await MatchPass(ports: ports, settings: harness.settings, time: harness.time, logger: .quiet, unit: { 0.5 }).run()
+        #expect(report.unprocessedUsers == 1)
+        #expect(harness.queued.count == 1, "still queued")
+        try await harness.time.sleep(.seconds(31))
+        #expect(try await harness.pass().run().totalUsers == 1, "back when the lease ends")
+    }
+}
+
+/// A queue whose release always fails, wrapped around the embedded one.
+struct UnreleasableQueue: MatchQueue {
+    let inner: any MatchQueue
+
+    func lease(count: Int, leaseSeconds: Int) async throws -> [QueueRow] { try await inner.lease(count: count, leaseSeconds: leaseSeconds) }
+    func delete(_ msgIDs: [Int64]) async throws { try await inner.delete(msgIDs) }
+    func archive(_ msgIDs: [Int64]) async throws { try await inner.archive(msgIDs) }
+    func release(_ msgIDs: [Int64], leasedUntil: Date) async throws -> Int {
+        throw ReleaseFailed()
+    }
+
+    struct ReleaseFailed: Error {}
 }
 
 extension Logger {
@@ -248,6 +317,9 @@ struct ReportingQueue: MatchQueue {
     }
     func delete(_ msgIDs: [Int64]) async throws { try await inner.delete(msgIDs) }
     func archive(_ msgIDs: [Int64]) async throws { try await inner.archive(msgIDs) }
+    func release(_ msgIDs: [Int64], leasedUntil: Date) async throws -> Int {
+        try await inner.release(msgIDs, leasedUntil: leasedUntil)
+    }
 }
 
 @Suite struct PassRunnerTests {

@@ -32,6 +32,41 @@ import Testing
         #expect(harness.pass.backend.store.contents.members["r1"] == ["alice", "bob"])
     }
 
+    @Test func releaseMakesTheLeasedMessagesVisibleAgain() async throws {
+        let harness = AppHarness()
+        let queue = harness.pass.backend.queueName
+        for user in ["alice", "bob"] { try harness.pass.enqueue(user) }
+        let leased = try harness.pass.backend.pgmq.read(queue, visibilityTimeout: 30, count: 2)
+        let until = Timestamp.format(try #require(leased.map(\.visibleAt).max()))
+        try await harness.app.test(.router) { client in
+            let early = try await client.execute(
+                uri: "/rest/v1/rpc/release_stranger_messages", method: .post, headers: publicHeaders,
+                body: jsonBody(#"{"queue_name":"stranger-queue","msg_ids":[1,2],"leased_until":"2020-01-01T00:00:00+00:00"}"#)
+            )
+            #expect(early.json == 0, "a bound before the lease releases nothing")
+            let release = try await client.execute(
+                uri: "/rest/v1/rpc/release_stranger_messages", method: .post, headers: publicHeaders,
+                body: jsonBody(#"{"queue_name":"stranger-queue","msg_ids":[1,2,77],"leased_until":"\#(until)"}"#)
+            )
+            #expect(release.status == .ok)
+            #expect(release.json == 2)
+            #expect(harness.pass.backend.pgmq.rows(queue).allSatisfy { $0.visibleAt <= harness.pass.now })
+
+            let badTime = try await client.execute(
+                uri: "/rest/v1/rpc/release_stranger_messages", method: .post, headers: publicHeaders,
+                body: jsonBody(#"{"queue_name":"stranger-queue","msg_ids":[1],"leased_until":"soon"}"#)
+            )
+            #expect(badTime.status == .badRequest)
+            #expect(badTime.json?["code"] == "22007")
+            let missing = try await client.execute(
+                uri: "/rest/v1/rpc/release_stranger_messages", method: .post, headers: publicHeaders,
+                body: jsonBody(#"{"queue_name":"stranger-queue","msg_ids":[1]}"#)
+            )
+            #expect(missing.status == .notFound)
+            #expect(missing.json?["code"] == "PGRST202")
+        }
+    }
+
     @Test func commitConsumesBothUsersMessagesAndUndoRestoresThem() async throws {
         let harness = AppHarness()
         let queue = harness.pass.backend.queueName

@@ -17,7 +17,7 @@ extension PostgresSuite {
         let ids = try await backend.queue.send([["userId": .string(a)], ["userId": .string(b)]])
         _ = try await backend.queue.lease(count: 2, leaseSeconds: 30)
         let room = Room(id: String((prefix + "r000000000000000").prefix(24)), first: a, second: b, createdAt: Date())
-        try await backend.store.commitRoom(room, members: [a, b], consuming: ids)
+        _ = try await backend.store.commitRoom(room, members: [a, b], consuming: ids)
         return (backend, room, ids)
     }
 

@@ -88,14 +88,14 @@ struct PostgresSuite {
             #expect(leased.map(\.msgID) == Array(first.prefix(2)))
 
             let room = Room(id: String((prefix + "r000000000000000").prefix(24)), first: a, second: b, createdAt: Date())
-            try await backend.store.commitRoom(room, members: [a, b], consuming: leased.map(\.msgID))
+            _ = try await backend.store.commitRoom(room, members: [a, b], consuming: leased.map(\.msgID))
             #expect(try await client.count("select count(*) from pgmq.\(unescaped: "\"q_\(queue)\"")") == 0, "the duplicate of a went too")
             #expect(try await client.count("select count(*) from public.matchmaker_outbox where room_id = \(room.id)") == 1)
 
             // A second commit for the same users finds their messages gone: another matcher won.
             let again = Room(id: String((prefix + "s000000000000000").prefix(24)), first: a, second: c, createdAt: Date())
             let lost = try await #require(throws: PostgresBackendError.self) {
-                try await backend.store.commitRoom(again, members: [a, c], consuming: [first[0]])
+                _ = try await backend.store.commitRoom(again, members: [a, c], consuming: [first[0]])
             }
             #expect(lost.isLeaseLost)
             #expect(try await client.count("select count(*) from public.room where id = \(again.id)") == 0)
@@ -106,6 +106,27 @@ struct PostgresSuite {
             let restored = try await backend.queue.lease(count: 10, leaseSeconds: 30)
             #expect(restored.map(\.msgID) == first, "same ids, so FIFO order and age survive the undo")
             #expect(restored.map(\.readCount) == [2, 2, 1])
+        }
+    }
+
+    @Test func releaseEndsOnlyThisPassesLease() async throws {
+        let prefix = TestDatabase.uniquePrefix("release")
+        let queue = "\(prefix)-q"
+        try await TestDatabase.withClient { client in
+            try await client.createQueue(queue)
+            let backend = PostgresBackend(client: client, queueName: queue, settings: .init(), logger: TestDatabase.logger)
+            let ids = try await backend.queue.send([["userId": "a"], ["userId": "b"], ["userId": "c"]])
+            let ours = try await backend.queue.lease(count: 2, leaseSeconds: 30)
+            #expect(try await backend.queue.lease(count: 10, leaseSeconds: 30).map(\.msgID) == [ids[2]], "a and b are leased")
+            let leasedUntil = try #require(ours.map(\.visibleAt).max())
+
+            // c was leased by another read after ours: our bound leaves its lease alone.
+            #expect(try await backend.queue.release([ids[2]], leasedUntil: leasedUntil) == 0)
+            #expect(try await backend.queue.release(Array(ids.prefix(2)) + [999_999], leasedUntil: leasedUntil) == 2)
+            let again = try await backend.queue.lease(count: 10, leaseSeconds: 30)
+            #expect(again.map(\.msgID) == Array(ids.prefix(2)), "visible again at once; c keeps its lease")
+            #expect(again.map(\.readCount) == [2, 2])
+            #expect(try await backend.queue.release([], leasedUntil: leasedUntil) == 0)
         }
     }
 
@@ -122,7 +143,7 @@ struct PostgresSuite {
                 "insert into public.skipped_pair (user_a_id, user_b_id) values (\(a), \(b))", logger: TestDatabase.logger)
             let room = Room(id: String((prefix + "r000000000000000").prefix(24)), first: a, second: b, createdAt: Date())
             let error = try await #require(throws: PostgresBackendError.self) {
-                try await backend.store.commitRoom(room, members: [a, b], consuming: ids)
+                _ = try await backend.store.commitRoom(room, members: [a, b], consuming: ids)
             }
             #expect(error.sqlState == "MM002")
             #expect(try await client.count("select count(*) from pgmq.\(unescaped: "\"q_\(queue)\"")") == 2)

@@ -1,7 +1,8 @@
 import Foundation
 import Shared
 
-/// The room RPCs of schema `public`, named and typed as in `20260701000003_stranger_rooms.sql`.
+/// The matchmaker's RPCs of schema `public`, named and typed as in `20260701000003_stranger_rooms.sql`
+/// and `20260701000004_release_stranger_messages.sql`.
 extension PgmqController {
     /// The functions' parameters: name → (type, required).
     static let publicFunctions: [String: [(name: String, type: ParameterType, required: Bool)]] = [
@@ -15,10 +16,16 @@ extension PgmqController {
         ],
         "ack_stranger_match": [("room_id", .text, true)],
         "delete_stranger_room": [("room_id", .text, true)],
+        "release_stranger_messages": [("queue_name", .text, true), ("msg_ids", .bigintArray, true), ("leased_until", .timestamptz, true)],
     ]
 
     /// Runs a room RPC; its PostgreSQL errors (`23505`, `MM001`–`MM003`) propagate as `SQLError`.
     func performPublic(_ function: String, _ args: [String: Argument]) throws -> JSONValue {
+        if function == "release_stranger_messages" {
+            let released = try pgmq.release(
+                args["queue_name"]!.text, msgIDs: args["msg_ids"]!.integers, leasedUntil: args["leased_until"]!.date ?? .distantPast)
+            return .number(Double(released))
+        }
         let roomID = args["room_id"]!.text
         switch function {
         case "create_stranger_room":

@@ -123,6 +123,8 @@ public struct MatchPass: Sendable {
             }
         }
 
+        await release(plan.kept, leasedUntil: rows.map(\.visibleAt).max()!)
+
         metrics.record(report, plan: plan, duration: ContinuousClock.now - started)
         logger.info(
             "Pass completed",
@@ -205,6 +207,19 @@ public struct MatchPass: Sendable {
     }
 
     // MARK: - I/O helpers
+
+    /// Users left waiting become visible again at once, so the next pass (in any process) can pair
+    /// them with someone who arrived meanwhile or fill them with a bot after `BOT_FILL_AFTER`, rather
+    /// than after the whole lease. If this fails they reappear when the lease ends, as before.
+    private func release(_ kept: [Candidate], leasedUntil: Date) async {
+        let messages = kept.flatMap(\.allMsgIDs)
+        guard !messages.isEmpty else { return }
+        do {
+            _ = try await storeRetry.run { _ in try await ports.queue.release(messages, leasedUntil: leasedUntil) }
+        } catch {
+            logger.warning("Kept messages not released; they reappear when the lease ends", metadata: ["error": "\(error)"])
+        }
+    }
 
     private struct Delivery: Sendable {
         var delivered: Bool

@@ -9,6 +9,12 @@ public protocol MatchQueue: Sendable {
     func delete(_ msgIDs: [Int64]) async throws
     /// Moves messages to the queue's archive; unknown ids are ignored.
     func archive(_ msgIDs: [Int64]) async throws
+    /// Ends this pass's lease on messages it keeps, so the next pass sees them at once.
+    ///
+    /// Only messages still leased until `leasedUntil` or earlier are made visible: a message whose
+    /// lease already ended and that another reader leased again keeps that reader's lease.
+    /// - Returns: how many messages were released.
+    func release(_ msgIDs: [Int64], leasedUntil: Date) async throws -> Int
 }
 
 /// Who is waiting in the lobby.

@@ -2,7 +2,8 @@ import Foundation
 
 /// Supabase Queues through PostgREST: the `pgmq_public` wrappers with their exact argument names.
 public struct PgmqClient: Sendable {
-    let postgrest: PostgRESTClient
+    /// The PostgREST client underneath (the project's own functions go through it).
+    public let postgrest: PostgRESTClient
     /// The queue (`stranger-queue`).
     public let queue: String
 

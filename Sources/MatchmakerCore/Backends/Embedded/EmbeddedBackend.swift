@@ -1,3 +1,4 @@
+import Foundation
 import Shared
 
 /// The in-memory stand-in for the slice of Supabase the matchmaker uses: queue, tables, presence, notifications.
@@ -56,5 +57,9 @@ struct EmbeddedMatchQueue: MatchQueue {
 
     func archive(_ msgIDs: [Int64]) async throws {
         for id in msgIDs { _ = try pgmq.archive(name, msgID: id) }
+    }
+
+    func release(_ msgIDs: [Int64], leasedUntil: Date) async throws -> Int {
+        try pgmq.release(name, msgIDs: msgIDs, leasedUntil: leasedUntil)
     }
 }

@@ -97,6 +97,24 @@ public final class EmbeddedPgmq: Sendable {
         }
     }
 
+    /// `public.release_stranger_messages`: makes the messages leased until `leasedUntil` or earlier
+    /// visible now; returns how many were released.
+    public func release(_ queue: String, msgIDs: [Int64], leasedUntil: Date) throws -> Int {
+        let now = time.now()
+        let wanted = Set(msgIDs)
+        return try withQueue(queue) { state in
+            var released = 0
+            for index in state.rows.indices
+            where wanted.contains(state.rows[index].msgID) && state.rows[index].visibleAt > now
+                && state.rows[index].visibleAt <= leasedUntil
+            {
+                state.rows[index].visibleAt = now
+                released += 1
+            }
+            return released
+        }
+    }
+
     /// Hides a message until `date`, as another reader's lease would.
     public func hide(_ queue: String, msgID: Int64, until date: Date) {
         database.withLock { state in

@@ -3,7 +3,8 @@ import Logging
 import PostgresNIO
 import Shared
 
-/// The pass's queue over pgmq on a direct connection: `pgmq.read` leases, `pgmq.delete` and `pgmq.archive`.
+/// The pass's queue over pgmq on a direct connection: `pgmq.read` leases, `pgmq.delete` and `pgmq.archive`;
+/// `public.release_stranger_messages` ends the lease of kept messages.
 public struct PostgresMatchQueue: MatchQueue {
     let client: PostgresClient
     let queueName: String
@@ -47,6 +48,18 @@ public struct PostgresMatchQueue: MatchQueue {
         guard !msgIDs.isEmpty else { return }
         try await database {
             try await client.command("select count(*) from pgmq.archive(\(queueName), \(msgIDs)::bigint[])", logger: logger)
+        }
+    }
+
+    public func release(_ msgIDs: [Int64], leasedUntil: Date) async throws -> Int {
+        guard !msgIDs.isEmpty else { return 0 }
+        return try await database {
+            let rows = try await client.query(
+                "select public.release_stranger_messages(\(queueName), \(msgIDs)::bigint[], \(leasedUntil))", logger: logger
+            )
+            var released = 0
+            for try await count in rows.decode(Int.self) { released = count }
+            return released
         }
     }
 

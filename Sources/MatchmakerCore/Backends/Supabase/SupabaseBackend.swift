@@ -37,14 +37,19 @@ public struct SupabaseBackend: Sendable {
 
     /// Nil when the project has the atomic room RPCs from `deploy/supabase/migrations`; otherwise why not.
     ///
-    /// Acknowledging a room that does not exist is harmless and proves the RPCs are installed. Without
-    /// them the matchmaker refuses to run rather than fall back to the original's non-atomic inserts.
+    /// Acknowledging a room that does not exist and releasing no message are harmless and prove the
+    /// RPCs are installed. Without them the matchmaker refuses to run rather than fall back to the
+    /// original's non-atomic inserts.
     public func readiness() async -> String? {
         do {
             _ = try await postgrest.rpc("ack_stranger_match", arguments: ["room_id": "readiness-probe"])
+            _ = try await postgrest.rpc(
+                "release_stranger_messages",
+                arguments: ["queue_name": .string(pgmq.queue), "msg_ids": [], "leased_until": .string(Timestamp.format(Date()))]
+            )
             return nil
         } catch let error as UpstreamError where error.code == "PGRST202" {
-            return "the room RPCs are not installed: apply deploy/supabase/migrations"
+            return "the matchmaker RPCs are not installed: apply deploy/supabase/migrations"
         } catch {
             return "Supabase is unreachable: \(error)"
         }
@@ -65,6 +70,18 @@ struct SupabaseMatchQueue: MatchQueue {
 
     func archive(_ msgIDs: [Int64]) async throws {
         for id in msgIDs { _ = try await pgmq.archive(id) }
+    }
+
+    func release(_ msgIDs: [Int64], leasedUntil: Date) async throws -> Int {
+        guard !msgIDs.isEmpty else { return 0 }
+        let released = try await pgmq.postgrest.rpc(
+            "release_stranger_messages",
+            arguments: [
+                "queue_name": .string(pgmq.queue), "msg_ids": .array(msgIDs.map { .number(Double($0)) }),
+                "leased_until": .string(Timestamp.format(leasedUntil)),
+            ]
+        )
+        return Int(released?.integerValue ?? 0)
     }
 }
 
