@@ -20,18 +20,46 @@ import Testing
                     let own = await human.channel("global:lobby", options: ChannelOptions(presenceKey: "u1", presenceEnabled: true))
                     try await own.subscribe()
                     try await own.track(["status": "waiting"])
-                    let joined = await lobby.events.next { $0.presence?.keys == ["u1"] }
+                    let joined = await lobby.events.next { $0.isPresence && lobby.presence.keys == ["u1"] }
                     #expect(joined != nil)
                     #expect(lobby.presence.entries["u1"]?.first?["status"] == "waiting")
                     #expect(lobby.presence.entries["u1"]?.first?["phx_ref"] != nil)
                     #expect(await backend.presence.snapshot().isWaiting("u1"))
                     try await own.untrack()
-                    _ = await lobby.events.next { $0.presence?.keys == [] }
+                    _ = await lobby.events.next { $0.isPresence && lobby.presence.keys == [] }
                     try await own.track(["status": "idle"])
-                    _ = await lobby.events.next { $0.presence?.keys == ["u1"] }
+                    _ = await lobby.events.next { $0.isPresence && lobby.presence.keys == ["u1"] }
                 }
-                let left = await lobby.events.next { $0.presence?.keys == [] }
+                let left = await lobby.events.next { $0.isPresence && lobby.presence.keys == [] }
                 #expect(left != nil)
+            }
+        }
+    }
+
+    /// The matchmaker's lobby is read for its state only; before `stateOnly` its diffs piled up unread forever.
+    @Test func aStateOnlyChannelKeepsPresenceCurrentWithoutABacklog() async throws {
+        try await withLiveServer { port, _ in
+            try await withClient(port: port, version: .v2) { client in
+                let lobby = ChannelOptions(presenceEnabled: true)
+                let watched = await client.channel("global:lobby", options: lobby, stateOnly: true)
+                let buffered = await client.channel("global:lobby", options: lobby, exclusive: true)
+                try await watched.subscribe()
+                try await buffered.subscribe()
+                try await withClient(port: port, version: .v1) { human in
+                    let own = await human.channel("global:lobby", options: ChannelOptions(presenceKey: "u1", presenceEnabled: true))
+                    try await own.subscribe()
+                    for status in ["idle", "waiting", "matched"] { try await own.track(["status": .string(status)]) }
+                    try await waitUntil { watched.presence.entries["u1"]?.first?["status"] == "matched" }
+                }
+                try await waitUntil { watched.presence.keys.isEmpty && buffered.presence.keys.isEmpty }
+                await watched.unsubscribe()
+                await buffered.unsubscribe()
+                var kept = 0
+                for await _ in watched.events { kept += 1 }
+                var backlog = 0
+                for await _ in buffered.events { backlog += 1 }
+                #expect(kept == 0)
+                #expect(backlog >= 6, "subscribed, presence_state, three diffs of u1 and its leave, closed: \(backlog)")
             }
         }
     }

@@ -156,11 +156,23 @@ extension ChannelEvent {
     var isPresenceSync: Bool { if case .presenceSync = self { true } else { false } }
     var isError: Bool { if case .error = self { true } else { false } }
     var isClosed: Bool { if case .closed = self { true } else { false } }
-    var presence: PresenceState? {
+    var isPresence: Bool {
         switch self {
-        case .presenceSync(let state), .presenceDiff(_, let state): state
-        default: nil
+        case .presenceSync, .presenceDiff: true
+        default: false
         }
     }
     var broadcastEvent: String? { if case .broadcast(let event, _, _) = self { event } else { nil } }
+}
+
+/// Checks `condition` every 10 ms until it holds, for state no event announces; fails the test after `limit`.
+func waitUntil(within limit: Duration = .seconds(10), _ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now + limit
+    while !condition() {
+        guard ContinuousClock.now < deadline else {
+            Issue.record("condition not met within \(limit)")
+            return
+        }
+        try await Task.sleep(for: .milliseconds(10))
+    }
 }

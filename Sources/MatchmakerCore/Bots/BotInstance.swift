@@ -235,8 +235,8 @@ public struct BotInstance: Sendable {
                             content: payload["content"]?.stringValue ?? "")))
             case .broadcast("room_closed", let payload, _):
                 sink.yield(.event(.roomClosed(roomID: roomID, leaverID: payload["leaverId"]?.stringValue ?? "")))
-            case .presenceSync(let state), .presenceDiff(_, let state):
-                sink.yield(.event(.roomPresence(roomID: roomID, keys: Set(state.keys))))
+            case .presenceSync, .presenceDiff:
+                sink.yield(.event(.roomPresence(roomID: roomID, keys: Set(room.presence.entries.keys))))
             default:
                 break
             }

@@ -18,7 +18,8 @@ public final class LobbyObserver: PresenceSource {
     public func snapshot() async -> PresenceSnapshot {
         var current = channel.withLock { $0 }
         if current == nil {
-            let fresh = await client.channel(RealtimePresenceSource.lobby, options: ChannelOptions(presenceEnabled: true), exclusive: true)
+            let fresh = await client.channel(
+                RealtimePresenceSource.lobby, options: ChannelOptions(presenceEnabled: true), exclusive: true, stateOnly: true)
             channel.withLock { $0 = fresh }
             current = fresh
         }

@@ -23,7 +23,7 @@ public struct RealtimePresenceSource: PresenceSource {
     }
 
     public func snapshot() async -> PresenceSnapshot {
-        let channel = await client.channel(Self.lobby, options: ChannelOptions(presenceEnabled: true))
+        let channel = await client.channel(Self.lobby, options: ChannelOptions(presenceEnabled: true), stateOnly: true)
         if keepJoined, channel.isSynced {
             return .available(channel.presence.entries)
         }

@@ -34,12 +34,17 @@ public final class RealtimeChannel: Sendable {
     }
 
     /// Creates a channel on `socket`; the pool does this.
-    init(name: String, options: ChannelOptions, socket: RealtimeSocket, machine: ChannelStateMachine, budget: PresenceBudget) {
+    /// - Parameter stateOnly: keep no events nobody awaits (a channel read only for `presence` and `isSynced`).
+    init(
+        name: String, options: ChannelOptions, stateOnly: Bool = false, socket: RealtimeSocket, machine: ChannelStateMachine,
+        budget: PresenceBudget
+    ) {
         self.name = name
         self.topic = "realtime:\(name)"
         self.options = options
         self.socket = socket
-        (events, continuation) = AsyncStream.makeStream(of: ChannelEvent.self)
+        (events, continuation) = AsyncStream.makeStream(
+            of: ChannelEvent.self, bufferingPolicy: stateOnly ? .bufferingNewest(0) : .unbounded)
         state = Mutex(State(machine: machine, budget: budget))
     }
 

@@ -69,8 +69,12 @@ public actor RealtimeClient: Service {
     ///
     /// A second call for a topic already in the pool returns the existing channel, as realtime-js does; with
     /// `exclusive` it gets a channel of its own on a socket without that topic (Phoenix allows one join per topic
-    /// per socket), which is how many bots each keep their own presence in one lobby.
-    public func channel(_ name: String, options: ChannelOptions = ChannelOptions(), exclusive: Bool = false) -> RealtimeChannel {
+    /// per socket), which is how many bots each keep their own presence in one lobby. A `stateOnly` channel is
+    /// read for its `presence` and `isSynced` alone: its `events` keep nothing that no one is awaiting, so a lobby
+    /// watched for hours holds no backlog of diffs.
+    public func channel(_ name: String, options: ChannelOptions = ChannelOptions(), exclusive: Bool = false, stateOnly: Bool = false)
+        -> RealtimeChannel
+    {
         let topic = "realtime:\(name)"
         let pool = sockets.withLock { $0 }
         for socket in pool where !exclusive {
@@ -80,7 +84,7 @@ public actor RealtimeClient: Service {
         machine.joinTimeout = configuration.connectTimeout
         for socket in pool {
             let channel = RealtimeChannel(
-                name: name, options: options, socket: socket, machine: machine, budget: configuration.presenceBudget
+                name: name, options: options, stateOnly: stateOnly, socket: socket, machine: machine, budget: configuration.presenceBudget
             )
             if socket.register(channel, limit: configuration.maxChannelsPerConnection) { return channel }
         }
@@ -88,7 +92,8 @@ public actor RealtimeClient: Service {
         let socket = RealtimeSocket(
             id: nextSocketID, configuration: configuration, time: time, gate: gate, monitor: monitor, logger: logger, unit: unit
         )
-        let channel = RealtimeChannel(name: name, options: options, socket: socket, machine: machine, budget: configuration.presenceBudget)
+        let channel = RealtimeChannel(
+            name: name, options: options, stateOnly: stateOnly, socket: socket, machine: machine, budget: configuration.presenceBudget)
         _ = socket.register(channel, limit: configuration.maxChannelsPerConnection)
         sockets.withLock { $0.append(socket) }
         socketStarter.yield(socket)

@@ -105,8 +105,11 @@ public enum ChannelEvent: Sendable, Hashable {
     case broadcast(event: String, payload: JSONValue, meta: JSONValue?)
     /// The full presence state arrived (`presence_state`).
     case presenceSync(PresenceState)
-    /// Presence changed (`presence_diff`); the state after the change.
-    case presenceDiff(diff: JSONValue, state: PresenceState)
+    /// Presence changed (`presence_diff`); the channel's `presence` already includes the change.
+    ///
+    /// The event carries the diff only: a copy of the whole state in every event would cost O(lobby)
+    /// per diff per channel, and a full lobby of bots would then grow with the cube of its size.
+    case presenceDiff(diff: JSONValue)
     /// A recoverable error (`phx_error`, a `system` error, socket trouble, a refused attempt); a rejoin follows.
     case error(RealtimeError)
     /// The channel is gone: closed by the server, given up, or left (`nil`). No event follows.

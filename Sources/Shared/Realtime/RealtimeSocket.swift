@@ -273,11 +273,8 @@ public actor RealtimeSocket {
             waiter?.resolve(.success(state))
             channel.emit(.presenceSync(state))
         case PhoenixEvent.presenceDiff:
-            let state = channel.withState { state -> PresenceState in
-                state.presence.apply(diff: message.payload)
-                return state.presence
-            }
-            channel.emit(.presenceDiff(diff: message.payload, state: state))
+            channel.withState { $0.presence.apply(diff: message.payload) }
+            channel.emit(.presenceDiff(diff: message.payload))
         case PhoenixEvent.broadcast:
             let payload = message.payload
             channel.emit(
