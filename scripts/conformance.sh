@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Conformance of the embedded backend with the official Supabase Python clients (pinned in
-# Tests/conformance/requirements.txt): `realtime` against the hub with open keys, `supabase` against
-# the REST slice and the function with a JWT secret configured. Each suite gets its own
+# Tests/conformance/requirements.txt): `realtime` against the hub with open keys, both clients as a lone
+# human who meets an in-process bot, and `supabase` against the REST slice and the function with a JWT
+# secret configured. Each suite gets its own
 # `matchmaker serve` on a free port, always stopped afterwards.
 # Usage: scripts/conformance.sh [pytest args...]
 # Exits non-zero when a test fails or when a suite ran no test.
@@ -26,13 +27,15 @@ stop_server() {
 trap 'stop_server; rm -f "$log"' EXIT
 
 # run_suite FILE [SECRET]: serves on a free port (with SUPABASE_JWT_SECRET=SECRET if given) and runs FILE.
+# SERVE_ENV (extra NAME=value words for serve) defaults to no bots and no scheduled passes: those tests
+# run each pass through the function endpoint and own the queue.
 run_suite() {
     local file=$1 secret=${2:-} port status=0
     port=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
     printf '\n==> %s against matchmaker serve on 127.0.0.1:%s\n' "$file" "$port"
-    # Scheduled passes are pushed far out: the tests run each pass through the function endpoint.
-    env -u SUPABASE_URL -u DATABASE_URL SUPABASE_JWT_SECRET="$secret" \
-        .build/debug/matchmaker serve --host 127.0.0.1 --port "$port" --interval 3600 > "$log" 2>&1 &
+    # shellcheck disable=SC2086
+    env -u SUPABASE_URL -u DATABASE_URL SUPABASE_JWT_SECRET="$secret" ${SERVE_ENV:-BOTS=off MATCH_INTERVAL=3600} \
+        .build/debug/matchmaker serve --host 127.0.0.1 --port "$port" > "$log" 2>&1 &
     server=$!
     for _ in $(seq 1 100); do
         if curl -fsS "http://127.0.0.1:$port/healthz" > /dev/null 2>&1; then break; fi
@@ -59,4 +62,9 @@ run_suite() {
 }
 
 run_suite Tests/conformance/test_realtime.py "" "$@"
+# Bots on, as `serve` runs by default, with short waits so that a lone human meets one quickly.
+export BOT_FILL_AFTER_SECONDS=1 MATCH_INTERVAL_SECONDS=0.5
+SERVE_ENV="BOTS=on BOT_MIN_COUNT=2 BOT_MAX_COUNT=2 BOT_STAGGER_MIN_MS=0 BOT_STAGGER_MAX_MS=0
+    BOT_FILL_AFTER=$BOT_FILL_AFTER_SECONDS MATCH_INTERVAL=$MATCH_INTERVAL_SECONDS" \
+    run_suite Tests/conformance/test_bots.py "" "$@"
 run_suite Tests/conformance/test_supabase.py "conformance-secret-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" "$@"
