@@ -47,7 +47,7 @@ public actor RealtimeClient: Service {
         self.monitor = monitor
         self.logger = logger
         self.unit = unit
-        gate = JoinGate(perSecond: configuration.joinsPerSecond, time: time)
+        gate = JoinGate(perSecond: configuration.joinsPerSecond, margin: configuration.joinWindowMargin, time: time)
         (newSockets, socketStarter) = AsyncStream.makeStream(of: RealtimeSocket.self)
     }
 
