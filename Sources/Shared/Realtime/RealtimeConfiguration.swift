@@ -52,10 +52,15 @@ public struct RealtimeConfiguration: Sendable, Hashable {
         } else if base.hasPrefix("http://") {
             base = "ws://" + base.dropFirst(7)
         }
+        return base + socketPath
+    }
+
+    /// The socket's path and query relative to `url`: `/realtime/v1/websocket?apikey=<key>&vsn=<version>`.
+    public var socketPath: String {
         var allowed = CharacterSet.urlQueryAllowed
         allowed.remove(charactersIn: "&=+")
         let key = apiKey.addingPercentEncoding(withAllowedCharacters: allowed) ?? apiKey
-        return "\(base)/realtime/v1/websocket?apikey=\(key)&vsn=\(version.rawValue)"
+        return "/realtime/v1/websocket?apikey=\(key)&vsn=\(version.rawValue)"
     }
 }
 
