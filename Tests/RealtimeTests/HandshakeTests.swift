@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import MatchmakerCore
 import NIOCore
 import Shared
 import Synchronization
@@ -118,6 +119,26 @@ private func withProbe(port: Int, _ body: @Sendable (any HTTPTransport) async th
                     #expect(snapshot.failedConnections == 1)
                     #expect(snapshot.errorPatterns == ["HTTP \(status)": 1])
                     #expect(client.stats().channels == 0)
+                }
+            }
+        }
+    }
+
+    @Test func theEmbeddedHubRefusingABadKeyEndsTheChannelAfterOneAttempt() async throws {
+        let verifier = await JWTVerifier(secret: "test-secret-test-secret-test-secret")
+        try await withLiveServer(verifier: verifier) { port, backend in
+            try await withProbe(port: port) { probe in
+                try await withClient(port: port, version: .v2, handshakeProbe: probe) { client in
+                    let channel = await client.channel("room-1")
+                    let error = try await #require(throws: RealtimeError.self) { try await channel.subscribe() }
+                    #expect(error.kind == .gaveUp)
+                    #expect(error.status == 401)
+                    // The hub's answer to an unauthorized socket GET (its wording for any bad key).
+                    #expect(error.reason.contains("HTTP 401 on the WebSocket handshake: API key is missing"))
+                    let snapshot = client.monitor.snapshot
+                    #expect(snapshot.totalConnections == 1)
+                    #expect(snapshot.errorPatterns == ["HTTP 401": 1])
+                    #expect(backend.hub.joinsReceived == 0)
                 }
             }
         }
