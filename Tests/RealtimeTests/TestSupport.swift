@@ -122,14 +122,16 @@ func withLiveHTTP<T: Sendable>(
 /// Runs a Realtime client against `port` for the duration of `body`.
 func withClient<T: Sendable>(
     port: Int, version: ProtocolVersion, time: Timekeeper = .system, unit: @escaping @Sendable () -> Double = { 0.5 },
-    configure: (inout RealtimeConfiguration) -> Void = { _ in },
+    handshakeProbe: (any HTTPTransport)? = nil, configure: (inout RealtimeConfiguration) -> Void = { _ in },
     _ body: @escaping @Sendable (RealtimeClient) async throws -> T
 ) async throws -> T {
     var configuration = RealtimeConfiguration(url: "http://127.0.0.1:\(port)", apiKey: "test-key", version: version)
     configuration.reconnectBackoff = Backoff(maxRetries: 20, baseDelay: .milliseconds(20), maxDelay: .milliseconds(200))
     configuration.channelBackoff = Backoff(maxRetries: 3, baseDelay: .milliseconds(20), maxDelay: .milliseconds(100))
     configure(&configuration)
-    let client = RealtimeClient(configuration: configuration, time: time, monitor: RealtimeMonitor(), logger: testLogger, unit: unit)
+    let client = RealtimeClient(
+        configuration: configuration, time: time, monitor: RealtimeMonitor(), handshakeProbe: handshakeProbe, logger: testLogger, unit: unit
+    )
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await client.run() }
         do {

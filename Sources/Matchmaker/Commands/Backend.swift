@@ -48,9 +48,10 @@ struct Backend {
                 connectionsPerHost: config.connectionsPerHost, connectTimeout: config.pass.attemptTimeout ?? .seconds(8)
             )
             services.append(HTTPClientService(client: client))
-            var transport: any HTTPTransport = AsyncHTTPTransport(
+            let http = AsyncHTTPTransport(
                 client: client, baseURL: url, apiKey: key, timeout: config.pass.attemptTimeout ?? .seconds(8), logger: logger
             )
+            var transport: any HTTPTransport = http
             if record {
                 recorder = RecordingTransport(recording: transport)
                 transport = recorder!
@@ -61,7 +62,8 @@ struct Backend {
             )
             var realtimeConfiguration = RealtimeConfiguration(url: url, apiKey: key)
             realtimeConfiguration.connectTimeout = config.pass.attemptTimeout ?? .seconds(8)
-            let lobby = RealtimeClient(configuration: realtimeConfiguration, time: time, logger: logger)
+            // The probe of a refused handshake goes straight to the project: it is not one of the pass's exchanges.
+            let lobby = RealtimeClient(configuration: realtimeConfiguration, time: time, handshakeProbe: http, logger: logger)
             services.append(lobby)
             realtime = lobby
             presence = RealtimePresenceSource(client: lobby, time: time, keepJoined: !oneShot)

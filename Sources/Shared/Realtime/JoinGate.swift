@@ -1,11 +1,11 @@
 import Foundation
 import Synchronization
 
-/// The pool's door for joins: spaces them by the join rate and counts joins in flight.
+/// The pool's door for joins: paces them by the join rate (`JoinRateLimiter`) and counts joins in flight.
 ///
-/// Two limiters: one spaces the start of attempts (its wait is ours, so it is outside the connect timeout),
-/// the other spaces the `phx_join` frames themselves, because joins admitted while their socket was still
-/// connecting would otherwise leave together when it opens.
+/// Two limiters with the same rules: one paces the start of attempts (its wait is ours, so it is outside the
+/// connect timeout), the other paces the `phx_join` frames themselves, because joins admitted while their
+/// socket was still connecting would otherwise leave together when it opens.
 final class JoinGate: Sendable {
     private struct State {
         var limiter: JoinRateLimiter
@@ -17,9 +17,10 @@ final class JoinGate: Sendable {
     private let state: Mutex<State>
     private let time: Timekeeper
 
-    /// Creates a gate admitting `perSecond` joins per second on `time`.
-    init(perSecond: Int, time: Timekeeper) {
-        state = Mutex(State(limiter: JoinRateLimiter(perSecond: perSecond), sends: JoinRateLimiter(perSecond: perSecond)))
+    /// Creates a gate admitting `perSecond` joins in any window of 1 s + `margin` on `time`.
+    init(perSecond: Int, margin: Duration, time: Timekeeper) {
+        let limiter = JoinRateLimiter(perSecond: perSecond, margin: margin)
+        state = Mutex(State(limiter: limiter, sends: limiter))
         self.time = time
     }
 

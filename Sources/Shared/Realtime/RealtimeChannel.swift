@@ -31,6 +31,8 @@ public final class RealtimeChannel: Sendable {
         var lastSystemError: RealtimeError?
         var joinLoopActive = false
         var removed = false
+        /// Why the channel was removed, when it did not leave on request.
+        var closeError: RealtimeError?
     }
 
     /// Creates a channel on `socket`; the pool does this.
@@ -94,6 +96,10 @@ public final class RealtimeChannel: Sendable {
     /// Runs `body` on the channel's state under its lock.
     func withState<T>(_ body: (inout sending State) -> sending T) -> T { state.withLock(body) }
 
+    /// Why a removed channel is gone (its give-up error, so that later callers see the cause); nil while it is
+    /// live or when it left on request.
+    var removalError: RealtimeError? { state.withLock { $0.removed ? $0.closeError : nil } }
+
     /// Appends an event to `events`.
     func emit(_ event: ChannelEvent) {
         continuation.yield(event)
@@ -103,6 +109,7 @@ public final class RealtimeChannel: Sendable {
     func finish(_ error: RealtimeError?) {
         let waiter: OneShot<PresenceState>? = state.withLock { state in
             state.removed = true
+            state.closeError = error
             state.machine.close()
             defer { state.presenceWaiter = nil }
             return state.presenceWaiter

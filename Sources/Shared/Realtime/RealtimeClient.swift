@@ -28,6 +28,7 @@ public actor RealtimeClient: Service {
     private let time: Timekeeper
     private let logger: Logger
     private let unit: @Sendable () -> Double
+    private let probe: (any HTTPTransport)?
     private let gate: JoinGate
     private let sockets = Mutex<[RealtimeSocket]>([])
     private var nextSocketID = 0
@@ -37,17 +38,21 @@ public actor RealtimeClient: Service {
     /// Creates a client.
     /// - Parameters:
     ///   - time: the clock of timeouts, backoff, heartbeats and the join limiter (injected in tests).
+    ///   - handshakeProbe: an HTTP transport to the project (base URL `configuration.url`, sending `apikey`). `WSClient`
+    ///     does not expose the status of a refused upgrade, so the socket asks this transport for it: 401/403/404
+    ///     then stop at once. Without one, a refused upgrade is retried like any connection failure.
     ///   - unit: uniform random numbers in `0..<1` for jitter.
     public init(
-        configuration: RealtimeConfiguration, time: Timekeeper = .system, monitor: RealtimeMonitor = RealtimeMonitor(), logger: Logger,
-        unit: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+        configuration: RealtimeConfiguration, time: Timekeeper = .system, monitor: RealtimeMonitor = RealtimeMonitor(),
+        handshakeProbe: (any HTTPTransport)? = nil, logger: Logger, unit: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
     ) {
         self.configuration = configuration
+        self.probe = handshakeProbe
         self.time = time
         self.monitor = monitor
         self.logger = logger
         self.unit = unit
-        gate = JoinGate(perSecond: configuration.joinsPerSecond, time: time)
+        gate = JoinGate(perSecond: configuration.joinsPerSecond, margin: configuration.joinWindowMargin, time: time)
         (newSockets, socketStarter) = AsyncStream.makeStream(of: RealtimeSocket.self)
     }
 
@@ -90,7 +95,8 @@ public actor RealtimeClient: Service {
         }
         nextSocketID += 1
         let socket = RealtimeSocket(
-            id: nextSocketID, configuration: configuration, time: time, gate: gate, monitor: monitor, logger: logger, unit: unit
+            id: nextSocketID, configuration: configuration, time: time, gate: gate, monitor: monitor, probe: probe, logger: logger,
+            unit: unit
         )
         let channel = RealtimeChannel(
             name: name, options: options, stateOnly: stateOnly, socket: socket, machine: machine, budget: configuration.presenceBudget)

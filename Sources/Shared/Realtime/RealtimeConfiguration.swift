@@ -26,8 +26,10 @@ public struct RealtimeConfiguration: Sendable, Hashable {
     public var reconnectBackoff = Backoff(maxRetries: .max, baseDelay: .seconds(1), maxDelay: .seconds(10))
     /// Channels per socket.
     public var maxChannelsPerConnection = 10
-    /// Joins per second across the pool.
+    /// Joins per second across the pool: at most this many in any window of 1 s + `joinWindowMargin`.
     public var joinsPerSecond = 100
+    /// The delay jitter (client wake-up to server handling) the join window absorbs; see `JoinRateLimiter`.
+    public var joinWindowMargin: Duration = .milliseconds(100)
     /// Presence track/untrack calls allowed per channel and window.
     public var presenceBudget = PresenceBudget()
     /// The largest inbound message.
@@ -50,10 +52,15 @@ public struct RealtimeConfiguration: Sendable, Hashable {
         } else if base.hasPrefix("http://") {
             base = "ws://" + base.dropFirst(7)
         }
+        return base + socketPath
+    }
+
+    /// The socket's path and query relative to `url`: `/realtime/v1/websocket?apikey=<key>&vsn=<version>`.
+    public var socketPath: String {
         var allowed = CharacterSet.urlQueryAllowed
         allowed.remove(charactersIn: "&=+")
         let key = apiKey.addingPercentEncoding(withAllowedCharacters: allowed) ?? apiKey
-        return "\(base)/realtime/v1/websocket?apikey=\(key)&vsn=\(version.rawValue)"
+        return "/realtime/v1/websocket?apikey=\(key)&vsn=\(version.rawValue)"
     }
 }
 

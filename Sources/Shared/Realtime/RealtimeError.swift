@@ -14,6 +14,8 @@ public struct RealtimeError: ClassifiedError, Sendable, Hashable, CustomStringCo
         case system
         /// The socket closed or could not be opened.
         case socketClosed = "socket_closed"
+        /// The server refused the WebSocket upgrade; `status` says how, when it could be learnt.
+        case handshakeRefused = "handshake_refused"
         /// A heartbeat went unanswered.
         case heartbeatTimeout = "heartbeat_timeout"
         /// A push was answered with an error reply.
@@ -28,18 +30,23 @@ public struct RealtimeError: ClassifiedError, Sendable, Hashable, CustomStringCo
     public var reason: String
     /// The server payload that carried the error, when there was one.
     public var payload: JSONValue?
+    /// The HTTP status of a refused handshake (kept when the client gives up because of it).
+    public var status: Int?
 
     /// Creates an error.
-    public init(_ kind: Kind, reason: String, payload: JSONValue? = nil) {
+    public init(_ kind: Kind, reason: String, payload: JSONValue? = nil, status: Int? = nil) {
         self.kind = kind
         self.reason = reason
         self.payload = payload
+        self.status = status
     }
 
-    /// Refusals and `system` errors are judged by their text; transport trouble is retried.
+    /// Refusals and `system` errors are judged by their text, a refused handshake by its status; transport
+    /// trouble is retried.
     public var failureClass: FailureClass {
         switch kind {
         case .joinRefused, .system, .channelClosed, .pushRefused, .gaveUp: ErrorClassifier.classify(text: reason)
+        case .handshakeRefused: status.map(ErrorClassifier.classify(handshakeStatus:)) ?? .retryable
         case .timedOut, .channelError, .socketClosed, .heartbeatTimeout: .retryable
         }
     }

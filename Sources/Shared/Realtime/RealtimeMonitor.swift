@@ -115,8 +115,10 @@ public final class RealtimeMonitor: Sendable {
         counter.increment()
     }
 
-    /// The low-cardinality pattern of an error: the classifier's pattern, else the Realtime error kind.
+    /// The low-cardinality pattern of an error: `HTTP <status>` for a refused handshake, the classifier's
+    /// pattern, else the Realtime error kind.
     static func pattern(of error: any Error) -> String {
+        if let status = (error as? RealtimeError)?.status { return "HTTP \(status)" }
         if let pattern = ErrorClassifier.classify(error).pattern { return pattern }
         if let realtime = error as? RealtimeError { return realtime.kind.rawValue }
         if error is TimeoutError { return RealtimeError.Kind.timedOut.rawValue }

@@ -18,6 +18,7 @@ public actor RealtimeSocket {
     private let time: Timekeeper
     private let gate: JoinGate
     private let monitor: RealtimeMonitor
+    private let probe: (any HTTPTransport)?
     private let logger: Logger
     private let unit: @Sendable () -> Double
     private let registry = Mutex(Registry())
@@ -28,6 +29,8 @@ public actor RealtimeSocket {
     private var heartbeat: HeartbeatMachine?
     private var nextRef = 0
     private var openedThisAttempt = false
+    /// Why the socket stopped for good, for joins that arrive afterwards.
+    private var stopError: RealtimeError?
     /// Channels to rejoin on the open connection; a fresh stream per connection, since a cancelled
     /// iteration ends an `AsyncStream` for good.
     private var rejoinRequests: AsyncStream<RealtimeChannel>.Continuation?
@@ -38,11 +41,13 @@ public actor RealtimeSocket {
     }
 
     /// Creates a socket; the pool does this and runs it.
+    /// - Parameter probe: the HTTP transport to the project, to learn the status of a refused upgrade.
     init(
-        id: Int, configuration: RealtimeConfiguration, time: Timekeeper, gate: JoinGate, monitor: RealtimeMonitor, logger: Logger,
-        unit: @escaping @Sendable () -> Double
+        id: Int, configuration: RealtimeConfiguration, time: Timekeeper, gate: JoinGate, monitor: RealtimeMonitor,
+        probe: (any HTTPTransport)?, logger: Logger, unit: @escaping @Sendable () -> Double
     ) {
         self.id = id
+        self.probe = probe
         self.configuration = configuration
         self.serializer = PhoenixSerializer(version: configuration.version)
         self.time = time
@@ -115,6 +120,8 @@ public actor RealtimeSocket {
                 }
             } catch let error as RealtimeError {
                 cause = error
+            } catch let error as WebSocketClientError where error == .webSocketUpgradeFailed {
+                cause = await refusedHandshake()
             } catch is CancellationError {
                 cause = RealtimeError(.socketClosed, reason: "client stopped")
             } catch {
@@ -131,8 +138,12 @@ public actor RealtimeSocket {
             if Task.isCancelled { return }
             if retireIfEmpty() { return }
             failures += 1
-            guard failures <= configuration.reconnectBackoff.maxRetries else {
-                let final = RealtimeError(.gaveUp, reason: "socket lost: \(cause.reason)")
+            let retryable = cause.failureClass.isRetryable
+            guard retryable, failures <= configuration.reconnectBackoff.maxRetries else {
+                let why = retryable ? "socket lost" : "not retryable after \(failures) attempt(s)"
+                let final = RealtimeError(.gaveUp, reason: "\(why): \(cause)", status: cause.status)
+                logger.warning("Realtime socket given up", metadata: ["realtime.cause": "\(cause)"])
+                stopError = final
                 registry.withLock { $0.accepting = false }
                 for channel in allChannels { remove(channel, error: final) }
                 let waiters = openWaiters
@@ -144,6 +155,24 @@ public actor RealtimeSocket {
             logger.debug("Realtime socket reconnects", metadata: ["realtime.delay": "\(delay)", "realtime.cause": "\(cause)"])
             do { try await time.sleep(delay) } catch { return }
         }
+    }
+
+    /// `WSClient` only says that the upgrade was refused: a plain GET of the same URL (with `apikey`) learns the
+    /// status, so that 401/403/404 stop at once while 429 and 5xx are retried.
+    private func refusedHandshake() async -> RealtimeError {
+        guard let probe else { return RealtimeError(.handshakeRefused, reason: "WebSocket upgrade refused (status not probed)") }
+        let response: UpstreamResponse
+        do {
+            response = try await probe.send(UpstreamRequest(method: "GET", path: configuration.socketPath))
+        } catch {
+            return RealtimeError(.handshakeRefused, reason: "WebSocket upgrade refused; probing its status failed: \(error)")
+        }
+        let body = try? JSONCoding.decoder.decode(JSONValue.self, from: Data(response.body.utf8))
+        let detail = (body?["error"] ?? body?["message"])?.stringValue.map { ": \($0)" } ?? ""
+        logger.debug("Realtime handshake refused", metadata: ["upstream.status": "\(response.status)"])
+        return RealtimeError(
+            .handshakeRefused, reason: "HTTP \(response.status) on the WebSocket handshake\(detail)", status: response.status
+        )
     }
 
     private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, started: ContinuousClock.Instant) async throws {
@@ -335,7 +364,7 @@ public actor RealtimeSocket {
 
     private func waitUntilOpen() async throws {
         if writer != nil { return }
-        if !registry.withLock({ $0.accepting }) { throw RealtimeError(.gaveUp, reason: "socket stopped") }
+        if !registry.withLock({ $0.accepting }) { throw stopError ?? RealtimeError(.gaveUp, reason: "socket stopped") }
         let waiter = OneShot<Void>()
         openWaiters.append(waiter)
         try await waiter.wait()
@@ -359,7 +388,7 @@ public actor RealtimeSocket {
         }
         switch next {
         case .done: return
-        case .removed: throw RealtimeError(.channelClosed, reason: "channel \(channel.topic) was removed")
+        case .removed: throw channel.removalError ?? RealtimeError(.channelClosed, reason: "channel \(channel.topic) was removed")
         case .wait(let waiter): try await waiter.wait()
         case .start: try await joinWithRetry(channel, isRejoin: false)
         }
@@ -395,7 +424,9 @@ public actor RealtimeSocket {
 
     private func joinLoop(_ channel: RealtimeChannel, isRejoin: Bool) async throws {
         while true {
-            if channel.withState({ $0.removed }) { throw RealtimeError(.gaveUp, reason: "channel \(channel.topic) was removed") }
+            if channel.withState({ $0.removed }) {
+                throw channel.removalError ?? RealtimeError(.gaveUp, reason: "channel \(channel.topic) was removed")
+            }
             try await gate.admit()
             let started = ContinuousClock.now
             let ref = makeRef()

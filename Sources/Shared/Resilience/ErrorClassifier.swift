@@ -58,6 +58,16 @@ public enum ErrorClassifier {
         }
     }
 
+    /// Classifies the status behind a refused WebSocket upgrade: 401/403/404 are final, 429 is a rate limit,
+    /// anything else is retried (5xx, and also the 400/426 a healthy server may give the plain GET that learnt it).
+    public static func classify(handshakeStatus status: Int) -> FailureClass {
+        switch status {
+        case 401, 403, 404: .fatal(pattern: "HTTP \(status)")
+        case 429: .rateLimited(pattern: "HTTP 429")
+        default: .retryable
+        }
+    }
+
     /// Classifies any error: errors that know their class say so, others are judged by their text.
     public static func classify(_ error: any Error) -> FailureClass {
         if let classified = error as? any ClassifiedError { return classified.failureClass }

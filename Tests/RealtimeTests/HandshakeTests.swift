@@ -1,0 +1,170 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import MatchmakerCore
+import NIOCore
+import Shared
+import Synchronization
+import Testing
+
+/// A stub Realtime server: every request to the socket path, upgrade or not, is answered with one status.
+final class RefusingEndpoint: Sendable {
+    /// One request to the socket path.
+    struct Seen: Sendable, Hashable {
+        /// A WebSocket upgrade (the client's attempt), or a plain GET (the status probe).
+        var upgrade: Bool
+        /// The `apikey` header, when there was one.
+        var apiKeyHeader: String?
+        /// The query string.
+        var query: String
+    }
+
+    let status: Int
+    /// Every request, as it arrives.
+    let seen: AsyncStream<Seen>
+    private let sink: AsyncStream<Seen>.Continuation
+    private let log = Mutex<[Seen]>([])
+
+    init(status: Int) {
+        self.status = status
+        (seen, sink) = AsyncStream.makeStream(of: Seen.self)
+    }
+
+    /// Every request so far.
+    var requests: [Seen] { log.withLock { $0 } }
+
+    func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/realtime/v1/websocket") { request, _ in
+            let seen = Seen(
+                upgrade: request.headers[.upgrade]?.lowercased() == "websocket",
+                apiKeyHeader: request.headers[HTTPField.Name("apikey")!],
+                query: request.uri.query ?? ""
+            )
+            self.log.withLock { $0.append(seen) }
+            self.sink.yield(seen)
+            return Response(
+                status: HTTPResponse.Status(code: self.status),
+                headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"error":"refused by the test"}"#))
+            )
+        }
+        return router
+    }
+}
+
+/// Serves a `RefusingEndpoint` answering `status` on a free port for the duration of `body`.
+private func withRefusingEndpoint(status: Int, _ body: @escaping @Sendable (Int, RefusingEndpoint) async throws -> Void) async throws {
+    let endpoint = RefusingEndpoint(status: status)
+    let app = Application(
+        router: endpoint.router(), configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)), logger: testLogger
+    )
+    try await app.test(.live) { client in
+        try await body(try #require(client.port), endpoint)
+    }
+}
+
+/// An HTTP transport to `port` for the client's status probe, shut down after `body`.
+private func withProbe(port: Int, _ body: @Sendable (any HTTPTransport) async throws -> Void) async throws {
+    let http = AsyncHTTPTransport.makeClient(connectTimeout: .seconds(2))
+    let transport = AsyncHTTPTransport(
+        client: http, baseURL: "http://127.0.0.1:\(port)", apiKey: "test-key", timeout: .seconds(5), logger: testLogger
+    )
+    do {
+        try await body(transport)
+    } catch {
+        try await http.shutdown()
+        throw error
+    }
+    try await http.shutdown()
+}
+
+@Suite struct HandshakeTests {
+    @Test(arguments: [(401, false), (403, false), (404, false), (429, true), (500, true), (503, true), (400, true), (426, true)])
+    func aRefusedHandshakeIsFinalOnlyForAuthAndTenantStatuses(status: Int, retryable: Bool) {
+        let error = RealtimeError(.handshakeRefused, reason: "HTTP \(status) on the WebSocket handshake", status: status)
+        #expect(error.failureClass.isRetryable == retryable)
+        #expect(RealtimeError(.handshakeRefused, reason: "status not probed").failureClass.isRetryable)
+    }
+
+    @Test(arguments: [401, 403, 404])
+    func anAuthOrTenantRefusalStopsAfterOneAttemptWithTheStatus(status: Int) async throws {
+        try await withRefusingEndpoint(status: status) { port, endpoint in
+            try await withProbe(port: port) { probe in
+                try await withClient(
+                    port: port, version: .v2, handshakeProbe: probe,
+                    configure: {
+                        // Were the refusal retried, these would end the subscribe with a timeout after many attempts.
+                        $0.connectTimeout = .seconds(3)
+                        $0.channelBackoff = Backoff(maxRetries: 1, baseDelay: .milliseconds(20), maxDelay: .milliseconds(20))
+                    }
+                ) { client in
+                    let channel = await client.channel("room-1")
+                    let error = try await #require(throws: RealtimeError.self) { try await channel.subscribe() }
+                    #expect(error.kind == .gaveUp)
+                    #expect(error.status == status)
+                    #expect(error.reason.contains("HTTP \(status) on the WebSocket handshake: refused by the test"))
+                    #expect(await channel.events.next(where: \.isClosed) == .closed(error))
+
+                    let requests = endpoint.requests
+                    #expect(requests.filter(\.upgrade).count == 1)
+                    let probes = requests.filter { !$0.upgrade }
+                    #expect(probes.count == 1)
+                    #expect(probes.first?.apiKeyHeader == "test-key")
+                    #expect(probes.first?.query == "apikey=test-key&vsn=2.0.0")
+
+                    let snapshot = client.monitor.snapshot
+                    #expect(snapshot.failedConnections == 1)
+                    #expect(snapshot.errorPatterns == ["HTTP \(status)": 1])
+                    #expect(client.stats().channels == 0)
+                }
+            }
+        }
+    }
+
+    @Test func theEmbeddedHubRefusingABadKeyEndsTheChannelAfterOneAttempt() async throws {
+        let verifier = await JWTVerifier(secret: "test-secret-test-secret-test-secret")
+        try await withLiveServer(verifier: verifier) { port, backend in
+            try await withProbe(port: port) { probe in
+                try await withClient(port: port, version: .v2, handshakeProbe: probe) { client in
+                    let channel = await client.channel("room-1")
+                    let error = try await #require(throws: RealtimeError.self) { try await channel.subscribe() }
+                    #expect(error.kind == .gaveUp)
+                    #expect(error.status == 401)
+                    // The hub's answer to an unauthorized socket GET (its wording for any bad key).
+                    #expect(error.reason.contains("HTTP 401 on the WebSocket handshake: API key is missing"))
+                    let snapshot = client.monitor.snapshot
+                    #expect(snapshot.totalConnections == 1)
+                    #expect(snapshot.errorPatterns == ["HTTP 401": 1])
+                    #expect(backend.hub.joinsReceived == 0)
+                }
+            }
+        }
+    }
+
+    @Test func aServiceUnavailableRefusalIsRetried() async throws {
+        try await withRefusingEndpoint(status: 503) { port, endpoint in
+            try await withProbe(port: port) { probe in
+                try await withClient(port: port, version: .v2, handshakeProbe: probe) { client in
+                    let channel = await client.channel("room-1")
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask { try await channel.subscribe() }
+                        var upgrades = 0
+                        for await seen in endpoint.seen where seen.upgrade {
+                            upgrades += 1
+                            if upgrades == 3 { break }
+                        }
+                        #expect(upgrades == 3)
+                        // Two refusals were probed, counted, and followed by another attempt; the channel waits on.
+                        #expect(endpoint.requests.filter { !$0.upgrade }.count >= 2)
+                        #expect(client.monitor.snapshot.errorPatterns["HTTP 503", default: 0] >= 2)
+                        #expect(client.stats().channels == 1)
+                        group.cancelAll()
+                    }
+                }
+            }
+        }
+    }
+}
