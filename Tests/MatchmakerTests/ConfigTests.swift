@@ -39,9 +39,23 @@ import Testing
         #expect(config.logLevel == .debug)
     }
 
+    @Test func realtimeKeysReachTheClientConfiguration() throws {
+        let defaults = try config([:]).realtimeConfiguration(url: "http://x", apiKey: "k")
+        #expect(defaults.joinsPerSecond == 100)
+        #expect(defaults.maxChannelsPerConnection == 10)
+        #expect(defaults.connectTimeout == .seconds(8))
+        let tuned = try config(["REALTIME_JOINS_PER_SECOND": "40", "MAX_CHANNELS_PER_CONNECTION": "5", "REALTIME_CONNECT_TIMEOUT": "3"])
+            .realtimeConfiguration(url: "http://x", apiKey: "k")
+        #expect(tuned.joinsPerSecond == 40)
+        #expect(tuned.maxChannelsPerConnection == 5)
+        #expect(tuned.connectTimeout == .seconds(3))
+        #expect(tuned.url == "http://x" && tuned.apiKey == "k")
+    }
+
     @Test(arguments: [
         ("HTTP_PORT", "eighty"), ("HTTP_PORT", "70000"), ("MATCH_INTERVAL", "-1"), ("QUEUE_LEASE_SECONDS", "0"),
-        ("SKIP_WINDOW", "ten"), ("LOG_LEVEL", "loud"), ("BATCH_SIZE", "1.5"),
+        ("SKIP_WINDOW", "ten"), ("LOG_LEVEL", "loud"), ("BATCH_SIZE", "1.5"), ("REALTIME_JOINS_PER_SECOND", "0"),
+        ("MAX_CHANNELS_PER_CONNECTION", "many"),
     ])
     func invalidValuesAreErrorsNotSilentDefaults(key: String, value: String) {
         #expect(throws: ConfigError.self) { try config([key: value]) }

@@ -60,8 +60,7 @@ struct Backend {
                 transport: transport, queueName: config.queueName, notifyPrivate: config.notifyPrivate,
                 skipWindow: config.pass.policy.skipWindow, leaseSeconds: config.pass.leaseSeconds
             )
-            var realtimeConfiguration = RealtimeConfiguration(url: url, apiKey: key)
-            realtimeConfiguration.connectTimeout = config.pass.attemptTimeout ?? .seconds(8)
+            let realtimeConfiguration = config.realtimeConfiguration(url: url, apiKey: key)
             // The probe of a refused handshake goes straight to the project: it is not one of the pass's exchanges.
             let lobby = RealtimeClient(configuration: realtimeConfiguration, time: time, handshakeProbe: http, logger: logger)
             services.append(lobby)

@@ -40,8 +40,8 @@ struct Bots: AsyncParsableCommand {
             logger.notice("No SUPABASE_SERVICE_ROLE_KEY: using an empty key, which only an embedded serve without a JWT secret accepts")
         }
         let parts = buildBotService(
-            config: bots, url: supabaseURL, apiKey: bots.serviceRoleKey ?? "", queue: config.queueName,
-            connectTimeout: config.pass.attemptTimeout ?? .seconds(8), logger: logger
+            config: bots, realtime: config.realtimeConfiguration(url: supabaseURL, apiKey: bots.serviceRoleKey ?? ""),
+            queue: config.queueName, logger: logger
         )
         logger.info("Starting the bot service", metadata: ["http.host": "\(config.host)", "http.port": "\(config.port)"])
         var app = Application(

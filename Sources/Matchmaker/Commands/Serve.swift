@@ -85,8 +85,8 @@ struct Serve: AsyncParsableCommand {
             guard let port = await iterator.next() else { throw CancellationError() }
             logger.info("Starting the in-process bots", metadata: ["http.port": "\(port)"])
             return buildBotService(
-                config: bots, url: "http://\(host):\(port)", apiKey: bots.serviceRoleKey ?? "", queue: config.queueName,
-                connectTimeout: config.pass.attemptTimeout ?? .seconds(8), logger: logger
+                config: bots, realtime: config.realtimeConfiguration(url: "http://\(host):\(port)", apiKey: bots.serviceRoleKey ?? ""),
+                queue: config.queueName, logger: logger
             )
         }
     }

@@ -18,15 +18,16 @@ public struct BotParts: Sendable {
     public var services: [any Service] { [http, realtime, manager] }
 }
 
-/// Builds the bot service against `url` (Supabase, or an embedded `serve`) with `apiKey`.
-public func buildBotService(
-    config: BotConfig, url: String, apiKey: String, queue: String, connectTimeout: Duration = .seconds(8), logger: Logger
-) -> BotParts {
-    let http = AsyncHTTPTransport.makeClient(connectTimeout: connectTimeout)
-    let transport = AsyncHTTPTransport(client: http, baseURL: url, apiKey: apiKey, timeout: connectTimeout, logger: logger)
-    var realtimeConfiguration = RealtimeConfiguration(url: url, apiKey: apiKey)
-    realtimeConfiguration.connectTimeout = connectTimeout
-    let realtime = RealtimeClient(configuration: realtimeConfiguration, logger: logger)
+/// Builds the bot service against the project of `realtime` (Supabase, or an embedded `serve`) with its API key.
+public func buildBotService(config: BotConfig, realtime realtimeConfiguration: RealtimeConfiguration, queue: String, logger: Logger)
+    -> BotParts
+{
+    let url = realtimeConfiguration.url
+    let timeout = realtimeConfiguration.connectTimeout
+    let http = AsyncHTTPTransport.makeClient(connectTimeout: timeout)
+    let transport = AsyncHTTPTransport(client: http, baseURL: url, apiKey: realtimeConfiguration.apiKey, timeout: timeout, logger: logger)
+    // A refused handshake (401/403/404: a wrong key or URL) is probed over HTTP so that no bot retries it.
+    let realtime = RealtimeClient(configuration: realtimeConfiguration, handshakeProbe: transport, logger: logger)
     let manager = BotManager(
         settings: config.manager, client: realtime, store: BotStore(transport: transport, queue: queue),
         presence: LobbyObserver(client: realtime), logger: logger

@@ -30,6 +30,9 @@ import Shared
 /// - `DATABASE_URL` (secret, optional): selects the `postgres` backend; neither URL means the embedded backend.
 /// - `NOTIFY_PRIVATE` (bool, default `false`): broadcast notifications on private channels.
 /// - `HTTP_CONNECTIONS_PER_HOST` (int, default `8`): outbound HTTP connection cap per host.
+/// - `MAX_CHANNELS_PER_CONNECTION` (int, default `10`): Realtime channels multiplexed on one socket.
+/// - `REALTIME_JOINS_PER_SECOND` (int, default `100`): Realtime joins per second across the pool
+///   (Supabase's per-project limit; at most this many in any window of 1.1 s).
 public struct MatchmakerConfig: Sendable, Hashable {
     /// Bind address.
     public var host = "127.0.0.1"
@@ -55,6 +58,10 @@ public struct MatchmakerConfig: Sendable, Hashable {
     public var notifyPrivate = false
     /// Outbound HTTP connections per host.
     public var connectionsPerHost = 8
+    /// Realtime channels per socket.
+    public var maxChannelsPerConnection = 10
+    /// Realtime joins per second across the pool.
+    public var realtimeJoinsPerSecond = 100
 
     /// The defaults.
     public init() {}
@@ -88,6 +95,9 @@ public struct MatchmakerConfig: Sendable, Hashable {
         guard ["true", "false", "1", "0"].contains(privacy) else { throw ConfigError(key: "NOTIFY_PRIVATE", value: privacy) }
         notifyPrivate = privacy == "true" || privacy == "1"
         connectionsPerHost = try reader.integer("http.connectionsPerHost", default: connectionsPerHost, range: 1...256)
+        maxChannelsPerConnection = try reader.integer(
+            "maxChannelsPerConnection", default: maxChannelsPerConnection, range: 1...100)
+        realtimeJoinsPerSecond = try reader.integer("realtime.joinsPerSecond", default: realtimeJoinsPerSecond, range: 1...10_000)
         if supabaseURL != nil, serviceRoleKey == nil {
             throw ConfigError(key: "SUPABASE_SERVICE_ROLE_KEY", value: "(missing: required with SUPABASE_URL)")
         }
@@ -125,5 +135,16 @@ extension ConfigReader {
             throw ConfigError(key: Self.envName(key), value: text)
         }
         return number
+    }
+}
+
+extension MatchmakerConfig {
+    /// The Realtime client's settings for `url` with `apiKey`: connect timeout, channels per socket, join rate.
+    public func realtimeConfiguration(url: String, apiKey: String) -> RealtimeConfiguration {
+        var configuration = RealtimeConfiguration(url: url, apiKey: apiKey)
+        configuration.connectTimeout = pass.attemptTimeout ?? .seconds(8)
+        configuration.maxChannelsPerConnection = maxChannelsPerConnection
+        configuration.joinsPerSecond = realtimeJoinsPerSecond
+        return configuration
     }
 }
