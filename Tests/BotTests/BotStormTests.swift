@@ -26,7 +26,7 @@ extension LiveBotTests {
                         "storm: \(joins.count) joins in \(String(format: "%.2f", span)) s, busiest second \(busiest), "
                             + "sockets \(stats.sockets), joins retried \(retries)"
                     )
-                    #expect(busiest <= limit + 1, "the hub saw \(busiest) joins in one second")
+                    #expect(busiest <= limit, "the hub saw \(busiest) joins in one second")
                     #expect(stats.channelsPerSocket.allSatisfy { $0 <= 10 })
                     // One join per channel; a join whose reply a saturated machine delays past the connect timeout is
                     // retried through the same limiter, so retries never raise the rate (checked above).

@@ -91,7 +91,7 @@ public struct UpstreamFixture: Codable, Sendable {
 
     /// True when the file at `url` is an upstream recording rather than an embedded-world fixture.
     public static func isUpstream(_ url: URL) -> Bool {
-        (try? JSONCoding.decoder.decode(JSONValue.self, from: Data(contentsOf: url)))?["exchanges"] != nil
+        (try? JSONValue(parsing: Data(contentsOf: url)))?["exchanges"] != nil
     }
 
     /// Replays the recording and lists every difference (empty when it matches).

@@ -54,7 +54,7 @@ struct PgmqController: Sendable {
         if body.readableBytes == 0 {
             arguments = [:]
         } else {
-            guard case .object(let fields)? = try? JSONCoding.decoder.decode(JSONValue.self, from: Data(body.readableBytesView)) else {
+            guard case .object(let fields)? = try? JSONValue(parsing: Data(body.readableBytesView)) else {
                 throw PostgRESTError.invalidBody()
             }
             arguments = fields

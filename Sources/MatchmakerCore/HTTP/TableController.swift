@@ -120,7 +120,7 @@ struct TableController: Sendable {
 
     private func json(_ request: Request, _ context: AppRequestContext) async throws -> JSONValue {
         let body = try await request.body.collect(upTo: context.maxUploadSize)
-        guard let value = try? JSONCoding.decoder.decode(JSONValue.self, from: Data(body.readableBytesView)) else {
+        guard let value = try? JSONValue(parsing: Data(body.readableBytesView)) else {
             throw PostgRESTError.invalidBody()
         }
         return value

@@ -60,7 +60,7 @@ public struct RealtimeHubController: Sendable {
     @Sendable func broadcastBatch(_ request: Request, context: AppRequestContext) async throws -> Response {
         guard await authorized(request, allowQueryKey: false) else { return Self.unauthorized }
         let body = try await request.body.collect(upTo: context.maxUploadSize)
-        guard let value = try? JSONCoding.decoder.decode(JSONValue.self, from: Data(body.readableBytesView)) else {
+        guard let value = try? JSONValue(parsing: Data(body.readableBytesView)) else {
             return Self.unprocessable(["messages": ["can't be blank"]])
         }
         guard case .array(let messages)? = value["messages"] else { return Self.unprocessable(["messages": ["can't be blank"]]) }
@@ -106,10 +106,10 @@ public struct RealtimeHubController: Sendable {
         if contentType?.hasPrefix("application/octet-stream") == true {
             payload = .string(Data(body.readableBytesView).base64EncodedString())
         } else {
-            guard case .object? = try? JSONCoding.decoder.decode(JSONValue.self, from: Data(body.readableBytesView)) else {
+            guard case .object? = try? JSONValue(parsing: Data(body.readableBytesView)) else {
                 return Self.unprocessable(["payload": ["is invalid"]])
             }
-            payload = try JSONCoding.decoder.decode(JSONValue.self, from: Data(body.readableBytesView))
+            payload = try JSONValue(parsing: Data(body.readableBytesView))
         }
         guard !topic.isEmpty, !event.isEmpty else { return Self.unprocessable(["topic": ["can't be blank"]]) }
         let isPrivate = request.uri.queryParameters.get("private") == "true"

@@ -57,7 +57,7 @@ public struct PostgRESTClient: Sendable {
     private func send(_ request: UpstreamRequest) async throws -> JSONValue? {
         let response = try await transport.send(request)
         guard (200..<300).contains(response.status) else {
-            let error = try? JSONCoding.decoder.decode(JSONValue.self, from: Data(response.body.utf8))
+            let error = try? JSONValue(parsing: Data(response.body.utf8))
             throw UpstreamError(
                 kind: .status(response.status), code: error?["code"]?.stringValue,
                 message: error?["message"]?.stringValue ?? String(response.body.prefix(200))
@@ -65,7 +65,7 @@ public struct PostgRESTClient: Sendable {
         }
         guard !response.body.isEmpty else { return nil }
         do {
-            return try JSONCoding.decoder.decode(JSONValue.self, from: Data(response.body.utf8))
+            return try JSONValue(parsing: Data(response.body.utf8))
         } catch {
             throw UpstreamError(kind: .status(response.status), message: "\(request.path): body is not JSON")
         }

@@ -65,7 +65,7 @@ public struct PhoenixSerializer: Sendable, Hashable {
     /// Decodes a text frame.
     /// - Throws: `PhoenixDecodingError` when the frame is not this version's shape.
     public func decode(text: String) throws -> PhoenixMessage {
-        guard let value = try? JSONCoding.decoder.decode(JSONValue.self, from: Data(text.utf8)) else {
+        guard let value = try? JSONValue(parsing: Data(text.utf8)) else {
             throw PhoenixDecodingError("not JSON")
         }
         switch (version, value) {
@@ -136,14 +136,14 @@ public struct PhoenixSerializer: Sendable, Hashable {
     private static func broadcastPayload(event: String, meta: [UInt8], encoding: UInt8, data: [UInt8]) throws -> JSONValue {
         var fields: [String: JSONValue] = ["type": "broadcast", "event": .string(event)]
         if encoding == 1 {
-            guard let value = try? JSONCoding.decoder.decode(JSONValue.self, from: Data(data)) else {
+            guard let value = try? JSONValue(parsing: Data(data)) else {
                 throw PhoenixDecodingError("user broadcast payload is not JSON")
             }
             fields["payload"] = value
         } else {
             fields["payload"] = .string(Data(data).base64EncodedString())
         }
-        if !meta.isEmpty, let value = try? JSONCoding.decoder.decode(JSONValue.self, from: Data(meta)) {
+        if !meta.isEmpty, let value = try? JSONValue(parsing: Data(meta)) {
             fields["meta"] = value
         }
         return .object(fields)

@@ -167,7 +167,7 @@ public actor RealtimeSocket {
         } catch {
             return RealtimeError(.handshakeRefused, reason: "WebSocket upgrade refused; probing its status failed: \(error)")
         }
-        let body = try? JSONCoding.decoder.decode(JSONValue.self, from: Data(response.body.utf8))
+        let body = try? JSONValue(parsing: Data(response.body.utf8))
         let detail = (body?["error"] ?? body?["message"])?.stringValue.map { ": \($0)" } ?? ""
         logger.debug("Realtime handshake refused", metadata: ["upstream.status": "\(response.status)"])
         return RealtimeError(

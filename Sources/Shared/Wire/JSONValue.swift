@@ -99,7 +99,7 @@ extension JSONValue {
     /// Encodes any `Encodable` value into a `JSONValue`.
     public init(encoding value: some Encodable) throws {
         let data = try JSONCoding.encoder.encode(value)
-        self = try JSONCoding.decoder.decode(JSONValue.self, from: data)
+        self = try JSONValue(parsing: data)
     }
 
     /// Decodes this value as `T`.

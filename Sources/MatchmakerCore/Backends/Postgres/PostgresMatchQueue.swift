@@ -28,7 +28,7 @@ public struct PostgresMatchQueue: MatchQueue {
             )
             var leased: [QueueRow] = []
             for try await (msgID, readCount, enqueuedAt, visibleAt, body) in rows.decode((Int64, Int64, Date, Date, String).self) {
-                let message = (try? JSONCoding.decoder.decode(JSONValue.self, from: Data(body.utf8))) ?? .string(body)
+                let message = (try? JSONValue(parsing: Data(body.utf8))) ?? .string(body)
                 leased.append(
                     QueueRow(msgID: msgID, readCount: Int(readCount), enqueuedAt: enqueuedAt, visibleAt: visibleAt, message: message)
                 )
