@@ -92,6 +92,19 @@ let package = Package(
             path: "bench/RealtimeBench",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "PassBench",
+            dependencies: [
+                "MatchmakerCore",
+                "Shared",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "bench/PassBench",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SharedTests",
             dependencies: ["Shared", .product(name: "JWTKit", package: "jwt-kit")],

@@ -47,7 +47,7 @@ run_suite() {
         sleep 0.1
     done
     curl -fsS "http://127.0.0.1:$port/healthz" > /dev/null || { echo "no /healthz after 10 s" >&2; cat "$log" >&2; exit 1; }
-    MATCHMAKER_URL="http://127.0.0.1:$port" SUPABASE_JWT_SECRET="$secret" \
+    MATCHMAKER_URL="http://127.0.0.1:$port" SUPABASE_JWT_SECRET="$secret" MATCHMAKER_BIN="$PWD/.build/debug/matchmaker" \
         .venv/bin/python -m pytest -q "$file" "${@:3}" || status=$?
     stop_server
     if [[ $status -eq 5 ]]; then
@@ -62,6 +62,7 @@ run_suite() {
 }
 
 run_suite Tests/conformance/test_realtime.py "" "$@"
+run_suite Tests/conformance/test_two_process.py "" "$@"
 # Bots on, as `serve` runs by default, with short waits so that a lone human meets one quickly.
 export BOT_FILL_AFTER_SECONDS=1 MATCH_INTERVAL_SECONDS=0.5
 SERVE_ENV="BOTS=on BOT_MIN_COUNT=2 BOT_MAX_COUNT=2 BOT_STAGGER_MIN_MS=0 BOT_STAGGER_MAX_MS=0

@@ -123,7 +123,9 @@ public struct MatchPass: Sendable {
             }
         }
 
-        await release(plan.kept, leasedUntil: rows.map(\.visibleAt).max()!)
+        // Timestamps travel at microsecond precision (PostgREST's text, PostgreSQL's storage), so the bound
+        // gets a millisecond of slack; another reader's lease would end at least a second later.
+        await release(plan.kept, leasedUntil: rows.map(\.visibleAt).max()!.addingTimeInterval(0.001))
 
         metrics.record(report, plan: plan, duration: ContinuousClock.now - started)
         logger.info(

@@ -102,11 +102,13 @@ public final class EmbeddedPgmq: Sendable {
     public func release(_ queue: String, msgIDs: [Int64], leasedUntil: Date) throws -> Int {
         let now = time.now()
         let wanted = Set(msgIDs)
+        // Compared in whole microseconds, as PostgreSQL stores timestamps and PostgREST prints them.
+        func micros(_ date: Date) -> Double { (date.timeIntervalSince1970 * 1_000_000).rounded() }
         return try withQueue(queue) { state in
             var released = 0
             for index in state.rows.indices
             where wanted.contains(state.rows[index].msgID) && state.rows[index].visibleAt > now
-                && state.rows[index].visibleAt <= leasedUntil
+                && micros(state.rows[index].visibleAt) <= micros(leasedUntil)
             {
                 state.rows[index].visibleAt = now
                 released += 1
