@@ -12,6 +12,7 @@ import os
 import time
 import uuid
 
+import httpx
 import pytest
 from realtime import AsyncRealtimeClient
 from supabase import Client, create_client
@@ -55,6 +56,9 @@ async def test_a_lone_human_meets_a_bot_chats_and_the_bot_requeues(base_url: str
         lobby = realtime.channel("global:lobby", {"config": {"presence": {"key": human, "enabled": True}}})
         await asyncio.wait_for(lobby.subscribe(), TIMEOUT)
         await until(lambda: len(waiting_bots(lobby.presence_state())) >= 1)
+        bots = httpx.get(f"{base_url}/stats", timeout=TIMEOUT).json()["bots"]
+        assert bots["isRunning"] is True and bots["totalBots"] == 2 and bots["target"] == 2, bots
+        assert bots["realtime"]["monitor"]["totalConnections"] >= 1 and bots["realtime"]["monitor"]["failedConnections"] == 0, bots["realtime"]
 
         notices: asyncio.Queue = asyncio.Queue()
         inbox = realtime.channel(f"user:{human}")

@@ -5,6 +5,7 @@ import Logging
 import MatchmakerCore
 import NIOCore
 import Shared
+import Synchronization
 
 /// `matchmaker serve`: the function endpoint, operations routes and a pass every `MATCH_INTERVAL`.
 struct Serve: AsyncParsableCommand {
@@ -41,10 +42,12 @@ struct Serve: AsyncParsableCommand {
         if let relay = backend.relay {
             services.append(OutboxRelayService(relay: relay, interval: config.matchInterval, logger: logger))
         }
-        let parts = AppParts(
+        var parts = AppParts(
             runner: runner, verifier: verifier, embedded: backend.embedded, exporter: exporter, readiness: backend.readiness,
             services: services, realtime: backend.realtime
         )
+        let botManager = Mutex<BotManager?>(nil)
+        parts.moreStats = { botManager.withLock { $0 }.map { ["bots": botStats($0)] } ?? [:] }
         logger.info(
             "Starting", metadata: ["backend": "\(backend.name)", "http.host": "\(config.host)", "http.port": "\(config.port)"]
         )
@@ -57,14 +60,19 @@ struct Serve: AsyncParsableCommand {
                 portSink.finish()
             }
         )
-        guard backend.embedded != nil, let bots = try embeddedBots(config: config, logger: logger, ports: ports) else {
+        guard backend.embedded != nil,
+            let bots = try embeddedBots(
+                config: config, logger: logger, ports: ports, started: { manager in botManager.withLock { $0 = manager } })
+        else {
             return try await app.runService()
         }
         try await runAlongside(app, bots: bots, logger: logger)
     }
 
     /// The in-process bots of the embedded backend (`BOTS`, default on), talking to this server over real sockets.
-    private func embeddedBots(config: MatchmakerConfig, logger: Logger, ports: AsyncStream<Int>) throws -> DeferredBotService? {
+    private func embeddedBots(
+        config: MatchmakerConfig, logger: Logger, ports: AsyncStream<Int>, started: @escaping @Sendable (BotManager) -> Void
+    ) throws -> DeferredBotService? {
         let bots: BotConfig
         do {
             bots = try BotConfig(reader: common.reader())
@@ -84,10 +92,12 @@ struct Serve: AsyncParsableCommand {
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else { throw CancellationError() }
             logger.info("Starting the in-process bots", metadata: ["http.port": "\(port)"])
-            return buildBotService(
+            let parts = buildBotService(
                 config: bots, realtime: config.realtimeConfiguration(url: "http://\(host):\(port)", apiKey: bots.serviceRoleKey ?? ""),
                 queue: config.queueName, logger: logger
             )
+            started(parts.manager)
+            return parts
         }
     }
 }

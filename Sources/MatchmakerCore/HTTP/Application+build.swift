@@ -22,6 +22,8 @@ public struct AppParts: Sendable {
     public var services: [any Service]
     /// The Realtime client, whose monitor and pool numbers `/stats` shows under `realtime`.
     public var realtime: RealtimeClient?
+    /// More sections for `/stats` (the in-process bots under `bots`).
+    public var moreStats: @Sendable () -> [String: JSONValue] = { [:] }
 
     /// Bundles the parts.
     public init(
@@ -48,10 +50,11 @@ public func buildRouter(_ parts: AppParts) -> Router<AppRequestContext> {
     FunctionController(runner: parts.runner, verifier: parts.verifier).addRoutes(to: router)
     let embedded = parts.embedded
     let realtime = parts.realtime
+    let moreStats = parts.moreStats
     OpsController(
         stats: parts.runner.stats, exporter: parts.exporter,
         extraStats: {
-            var extra: [String: JSONValue] = [:]
+            var extra = moreStats()
             if let realtime {
                 extra["realtime"] = [
                     "monitor": (try? JSONValue(encoding: realtime.monitor.snapshot)) ?? .null,
