@@ -120,9 +120,7 @@ private struct UserTable {
 
     /// Parses and collapses messages; malformed ones go to `drops`.
     init(rows: [QueueRow], presence: PresenceSnapshot, bots: Set<String>, drops: inout [Drop]) {
-        let state: [String: [JSONValue]]? = if case .available(let state) = presence { state } else { nil }
         candidates.reserveCapacity(rows.count)
-        isWaiting.reserveCapacity(rows.count)
         numbers.reserveCapacity(rows.count)
         // Sorting positions rather than rows moves (and retains) no message bodies.
         for position in rows.indices.sorted(by: { rows[$0].msgID < rows[$1].msgID }) {
@@ -139,14 +137,21 @@ private struct UserTable {
                     candidates[number].lastEnqueuedAt = max(candidates[number].lastEnqueuedAt, enqueuedAt)
                     continue
                 }
-                let metas = state?[user.userID] ?? []
                 candidates.append(
                     Candidate(
                         userID: user.userID, continent: user.continent, msgID: msgID, firstEnqueuedAt: enqueuedAt,
-                        lastEnqueuedAt: enqueuedAt, duplicateMsgIDs: [], isBot: PresenceSnapshot.isBot(metas)
+                        lastEnqueuedAt: enqueuedAt, duplicateMsgIDs: [], isBot: false
                     )
                 )
-                isWaiting.append(state == nil || PresenceSnapshot.isWaiting(metas))
+            }
+        }
+        // Presence in its own pass over the numbered users: one lookup each. Degraded: everyone counts as waiting.
+        isWaiting = Array(repeating: true, count: candidates.count)
+        if case .available(let state) = presence {
+            for number in candidates.indices {
+                let lobby = PresenceSnapshot.status(of: state[candidates[number].userID] ?? [])
+                isWaiting[number] = lobby.isWaiting
+                candidates[number].isBot = lobby.isBot
             }
         }
         // The bot ids are among the leased users (`MatchStore.botIDs(among:)`): one lookup per bot, none per human.
