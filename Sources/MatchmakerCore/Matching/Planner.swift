@@ -48,21 +48,22 @@ public struct Planner: Sendable {
             }
         }
 
-        var continentOrder: [Continent] = []
-        var pools: [Continent: [Int]] = [:]
+        // In order of first appearance; a short list, since there are only a few continents.
+        var pools: [(continent: Continent, members: [Int])] = []
         var worldPool: [Int] = []
         for index in humans {
             let continent = users.candidates[index].continent
             if continent == .world {
                 worldPool.append(index)
+            } else if let slot = pools.firstIndex(where: { $0.continent == continent }) {
+                pools[slot].members.append(index)
             } else {
-                if pools[continent] == nil { continentOrder.append(continent) }
-                pools[continent, default: []].append(index)
+                pools.append((continent, [index]))
             }
         }
         var pairs: [(Int, Int, Pairing.Kind)] = []
-        for continent in continentOrder {
-            worldPool += pairGreedily(pools[continent]!, users: users, into: &pairs)
+        for pool in pools {
+            worldPool += pairGreedily(pool.members, users: users, into: &pairs)
         }
         let unpairedHumans = pairGreedily(worldPool, users: users, into: &pairs)
 
@@ -119,32 +120,43 @@ private struct UserTable {
 
     /// Parses and collapses messages; malformed ones go to `drops`.
     init(rows: [QueueRow], presence: PresenceSnapshot, bots: Set<String>, drops: inout [Drop]) {
-        let state: [String: [JSONValue]]? = if case .available(let state) = presence { state } else { nil }
         candidates.reserveCapacity(rows.count)
-        isWaiting.reserveCapacity(rows.count)
         numbers.reserveCapacity(rows.count)
-        for row in rows.sorted(by: { $0.msgID < $1.msgID }) {
-            switch QueuedUser.parse(row.message) {
+        // Sorting positions rather than rows moves (and retains) no message bodies.
+        for position in rows.indices.sorted(by: { rows[$0].msgID < rows[$1].msgID }) {
+            let msgID = rows[position].msgID
+            let enqueuedAt = rows[position].enqueuedAt
+            switch QueuedUser.parse(rows[position].message) {
             case .failure(let malformed):
-                drops.append(Drop(userID: nil, msgIDs: [row.msgID], reason: .malformed(malformed.reason)))
+                drops.append(Drop(userID: nil, msgIDs: [msgID], reason: .malformed(malformed.reason)))
             case .success(let user):
                 // One hash for the common case (a new user); a duplicate restores its first number.
                 if let number = numbers.updateValue(candidates.count, forKey: user.userID) {
                     numbers[user.userID] = number
-                    candidates[number].duplicateMsgIDs.append(row.msgID)
-                    candidates[number].lastEnqueuedAt = max(candidates[number].lastEnqueuedAt, row.enqueuedAt)
+                    candidates[number].duplicateMsgIDs.append(msgID)
+                    candidates[number].lastEnqueuedAt = max(candidates[number].lastEnqueuedAt, enqueuedAt)
                     continue
                 }
-                let metas = state?[user.userID] ?? []
                 candidates.append(
                     Candidate(
-                        userID: user.userID, continent: user.continent, msgID: row.msgID, firstEnqueuedAt: row.enqueuedAt,
-                        lastEnqueuedAt: row.enqueuedAt, duplicateMsgIDs: [],
-                        isBot: PresenceSnapshot.isBot(metas) || bots.contains(user.userID)
+                        userID: user.userID, continent: user.continent, msgID: msgID, firstEnqueuedAt: enqueuedAt,
+                        lastEnqueuedAt: enqueuedAt, duplicateMsgIDs: [], isBot: false
                     )
                 )
-                isWaiting.append(state == nil || PresenceSnapshot.isWaiting(metas))
             }
+        }
+        // Presence in its own pass over the numbered users: one lookup each. Degraded: everyone counts as waiting.
+        isWaiting = Array(repeating: true, count: candidates.count)
+        if case .available(let state) = presence {
+            for number in candidates.indices {
+                let lobby = PresenceSnapshot.status(of: state[candidates[number].userID] ?? [])
+                isWaiting[number] = lobby.isWaiting
+                candidates[number].isBot = lobby.isBot
+            }
+        }
+        // The bot ids are among the leased users (`MatchStore.botIDs(among:)`): one lookup per bot, none per human.
+        for bot in bots {
+            if let number = numbers[bot] { candidates[number].isBot = true }
         }
         hasSkips = Array(repeating: false, count: candidates.count)
     }

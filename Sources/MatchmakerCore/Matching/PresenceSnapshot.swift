@@ -20,12 +20,24 @@ public enum PresenceSnapshot: Sendable, Hashable {
     }
 
     /// A user is waiting when any of its metas has `status == "waiting"` (contract §2).
-    public static func isWaiting(_ metas: [JSONValue]) -> Bool {
-        metas.contains { $0["status"]?.stringValue == "waiting" }
-    }
+    public static func isWaiting(_ metas: [JSONValue]) -> Bool { status(of: metas).isWaiting }
 
     /// Bots track `{user_id, status}`; humans track `{status}` only.
-    public static func isBot(_ metas: [JSONValue]) -> Bool {
-        metas.contains { $0["user_id"] != nil }
+    public static func isBot(_ metas: [JSONValue]) -> Bool { status(of: metas).isBot }
+
+    /// Both of the above in one walk over the metas' few fields, which costs less than hashing the keys.
+    static func status(of metas: [JSONValue]) -> (isWaiting: Bool, isBot: Bool) {
+        var isWaiting = false
+        var isBot = false
+        for case .object(let fields) in metas {
+            for (key, value) in fields {
+                switch key {
+                case "status": isWaiting = isWaiting || value.stringValue == "waiting"
+                case "user_id": isBot = true
+                default: continue
+                }
+            }
+        }
+        return (isWaiting, isBot)
     }
 }

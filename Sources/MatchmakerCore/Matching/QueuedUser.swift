@@ -18,7 +18,17 @@ public struct QueuedUser: Sendable, Hashable {
         guard case .object(let fields) = message else {
             return .failure(Malformed(reason: "message is a JSON \(message.typeName), not an object"))
         }
-        guard let userField = fields["userId"] else {
+        // One walk over the few fields costs less than hashing both keys.
+        var userField: JSONValue?
+        var continentField: JSONValue?
+        for (key, value) in fields {
+            switch key {
+            case "userId": userField = value
+            case "continent": continentField = value
+            default: continue
+            }
+        }
+        guard let userField else {
             return .failure(Malformed(reason: "userId is missing"))
         }
         guard let userID = userField.stringValue else {
@@ -28,7 +38,7 @@ public struct QueuedUser: Sendable, Hashable {
         guard userID.utf8.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) else {
             return .failure(Malformed(reason: "userId is empty"))
         }
-        switch fields["continent"] {
+        switch continentField {
         case nil, .null:
             return .success(QueuedUser(userID: userID, continent: .world))
         case .string(let text):
