@@ -220,7 +220,7 @@ public final class RealtimeHub: Sendable {
 
     private func handle(_ message: PhoenixMessage, from id: Int, binaryOrigin: Bool, now: Date) {
         if message.topic == PhoenixEvent.phoenixTopic, message.event == PhoenixEvent.heartbeat {
-            state.withLock { $0.observer?.yield(.heartbeatReceived(connection: id)) }
+            _ = state.withLock { $0.observer?.yield(.heartbeatReceived(connection: id)) }
             if !faults.heartbeatsIgnored { reply(to: message, from: id, status: "ok") }
             return
         }
