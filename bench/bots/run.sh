@@ -13,9 +13,11 @@ until curl -sf http://127.0.0.1:18180/healthz >/dev/null; do sleep 0.2; done
 printf '| bots | waiting after | RSS (MiB) | sockets | channels | joins/s limit |\n|---|---|---|---|---|---|\n'
 for n in ${counts[@]}; do
     start=$(date +%s.%N)
-    BOT_MIN_COUNT=$n BOT_MAX_COUNT=$n BOT_STAGGER_MIN_MS=0 BOT_STAGGER_MAX_MS=0 LOG_LEVEL=error \
+    # Any key will do: the embedded serve runs without a JWT secret.
+    SUPABASE_SERVICE_ROLE_KEY=bench BOT_MIN_COUNT=$n BOT_MAX_COUNT=$n BOT_STAGGER_MIN_MS=0 BOT_STAGGER_MAX_MS=0 LOG_LEVEL=error \
         "$bin" bots --url http://127.0.0.1:18180 --port 18181 & bots=$!
     until [ "$(curl -sf http://127.0.0.1:18181/stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["waiting"])' 2>/dev/null)" = "$n" ]; do
+        kill -0 $bots 2>/dev/null || { echo "matchmaker bots exited" >&2; exit 1; }
         sleep 0.5
     done
     took=$(python3 -c "print(f'{$(date +%s.%N) - $start:.1f} s')")

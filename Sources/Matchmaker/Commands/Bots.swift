@@ -36,11 +36,8 @@ struct Bots: AsyncParsableCommand {
         guard let supabaseURL = config.supabaseURL else {
             throw ValidationError("SUPABASE_URL (or --url) is required: the project, or a running `matchmaker serve`.")
         }
-        if bots.serviceRoleKey == nil {
-            logger.notice("No SUPABASE_SERVICE_ROLE_KEY: using an empty key, which only an embedded serve without a JWT secret accepts")
-        }
         let parts = buildBotService(
-            config: bots, realtime: config.realtimeConfiguration(url: supabaseURL, apiKey: bots.serviceRoleKey ?? ""),
+            config: bots, realtime: config.realtimeConfiguration(url: supabaseURL, apiKey: config.serviceRoleKey ?? ""),
             queue: config.queueName, logger: logger
         )
         logger.info("Starting the bot service", metadata: ["http.host": "\(config.host)", "http.port": "\(config.port)"])
