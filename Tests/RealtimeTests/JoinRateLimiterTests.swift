@@ -97,3 +97,34 @@ private func sendInstants(_ count: Int, limiter: JoinRateLimiter, time: Timekeep
         #expect(busiest(received, within: 1) > 100)
     }
 }
+
+@Suite struct SentJoinsTests {
+    /// Tasks woken up to 400 ms late (a saturated machine) still never put 101 departures in 1.1 s.
+    @Test func lateWakeUpsNeverBunchDepartures() {
+        var generator = SplitMix64(seed: 7)
+        var limiter = JoinRateLimiter(perSecond: 100)
+        var sent = SentJoins(perSecond: 100, window: limiter.window)
+        var departures: [Date] = []
+        var naive: [Date] = []
+        for _ in 0..<1000 {
+            let slot = limiter.reserve(now: t0)
+            var now = slot.addingTimeInterval(Double(generator.next() % 400) / 1000)
+            naive.append(now)
+            while let free = sent.depart(at: now) {
+                now = free.addingTimeInterval(Double(generator.next() % 400) / 1000)
+            }
+            departures.append(now)
+        }
+        #expect(busiest(naive, within: 1) > 100, "late wake-ups alone do bunch: the check is needed")
+        #expect(busiest(departures, within: 1.1) <= 100)
+        #expect(busiest(departures, within: 1) <= 100)
+    }
+
+    @Test func anIdleRecordLetsAJoinGoAtOnce() {
+        var sent = SentJoins(perSecond: 2, window: .seconds(1))
+        #expect(sent.depart(at: t0) == nil)
+        #expect(sent.depart(at: t0.addingTimeInterval(0.1)) == nil)
+        #expect(sent.depart(at: t0.addingTimeInterval(0.5)) == t0.addingTimeInterval(1))
+        #expect(sent.depart(at: t0.addingTimeInterval(1)) == nil)
+    }
+}

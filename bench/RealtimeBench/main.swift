@@ -46,7 +46,7 @@ struct RealtimeBench {
             let joinTimes = JoinClock()
             group.addTask {
                 for await observation in observations {
-                    if case .joinReceived = observation { joinTimes.record() }
+                    if case .joinReceived(_, _, let at) = observation { joinTimes.record(at) }
                 }
             }
             let started = ContinuousClock.now
@@ -75,11 +75,11 @@ struct RealtimeBench {
     }
 }
 
-/// Arrival times of joins at the hub.
+/// Arrival times of joins at the hub, as the hub stamped them.
 final class JoinClock: Sendable {
-    private let times = Mutex<[ContinuousClock.Instant]>([])
+    private let times = Mutex<[Date]>([])
 
-    func record() { times.withLock { $0.append(.now) } }
+    func record(_ at: Date) { times.withLock { $0.append(at) } }
 
     /// The most joins inside any one-second window.
     func maxPerSecond() -> Int {
@@ -87,7 +87,7 @@ final class JoinClock: Sendable {
         var best = 0
         var start = 0
         for end in sorted.indices {
-            while sorted[end] - sorted[start] >= .seconds(1) { start += 1 }
+            while sorted[end].timeIntervalSince(sorted[start]) >= 1 { start += 1 }
             best = max(best, end - start + 1)
         }
         return best

@@ -23,8 +23,8 @@ public final class RealtimeHub: Sendable {
         case connected(connection: Int)
         /// A socket went away.
         case disconnected(connection: Int)
-        /// A `phx_join` arrived.
-        case joinReceived(topic: String, connection: Int)
+        /// A `phx_join` arrived; `at` is when the hub handled it, the moment a server's rate limit counts.
+        case joinReceived(topic: String, connection: Int, at: Date)
         /// A heartbeat arrived.
         case heartbeatReceived(connection: Int)
     }
@@ -259,7 +259,7 @@ public final class RealtimeHub: Sendable {
     private func join(_ message: PhoenixMessage, from id: Int, now: Date) {
         state.withLock {
             $0.joinsReceived += 1
-            $0.observer?.yield(.joinReceived(topic: message.topic, connection: id))
+            $0.observer?.yield(.joinReceived(topic: message.topic, connection: id, at: now))
         }
         guard message.topic.hasPrefix("realtime:"), message.topic.count > "realtime:".count else {
             reply(to: message, from: id, status: "error", response: ["reason": "TopicNameRequired: You must provide a topic name"])

@@ -10,6 +10,7 @@ final class JoinGate: Sendable {
     private struct State {
         var limiter: JoinRateLimiter
         var sends: JoinRateLimiter
+        var departures: SentJoins
         var inFlight = 0
         var admitted = 0
     }
@@ -20,7 +21,7 @@ final class JoinGate: Sendable {
     /// Creates a gate admitting `perSecond` joins in any window of 1 s + `margin` on `time`.
     init(perSecond: Int, margin: Duration, time: Timekeeper) {
         let limiter = JoinRateLimiter(perSecond: perSecond, margin: margin)
-        state = Mutex(State(limiter: limiter, sends: limiter))
+        state = Mutex(State(limiter: limiter, sends: limiter, departures: SentJoins(perSecond: perSecond, window: limiter.window)))
         self.time = time
     }
 
@@ -42,12 +43,17 @@ final class JoinGate: Sendable {
         }
     }
 
-    /// Waits for the next slot to put a `phx_join` on the wire.
+    /// Waits for the next slot to put a `phx_join` on the wire, then until the joins that really left allow it.
     func sendSlot() async throws {
         let now = time.now()
         let slot = state.withLock { $0.sends.reserve(now: now) }
         let wait = slot.timeIntervalSince(now)
         if wait > 0 { try await time.sleep(.seconds(double: wait)) }
+        while true {
+            let now = time.now()
+            guard let free = state.withLock({ $0.departures.depart(at: now) }) else { return }
+            try await time.sleep(.seconds(double: free.timeIntervalSince(now)))
+        }
     }
 
     /// A join admitted by `admit()` has finished, whatever its outcome.

@@ -47,3 +47,36 @@ public struct JoinRateLimiter: Sendable, Hashable {
         return slot
     }
 }
+
+/// The joins that really left: the check a join makes once its slot has come.
+///
+/// `JoinRateLimiter` books slots; a task woken late (a busy machine) can leave well after its slot,
+/// together with the tasks booked after it. This keeps the instants joins actually left and lets a join
+/// go only if the `perSecond` joins before it left at least `window` earlier, so the guarantee holds for
+/// real departures, whatever the wake-up delays.
+public struct SentJoins: Sendable {
+    /// Joins allowed in any window.
+    public let perSecond: Int
+    /// The window (1 s + the margin).
+    public let window: Duration
+    /// The last `perSecond` departures, oldest first.
+    private var recent: [Date] = []
+
+    /// Creates an empty record.
+    public init(perSecond: Int, window: Duration) {
+        self.perSecond = perSecond
+        self.window = window
+    }
+
+    /// Records a departure at `now` and returns nil; or, when that would put `perSecond` + 1 joins in one
+    /// window, records nothing and returns when the join may go.
+    public mutating func depart(at now: Date) -> Date? {
+        if recent.count == perSecond {
+            let free = recent[0].addingTimeInterval(window.seconds)
+            if free > now { return free }
+            recent.removeFirst()
+        }
+        recent.append(now)
+        return nil
+    }
+}
