@@ -12,19 +12,14 @@ struct Bots: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Option(help: "Address to bind /healthz and /stats (HTTP_HOST, default 127.0.0.1).")
-    var host: String?
-
-    @Option(help: "Port to bind /healthz and /stats (HTTP_PORT, default 8080).")
-    var port: Int?
+    /// Where `/healthz` and `/stats` listen.
+    @OptionGroup var listen: ListenOptions
 
     @Option(help: "The project URL (SUPABASE_URL), e.g. a running `matchmaker serve` at http://127.0.0.1:8080.")
     var url: String?
 
     func run() async throws {
-        var extra: [AbsoluteConfigKey: ConfigValue] = [:]
-        if let host { extra["http.host"] = ConfigValue(.string(host), isSecret: false) }
-        if let port { extra["http.port"] = ConfigValue(.string(String(port)), isSecret: false) }
+        var extra = listen.values
         if let url { extra["supabase.url"] = ConfigValue(.string(url), isSecret: false) }
         let (config, logger) = try common.bootstrap(extra: extra)
         let bots: BotConfig

@@ -36,3 +36,20 @@ struct CommonOptions: ParsableArguments {
         return (config, Logger(label: "matchmaker"))
     }
 }
+
+/// Where a long-running command listens; each option overrides its environment variable.
+struct ListenOptions: ParsableArguments {
+    @Option(help: "Address to bind (HTTP_HOST, default 127.0.0.1).")
+    var host: String?
+
+    @Option(help: "Port to bind; 0 picks a free one (HTTP_PORT, default 8080).")
+    var port: Int?
+
+    /// The options given, as configuration values.
+    var values: [AbsoluteConfigKey: ConfigValue] {
+        var values: [AbsoluteConfigKey: ConfigValue] = [:]
+        if let host { values["http.host"] = ConfigValue(.string(host), isSecret: false) }
+        if let port { values["http.port"] = ConfigValue(.string(String(port)), isSecret: false) }
+        return values
+    }
+}

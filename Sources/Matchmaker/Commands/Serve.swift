@@ -13,19 +13,13 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Option(help: "Address to bind (HTTP_HOST, default 127.0.0.1).")
-    var host: String?
-
-    @Option(help: "Port to bind (HTTP_PORT, default 8080).")
-    var port: Int?
+    @OptionGroup var listen: ListenOptions
 
     @Option(help: "Seconds between scheduled passes (MATCH_INTERVAL, default 2).")
     var interval: Double?
 
     func run() async throws {
-        var extra: [AbsoluteConfigKey: ConfigValue] = [:]
-        if let host { extra["http.host"] = ConfigValue(.string(host), isSecret: false) }
-        if let port { extra["http.port"] = ConfigValue(.string(String(port)), isSecret: false) }
+        var extra = listen.values
         if let interval { extra["match.interval"] = ConfigValue(.string(String(interval)), isSecret: false) }
         let (config, logger) = try common.bootstrap(extra: extra)
 
