@@ -62,8 +62,9 @@ extension PostgresSuite {
             let faults = EmbeddedFaults()
             faults.script(.notify(user: "\(prefix)b"), [.unauthorized])
             let notifier = EmbeddedNotifier(faults: faults)
-            let relay = PostgresOutboxRelay(
-                client: client, notifier: notifier, claimSeconds: 30, maxAttempts: 1,
+            let relay = OutboxRelay(
+                outbox: PostgresMatchOutbox(client: client, logger: TestDatabase.logger), notifier: notifier, claimSeconds: 30,
+                maxAttempts: 1,
                 runner: RetryRunner(backoff: Self.quickSettings.notifyBackoff, attemptTimeout: .seconds(2)), logger: TestDatabase.logger
             )
             try await Self.expireClaims(client, room: room)

@@ -21,8 +21,8 @@ struct Backend {
     var readiness: @Sendable () async -> String?
     /// Clients that must run while the backend is in use (database pool, Realtime sockets, HTTP client).
     var services: [any Service]
-    /// Finishes matches an earlier pass left undelivered (the postgres outbox), before a pass.
-    var relay: PostgresOutboxRelay?
+    /// Finishes matches an earlier pass left undelivered (the outbox of `commit_stranger_match`).
+    var relay: OutboxRelay?
     /// Every HTTP exchange, when recording.
     var recorder: RecordingTransport?
 
@@ -81,7 +81,8 @@ struct Backend {
         let backend = supabase!
         return Backend(
             name: "supabase", ports: backend.ports(presence: presence), realtime: realtime,
-            readiness: { await backend.readiness() }, services: services, recorder: recorder
+            readiness: { await backend.readiness() }, services: services,
+            relay: backend.relay(settings: config.pass, time: time, logger: logger), recorder: recorder
         )
     }
 

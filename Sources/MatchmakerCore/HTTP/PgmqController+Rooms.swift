@@ -2,7 +2,7 @@ import Foundation
 import Shared
 
 /// The matchmaker's RPCs of schema `public`, named and typed as in `20260701000003_stranger_rooms.sql`
-/// and `20260701000004_release_stranger_messages.sql`.
+/// and the later migrations (`release_stranger_messages`, `claim_stranger_matches`).
 extension PgmqController {
     /// The functions' parameters: name → (type, required).
     static let publicFunctions: [String: [(name: String, type: ParameterType, required: Bool)]] = [
@@ -16,11 +16,23 @@ extension PgmqController {
         ],
         "ack_stranger_match": [("room_id", .text, true)],
         "delete_stranger_room": [("room_id", .text, true)],
+        "claim_stranger_matches": [("claim_seconds", .integer, false), ("max_rows", .integer, false)],
         "release_stranger_messages": [("queue_name", .text, true), ("msg_ids", .bigintArray, true), ("leased_until", .timestamptz, true)],
     ]
 
     /// Runs a room RPC; its PostgreSQL errors (`23505`, `MM001`–`MM003`) propagate as `SQLError`.
     func performPublic(_ function: String, _ args: [String: Argument]) throws -> JSONValue {
+        if function == "claim_stranger_matches" {
+            let claimed = store.claimStrangerMatches(
+                claimSeconds: args["claim_seconds"]?.integer ?? 30, limit: args["max_rows"]?.integer ?? 100)
+            return .array(
+                try claimed.map { match in
+                    [
+                        "room_id": .string(match.roomID), "room": try JSONValue(encoding: match.room),
+                        "users": .array(match.users.map(JSONValue.string)), "attempts": .number(Double(match.attempts)),
+                    ]
+                })
+        }
         if function == "release_stranger_messages" {
             let released = try pgmq.release(
                 args["queue_name"]!.text, msgIDs: args["msg_ids"]!.integers, leasedUntil: args["leased_until"]!.date ?? .distantPast)

@@ -23,6 +23,10 @@ final class EmbeddedDatabase: Sendable {
         /// The queue rows the match consumed, restored if the room is undone.
         var messages: [QueueRow]
         var claimedUntil: Date
+        /// Claims by relays so far.
+        var attempts = 0
+        /// When the match was committed: relays take the oldest first.
+        var createdAt: Date
     }
 
     /// Everything the lock guards.

@@ -54,9 +54,26 @@ extension EmbeddedStore {
             try Self.insertRoom(room, members: [user1, user2], into: &state.tables, now: now)
             state.outbox[roomID] = EmbeddedDatabase.PendingMatch(
                 queueName: queue, room: room, users: [user1, user2], messages: consumed,
-                claimedUntil: now.addingTimeInterval(TimeInterval(claimSeconds))
+                claimedUntil: now.addingTimeInterval(TimeInterval(claimSeconds)), createdAt: now
             )
             return room
+        }
+    }
+
+    /// `public.claim_stranger_matches`: up to `limit` pending matches whose claim ran out, oldest first,
+    /// each claimed for `claimSeconds` more and counted as one more attempt.
+    public func claimStrangerMatches(claimSeconds: Int, limit: Int) -> [AbandonedMatch] {
+        let now = time.now()
+        return database.withLock { state in
+            let due = state.outbox.values.filter { $0.claimedUntil < now }.sorted {
+                ($0.createdAt, $0.room.id) < ($1.createdAt, $1.room.id)
+            }
+            return due.prefix(max(limit, 0)).map { pending in
+                state.outbox[pending.room.id]!.claimedUntil = now.addingTimeInterval(TimeInterval(claimSeconds))
+                state.outbox[pending.room.id]!.attempts += 1
+                return AbandonedMatch(
+                    roomID: pending.room.id, room: pending.room, users: pending.users, attempts: state.outbox[pending.room.id]!.attempts)
+            }
         }
     }
 

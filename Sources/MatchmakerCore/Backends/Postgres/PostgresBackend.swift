@@ -73,9 +73,9 @@ public struct PostgresBackend: Service {
     }
 
     /// The relay that finishes abandoned matches, delivering through `notifier` with `settings`' retries.
-    public func relay(notifier: any Notifier, settings: MatchPass.Settings, time: Timekeeper = .system) -> PostgresOutboxRelay {
-        PostgresOutboxRelay(
-            client: client, notifier: notifier, claimSeconds: claimSeconds,
+    public func relay(notifier: any Notifier, settings: MatchPass.Settings, time: Timekeeper = .system) -> OutboxRelay {
+        OutboxRelay(
+            outbox: PostgresMatchOutbox(client: client, logger: logger), notifier: notifier, claimSeconds: claimSeconds,
             runner: RetryRunner(backoff: settings.notifyBackoff, attemptTimeout: settings.attemptTimeout, time: time),
             logger: logger
         )

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Shared
 
 /// The `supabase` backend: pgmq through `pgmq_public`, tables and the room RPCs through PostgREST,
@@ -25,6 +26,17 @@ public struct SupabaseBackend: Sendable {
         claimSeconds = max(2 * leaseSeconds, 10)
     }
 
+    /// The relay that finishes matches whose pass stopped before both users were told, delivering through
+    /// REST broadcast with `settings`' retries.
+    /// - Parameter maxAttempts: claims after which an undelivered match is undone.
+    public func relay(settings: MatchPass.Settings, maxAttempts: Int = 3, time: Timekeeper = .system, logger: Logger) -> OutboxRelay {
+        OutboxRelay(
+            outbox: SupabaseMatchOutbox(postgrest: postgrest), notifier: SupabaseNotifier(broadcast: broadcast),
+            claimSeconds: claimSeconds, maxAttempts: maxAttempts,
+            runner: RetryRunner(backoff: settings.notifyBackoff, attemptTimeout: settings.attemptTimeout, time: time), logger: logger
+        )
+    }
+
     /// The pass's ports; presence comes from the Realtime client (or is unavailable).
     public func ports(presence: any PresenceSource) -> MatchPorts {
         MatchPorts(
@@ -37,8 +49,8 @@ public struct SupabaseBackend: Sendable {
 
     /// Nil when the project has the atomic room RPCs from `deploy/supabase/migrations`; otherwise why not.
     ///
-    /// Acknowledging a room that does not exist and releasing no message are harmless and prove the
-    /// RPCs are installed. Without them the matchmaker refuses to run rather than fall back to the
+    /// Acknowledging a room that does not exist, releasing no message and claiming no match are harmless
+    /// and prove the RPCs are installed. Without them the matchmaker refuses to run rather than fall back to the
     /// original's non-atomic inserts.
     public func readiness() async -> String? {
         do {
@@ -47,6 +59,7 @@ public struct SupabaseBackend: Sendable {
                 "release_stranger_messages",
                 arguments: ["queue_name": .string(pgmq.queue), "msg_ids": [], "leased_until": .string(Timestamp.format(Date()))]
             )
+            _ = try await postgrest.rpc("claim_stranger_matches", arguments: ["claim_seconds": 1, "max_rows": 0])
             return nil
         } catch let error as UpstreamError where error.code == "PGRST202" {
             return "the matchmaker RPCs are not installed: apply deploy/supabase/migrations"
@@ -140,6 +153,33 @@ struct SupabaseMatchStore: MatchStore {
 
     func deleteRoom(id: String) async throws {
         _ = try await backend.postgrest.rpc("delete_stranger_room", arguments: ["room_id": .string(id)])
+    }
+}
+
+/// `MatchOutbox` over PostgREST: `claim_stranger_matches`, `ack_stranger_match`, `delete_stranger_room`.
+struct SupabaseMatchOutbox: MatchOutbox {
+    let postgrest: PostgRESTClient
+
+    func claimAbandoned(limit: Int, claimSeconds: Int) async throws -> [AbandonedMatch] {
+        let rows = try await postgrest.rpc(
+            "claim_stranger_matches", arguments: ["claim_seconds": .number(Double(claimSeconds)), "max_rows": .number(Double(limit))])
+        guard case .array(let claimed)? = rows else { return [] }
+        return claimed.compactMap { row in
+            guard let roomID = row["room_id"]?.stringValue else { return nil }
+            let users: [String] =
+                if case .array(let users)? = row["users"] { users.compactMap(\.stringValue) } else { [] }
+            return AbandonedMatch(
+                roomID: roomID, room: try? row["room"]?.decode(as: Room.self), users: users,
+                attempts: Int(row["attempts"]?.integerValue ?? 1))
+        }
+    }
+
+    func acknowledge(roomID: String) async throws {
+        _ = try await postgrest.rpc("ack_stranger_match", arguments: ["room_id": .string(roomID)])
+    }
+
+    func undo(roomID: String) async throws {
+        _ = try await postgrest.rpc("delete_stranger_room", arguments: ["room_id": .string(roomID)])
     }
 }
 

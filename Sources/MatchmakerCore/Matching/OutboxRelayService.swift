@@ -5,13 +5,13 @@ import Shared
 /// Drains the match outbox every `interval` until graceful shutdown, so that a long-running `serve`
 /// finishes the matches of passes that died (its own, or another process's).
 public struct OutboxRelayService: Service {
-    let relay: PostgresOutboxRelay
+    let relay: OutboxRelay
     let interval: Duration
     let time: Timekeeper
     let logger: Logger
 
     /// Creates the service.
-    public init(relay: PostgresOutboxRelay, interval: Duration, time: Timekeeper = .system, logger: Logger) {
+    public init(relay: OutboxRelay, interval: Duration, time: Timekeeper = .system, logger: Logger) {
         self.relay = relay
         self.interval = interval
         self.time = time
