@@ -156,6 +156,30 @@ final class BotDriver {
         #expect(bot.machine.phase == .stopped)
     }
 
+    /// SIGTERM while the bot is still joining the room its partner was told about: it waits for the join,
+    /// then closes the room politely, instead of vanishing with the partner left waiting in it.
+    @Test func stopDuringTheRoomJoinClosesTheRoomOnceJoined() {
+        let bot = BotDriver()
+        bot.send(.started)
+        _ = bot.fireNext()
+        bot.send(.matched(roomID: "r1"))
+        #expect(bot.send(.stop).isEmpty, "waits for the join to settle")
+        let actions = bot.send(.roomJoined(roomID: "r1"))
+        #expect(actions.first == .close(roomID: "r1"))
+        #expect(actions.suffix(2) == [.leaveRoom("r1"), .finish])
+        #expect(bot.machine.phase == .stopped)
+    }
+
+    @Test func stopDuringARoomJoinThatFailsJustFinishes() {
+        let bot = BotDriver()
+        bot.send(.started)
+        _ = bot.fireNext()
+        bot.send(.matched(roomID: "r1"))
+        #expect(bot.send(.stop).isEmpty)
+        #expect(bot.send(.roomJoinFailed(roomID: "r1")) == [.finish])
+        #expect(bot.machine.phase == .stopped)
+    }
+
     @Test func stopWhileIdleJustFinishes() {
         let bot = BotDriver()
         bot.send(.started)

@@ -80,6 +80,8 @@ public struct BotStateMachine: Sendable {
     private var random: SplitMix64
     private var ids: RoomIDGenerator
     private var conversation: Conversation?
+    /// Asked to stop while its room join was in flight: it stops once the join settles.
+    private var stopping = false
     private var timers: [Int: Timer] = [:]
     private var nextTimer = 0
 
@@ -118,9 +120,14 @@ public struct BotStateMachine: Sendable {
             guard phase == .joiningRoom, conversation?.roomID == roomID else { return [] }
             phase = .inRoom
             conversation?.joined = true
+            if stopping { return handle(.stop, now: now) }
             return [schedule(.greet(roomID: roomID), in: timings.greeting)]
         case .roomJoinFailed(let roomID):
             guard conversation?.roomID == roomID else { return [] }
+            if stopping {
+                conversation = nil
+                return handle(.stop, now: now)
+            }
             conversation = nil
             phase = .idle
             return [.leaveRoom(roomID), .track(status: "idle"), schedule(.enqueue, in: timings.requeue)]
@@ -145,6 +152,13 @@ public struct BotStateMachine: Sendable {
             guard let timer = timers.removeValue(forKey: id) else { return [] }
             return fire(timer, now: now)
         case .stop:
+            if let current = conversation, !current.joined {
+                // The partner was told about this room and may be in it: close it politely once the join
+                // settles (it is bounded by the connect timeout), rather than vanish without `room_closed`.
+                stopping = true
+                timers = [:]
+                return []
+            }
             var actions: [Action] = []
             if let current = conversation {
                 if current.joined {
