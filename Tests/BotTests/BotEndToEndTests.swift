@@ -7,115 +7,121 @@ import Testing
 extension LiveBotTests {
     @Suite(.timeLimit(.minutes(2))) struct BotEndToEndTests {
         @Test func aLoneHumanIsMatchedWithABotChatsAndTheBotRequeues() async throws {
-            try await withMatchmaker(botFillAfter: 0.5) { port, backend in
-                try await withBots(port: port, count: 2) { manager, recorder in
-                    try await withClient(port: port) { client in
-                        let human = try await Human.join("human-1", client: client)
-                        let ready = await lobbyState(human.lobby) { bots(in: $0, status: "waiting").count == 2 }
-                        #expect(ready != nil)
-                        let asked = Date()
-                        try await human.findStranger(backend: backend)
-                        let roomID = try await human.matchedRoom()
-                        let waited = Date().timeIntervalSince(asked)
-                        // The issue's bound: BOT_FILL_AFTER (0.5 s) + one interval (0.1 s), with the default 30 s lease
-                        // (a pass releases the users it keeps). Plus 1 s of slack for a loaded 2-core machine.
-                        #expect(waited < 0.5 + 0.1 + 1, "time to match: \(waited) s")
-                        let members = try #require(backend.store.contents.members[roomID])
-                        let botID = try #require(members.first { $0 != "human-1" })
-                        #expect(botID.hasPrefix("bot-"))
+            try await withWatchdog {
+                try await withMatchmaker(botFillAfter: 0.5) { port, backend in
+                    try await withBots(port: port, count: 2) { manager, recorder in
+                        try await withClient(port: port) { client in
+                            let human = try await Human.join("human-1", client: client)
+                            let ready = await lobbyState(human.lobby) { bots(in: $0, status: "waiting").count == 2 }
+                            #expect(ready != nil)
+                            let asked = Date()
+                            try await human.findStranger(backend: backend)
+                            let roomID = try await human.matchedRoom()
+                            let waited = Date().timeIntervalSince(asked)
+                            // The issue's bound: BOT_FILL_AFTER (0.5 s) + one interval (0.1 s), with the default 30 s lease
+                            // (a pass releases the users it keeps). Plus 1 s of slack for a loaded 2-core machine.
+                            #expect(waited < 0.5 + 0.1 + 1, "time to match: \(waited) s")
+                            let members = try #require(backend.store.contents.members[roomID])
+                            let botID = try #require(members.first { $0 != "human-1" })
+                            #expect(botID.hasPrefix("bot-"))
 
-                        let room = try await human.enter(roomID)
-                        _ = await room.events.first { event in
-                            if case .broadcast("message", let payload, _) = event { return payload["senderId"]?.stringValue == botID }
-                            return false
-                        }
-                        try await room.broadcast(
-                            event: "message", payload: ["senderId": "human-1", "content": "what is your name", "id": "m1"])
-                        var sawTyping = false
-                        var reply: JSONValue?
-                        for await event in room.events {
-                            guard case .broadcast(let name, let payload, _) = event, payload["senderId"]?.stringValue == botID else {
-                                continue
+                            let room = try await human.enter(roomID)
+                            _ = await room.events.first { event in
+                                if case .broadcast("message", let payload, _) = event { return payload["senderId"]?.stringValue == botID }
+                                return false
                             }
-                            if name == "typing" { sawTyping = true }
-                            if name == "message", sawTyping {
-                                reply = payload
-                                break
+                            try await room.broadcast(
+                                event: "message", payload: ["senderId": "human-1", "content": "what is your name", "id": "m1"])
+                            var sawTyping = false
+                            var reply: JSONValue?
+                            for await event in room.events {
+                                guard case .broadcast(let name, let payload, _) = event, payload["senderId"]?.stringValue == botID else {
+                                    continue
+                                }
+                                if name == "typing" { sawTyping = true }
+                                if name == "message", sawTyping {
+                                    reply = payload
+                                    break
+                                }
                             }
-                        }
-                        let message = try #require(reply)
-                        #expect(message["content"]?.stringValue?.hasSuffix("! What's your name?") == true)
-                        #expect(message["roomId"]?.stringValue == roomID)
-                        #expect(message["sender"]?["id"]?.stringValue == botID)
-                        #expect(RoomIDGenerator.isValid(message["id"]?.stringValue ?? ""))
+                            let message = try #require(reply)
+                            #expect(message["content"]?.stringValue?.hasSuffix("! What's your name?") == true)
+                            #expect(message["roomId"]?.stringValue == roomID)
+                            #expect(message["sender"]?["id"]?.stringValue == botID)
+                            #expect(RoomIDGenerator.isValid(message["id"]?.stringValue ?? ""))
 
-                        try await room.broadcast(event: "room_closed", payload: ["leaverId": "human-1"])
-                        await room.unsubscribe()
-                        let back = await lobbyState(human.lobby) { bots(in: $0, status: "waiting").contains(botID) }
-                        #expect(back != nil, "the bot is waiting again")
-                        let queued = backend.pgmq.rows(backend.queueName).compactMap { $0.message["userId"]?.stringValue }
-                        #expect(queued.contains(botID), "the bot is back in the queue")
-                        let paths = recorder.exchanges.map { "\($0.request.method) \($0.request.path)" }
-                        #expect(paths.contains("POST /rest/v1/bot_analytics"))
-                        #expect(paths.contains("POST /rest/v1/message"))
-                        #expect(paths.contains("POST /rest/v1/user?on_conflict=id"))
-                        let body = recorder.exchanges.last { $0.request.path == "/rest/v1/bot_analytics" }?.request.body
-                        guard case .array(let rows)? = body, let analytics = rows.first else {
-                            Issue.record("no analytics row")
-                            return
+                            try await room.broadcast(event: "room_closed", payload: ["leaverId": "human-1"])
+                            await room.unsubscribe()
+                            let back = await lobbyState(human.lobby) { bots(in: $0, status: "waiting").contains(botID) }
+                            #expect(back != nil, "the bot is waiting again")
+                            let queued = backend.pgmq.rows(backend.queueName).compactMap { $0.message["userId"]?.stringValue }
+                            #expect(queued.contains(botID), "the bot is back in the queue")
+                            let paths = recorder.exchanges.map { "\($0.request.method) \($0.request.path)" }
+                            #expect(paths.contains("POST /rest/v1/bot_analytics"))
+                            #expect(paths.contains("POST /rest/v1/message"))
+                            #expect(paths.contains("POST /rest/v1/user?on_conflict=id"))
+                            let body = recorder.exchanges.last { $0.request.path == "/rest/v1/bot_analytics" }?.request.body
+                            guard case .array(let rows)? = body, let analytics = rows.first else {
+                                Issue.record("no analytics row")
+                                return
+                            }
+                            #expect(analytics["conversation_id"]?.stringValue == roomID)
+                            #expect(analytics["human_skipped"] == .bool(true))
+                            #expect(analytics["messages_exchanged"] == .number(1))
+                            #expect(manager.stats.totalBots == 2)
                         }
-                        #expect(analytics["conversation_id"]?.stringValue == roomID)
-                        #expect(analytics["human_skipped"] == .bool(true))
-                        #expect(analytics["messages_exchanged"] == .number(1))
-                        #expect(manager.stats.totalBots == 2)
                     }
                 }
             }
         }
 
         @Test func twoHumansWaitingAtOnceArePairedWithEachOtherNotWithBots() async throws {
-            try await withMatchmaker(botFillAfter: 0.3) { port, backend in
-                try await withBots(port: port, count: 2) { _, _ in
-                    try await withClient(port: port) { client in
-                        let alice = try await Human.join("alice", client: client)
-                        let bob = try await Human.join("bob", client: client)
-                        _ = await lobbyState(alice.lobby) { bots(in: $0, status: "waiting").count == 2 }
-                        try await alice.findStranger(backend: backend)
-                        try await bob.findStranger(backend: backend)
-                        async let first = alice.matchedRoom()
-                        async let second = bob.matchedRoom()
-                        let (a, b) = try await (first, second)
-                        #expect(a == b)
-                        #expect(Set(backend.store.contents.members[a] ?? []) == ["alice", "bob"])
+            try await withWatchdog {
+                try await withMatchmaker(botFillAfter: 0.3) { port, backend in
+                    try await withBots(port: port, count: 2) { _, _ in
+                        try await withClient(port: port) { client in
+                            let alice = try await Human.join("alice", client: client)
+                            let bob = try await Human.join("bob", client: client)
+                            _ = await lobbyState(alice.lobby) { bots(in: $0, status: "waiting").count == 2 }
+                            try await alice.findStranger(backend: backend)
+                            try await bob.findStranger(backend: backend)
+                            async let first = alice.matchedRoom()
+                            async let second = bob.matchedRoom()
+                            let (a, b) = try await (first, second)
+                            #expect(a == b)
+                            #expect(Set(backend.store.contents.members[a] ?? []) == ["alice", "bob"])
+                        }
                     }
                 }
             }
         }
 
         @Test func gracefulShutdownClosesTheConversationPolitely() async throws {
-            try await withMatchmaker(botFillAfter: 0.2) { port, backend in
-                try await withClient(port: port) { client in
-                    let human = try await Human.join("human-2", client: client)
-                    let (roomID, room) = try await withBots(port: port, count: 1) { _, _ in
-                        _ = await lobbyState(human.lobby) { bots(in: $0, status: "waiting").count == 1 }
-                        try await human.findStranger(backend: backend)
-                        let roomID = try await human.matchedRoom()
-                        let room = try await human.enter(roomID)
-                        if room.presence.entries.count < 2 {
-                            _ = await room.events.first { _ in room.presence.entries.count == 2 }
+            try await withWatchdog {
+                try await withMatchmaker(botFillAfter: 0.2) { port, backend in
+                    try await withClient(port: port) { client in
+                        let human = try await Human.join("human-2", client: client)
+                        let (roomID, room) = try await withBots(port: port, count: 1) { _, _ in
+                            _ = await lobbyState(human.lobby) { bots(in: $0, status: "waiting").count == 1 }
+                            try await human.findStranger(backend: backend)
+                            let roomID = try await human.matchedRoom()
+                            let room = try await human.enter(roomID)
+                            if room.presence.entries.count < 2 {
+                                _ = await room.events.first { _ in room.presence.entries.count == 2 }
+                            }
+                            return (roomID, room)
                         }
-                        return (roomID, room)
-                    }
-                    var closed: JSONValue?
-                    for await event in room.events {
-                        if case .broadcast("room_closed", let payload, _) = event {
-                            closed = payload
-                            break
+                        var closed: JSONValue?
+                        for await event in room.events {
+                            if case .broadcast("room_closed", let payload, _) = event {
+                                closed = payload
+                                break
+                            }
                         }
+                        #expect(closed?["leaverId"]?.stringValue?.hasPrefix("bot-") == true, "room \(roomID)")
+                        let lobby = await lobbyState(human.lobby) { Set($0.keys) == ["human-2"] }
+                        #expect(lobby.map { $0.keys.sorted() } == ["human-2"], "every bot untracked")
                     }
-                    #expect(closed?["leaverId"]?.stringValue?.hasPrefix("bot-") == true, "room \(roomID)")
-                    let lobby = await lobbyState(human.lobby) { Set($0.keys) == ["human-2"] }
-                    #expect(lobby.map { $0.keys.sorted() } == ["human-2"], "every bot untracked")
                 }
             }
         }

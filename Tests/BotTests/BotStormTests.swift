@@ -7,89 +7,97 @@ import Testing
 extension LiveBotTests {
     @Suite(.timeLimit(.minutes(2))) struct BotStormTests {
         @Test func manyBotsNeverJoinFasterThanTheLimit() async throws {
-            let bots = 200
-            let limit = 100
-            try await withMatchmaker { port, backend in
-                let observations = backend.hub.observe()
-                try await withBots(port: port, count: bots, configure: { _, realtime in realtime.joinsPerSecond = limit }) { manager, _ in
-                    var joins: [Date] = []
-                    for await observation in observations {
-                        if case .joinReceived(_, _, let at) = observation { joins.append(at) }
-                        if joins.count == 2 * bots + 1 { break }
+            try await withWatchdog {
+                let bots = 200
+                let limit = 100
+                try await withMatchmaker { port, backend in
+                    let observations = backend.hub.observe()
+                    try await withBots(port: port, count: bots, configure: { _, realtime in realtime.joinsPerSecond = limit }) {
+                        manager, _ in
+                        var joins: [Date] = []
+                        for await observation in observations {
+                            if case .joinReceived(_, _, let at) = observation { joins.append(at) }
+                            if joins.count == 2 * bots + 1 { break }
+                        }
+                        try await eventually(within: .seconds(60)) { manager.stats.waiting == bots }
+                        let busiest = busiestSecond(joins)
+                        let span = joins.last!.timeIntervalSince(joins.first!)
+                        let stats = manager.client.stats()
+                        let retries = backend.hub.joinsReceived - (2 * bots + 1)
+                        print(
+                            "storm: \(joins.count) joins in \(String(format: "%.2f", span)) s, busiest second \(busiest), "
+                                + "sockets \(stats.sockets), joins retried \(retries)"
+                        )
+                        // The pool lets no more than `limit` joins leave in any 1.1 s (`SentJoinsTests`, on departures). The
+                        // hub stamps a join when its session loop reaches the frame, and here it shares two cores with 200 bots
+                        // and their N² presence fan-out, so its own stalls can bunch frames that left spaced: measured 100–105.
+                        // Unloaded (`bench/RealtimeBench`, 1,000 joins), it counts exactly the limit.
+                        #expect(busiest <= limit + limit / 10, "the hub saw \(busiest) joins in one second")
+                        #expect(stats.channelsPerSocket.allSatisfy { $0 <= 10 })
+                        // One join per channel; a join whose reply a saturated machine delays past the connect timeout is
+                        // retried through the same limiter, so retries never raise the rate (checked above).
+                        #expect(retries >= 0 && retries <= bots / 4, "joins retried: \(retries)")
                     }
-                    try await eventually(within: .seconds(60)) { manager.stats.waiting == bots }
-                    let busiest = busiestSecond(joins)
-                    let span = joins.last!.timeIntervalSince(joins.first!)
-                    let stats = manager.client.stats()
-                    let retries = backend.hub.joinsReceived - (2 * bots + 1)
-                    print(
-                        "storm: \(joins.count) joins in \(String(format: "%.2f", span)) s, busiest second \(busiest), "
-                            + "sockets \(stats.sockets), joins retried \(retries)"
-                    )
-                    // The pool lets no more than `limit` joins leave in any 1.1 s (`SentJoinsTests`, on departures). The
-                    // hub stamps a join when its session loop reaches the frame, and here it shares two cores with 200 bots
-                    // and their N² presence fan-out, so its own stalls can bunch frames that left spaced: measured 100–105.
-                    // Unloaded (`bench/RealtimeBench`, 1,000 joins), it counts exactly the limit.
-                    #expect(busiest <= limit + limit / 10, "the hub saw \(busiest) joins in one second")
-                    #expect(stats.channelsPerSocket.allSatisfy { $0 <= 10 })
-                    // One join per channel; a join whose reply a saturated machine delays past the connect timeout is
-                    // retried through the same limiter, so retries never raise the rate (checked above).
-                    #expect(retries >= 0 && retries <= bots / 4, "joins retried: \(retries)")
                 }
             }
         }
 
         @Test func anUnauthorizedHubIsTriedExactlyOncePerBotAndReported() async throws {
-            let bots = 20
-            try await withMatchmaker { port, backend in
-                backend.hub.faults.refuseJoins("Unauthorized: You do not have permissions to read from this Channel topic")
-                try await withBots(port: port, count: bots, configure: { _, realtime in realtime.channelBackoff = .channel }) {
-                    manager, _ in
-                    try await eventually { manager.stats.failedBots == bots }
-                    let stats = manager.stats
-                    #expect(stats.failedBots == bots)
-                    #expect(stats.halted?.contains("Unauthorized") == true)
-                    #expect(stats.totalBots == 0)
-                    #expect(backend.hub.joinsReceived == bots + 1, "one join per bot, plus the manager's lobby observer")
-                    #expect(manager.client.monitor.snapshot.errorPatterns["UNAUTHORIZED"] == bots + 1)
-                    try await manager.tick()
-                    #expect(backend.hub.joinsReceived == bots + 2, "a later tick starts no bot, only reads the lobby again")
+            try await withWatchdog {
+                let bots = 20
+                try await withMatchmaker { port, backend in
+                    backend.hub.faults.refuseJoins("Unauthorized: You do not have permissions to read from this Channel topic")
+                    try await withBots(port: port, count: bots, configure: { _, realtime in realtime.channelBackoff = .channel }) {
+                        manager, _ in
+                        try await eventually { manager.stats.failedBots == bots }
+                        let stats = manager.stats
+                        #expect(stats.failedBots == bots)
+                        #expect(stats.halted?.contains("Unauthorized") == true)
+                        #expect(stats.totalBots == 0)
+                        #expect(backend.hub.joinsReceived == bots + 1, "one join per bot, plus the manager's lobby observer")
+                        #expect(manager.client.monitor.snapshot.errorPatterns["UNAUTHORIZED"] == bots + 1)
+                        try await manager.tick()
+                        #expect(backend.hub.joinsReceived == bots + 2, "a later tick starts no bot, only reads the lobby again")
+                    }
                 }
             }
         }
 
         @Test func everyBotIsBackAfterTheHubDropsEverySocketOnce() async throws {
-            let bots = 40
-            try await withMatchmaker { port, backend in
-                try await withBots(port: port, count: bots) { manager, _ in
-                    try await withClient(port: port) { client in
-                        let watcher = await client.channel("global:lobby", options: ChannelOptions(presenceEnabled: true), exclusive: true)
-                        try await watcher.subscribe()
-                        _ = await lobbyState(watcher) { botsPresent($0) == bots }
-                        let observations = backend.hub.observe()
-                        let dropped = Date()
-                        backend.hub.dropAllConnections()
-                        var reconnects: [Double] = []
-                        let expected = manager.client.stats().sockets + 1
-                        for await observation in observations {
-                            if case .connected = observation { reconnects.append(Date().timeIntervalSince(dropped)) }
-                            if reconnects.count == expected { break }
+            try await withWatchdog {
+                let bots = 40
+                try await withMatchmaker { port, backend in
+                    try await withBots(port: port, count: bots) { manager, _ in
+                        try await withClient(port: port) { client in
+                            let watcher = await client.channel(
+                                "global:lobby", options: ChannelOptions(presenceEnabled: true), exclusive: true)
+                            try await watcher.subscribe()
+                            _ = await lobbyState(watcher) { botsPresent($0) == bots }
+                            let observations = backend.hub.observe()
+                            let dropped = Date()
+                            backend.hub.dropAllConnections()
+                            var reconnects: [Double] = []
+                            let expected = manager.client.stats().sockets + 1
+                            for await observation in observations {
+                                if case .connected = observation { reconnects.append(Date().timeIntervalSince(dropped)) }
+                                if reconnects.count == expected { break }
+                            }
+                            let back = await lobbyState(watcher) { botsPresent($0) == bots }
+                            let allBack = Date().timeIntervalSince(dropped)
+                            #expect(back != nil)
+                            let spread = (reconnects.max() ?? 0) - (reconnects.min() ?? 0)
+                            print(
+                                "drop: \(expected) sockets back between \(String(format: "%.3f", reconnects.min() ?? 0)) and "
+                                    + "\(String(format: "%.3f", reconnects.max() ?? 0)) s (spread \(String(format: "%.3f", spread)) s), "
+                                    + "all \(bots) bots tracked again after \(String(format: "%.3f", allBack)) s")
+                            // The first reconnect waits 200 ms + up to 30 % jitter, after the closed socket is noticed
+                            // (measured 0.32–0.40 s, spread 0.085 s); everyone must be back well within the
+                            // second step of the schedule.
+                            #expect(reconnects.min() ?? 0 >= 0.2)
+                            #expect(reconnects.max() ?? 9 <= 5)
+                            #expect(spread > 0.01, "jitter spreads the reconnects")
+                            #expect(allBack < 5)
                         }
-                        let back = await lobbyState(watcher) { botsPresent($0) == bots }
-                        let allBack = Date().timeIntervalSince(dropped)
-                        #expect(back != nil)
-                        let spread = (reconnects.max() ?? 0) - (reconnects.min() ?? 0)
-                        print(
-                            "drop: \(expected) sockets back between \(String(format: "%.3f", reconnects.min() ?? 0)) and "
-                                + "\(String(format: "%.3f", reconnects.max() ?? 0)) s (spread \(String(format: "%.3f", spread)) s), "
-                                + "all \(bots) bots tracked again after \(String(format: "%.3f", allBack)) s")
-                        // The first reconnect waits 200 ms + up to 30 % jitter, after the closed socket is noticed
-                        // (measured 0.32–0.40 s, spread 0.085 s); everyone must be back well within the
-                        // second step of the schedule.
-                        #expect(reconnects.min() ?? 0 >= 0.2)
-                        #expect(reconnects.max() ?? 9 <= 5)
-                        #expect(spread > 0.01, "jitter spreads the reconnects")
-                        #expect(allBack < 5)
                     }
                 }
             }

@@ -162,3 +162,21 @@ func eventually(within limit: Duration = .seconds(10), _ condition: @Sendable ()
         try await Task.sleep(for: .milliseconds(10))
     }
 }
+
+/// Runs `body`, failing the test and cancelling `body` if it takes longer than `limit`, so that a lost event
+/// fails one test instead of hanging the whole run (the suite's time limit only applies between tests).
+func withWatchdog(_ limit: Duration = .seconds(90), _ body: @escaping @Sendable () async throws -> Void) async throws {
+    try await withThrowingTaskGroup(of: Bool.self) { group in
+        group.addTask {
+            try await body()
+            return true
+        }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            return false
+        }
+        let finished = try await group.next() ?? false
+        group.cancelAll()
+        if !finished { Issue.record("still running after \(limit): cancelled") }
+    }
+}
