@@ -26,13 +26,15 @@ extension LiveBotTests {
                         let retries = backend.hub.joinsReceived - (2 * bots + 1)
                         print(
                             "storm: \(joins.count) joins in \(String(format: "%.2f", span)) s, busiest second \(busiest), "
-                                + "sockets \(stats.sockets), joins retried \(retries)"
+                                + "sockets \(stats.sockets), joins retried \(retries), busiest second sent \(stats.busiestJoinSecond)"
                         )
-                        // The pool lets no more than `limit` joins leave in any 1.1 s (`SentJoinsTests`, on departures). The
-                        // hub stamps a join when its session loop reaches the frame, and here it shares two cores with 200 bots
-                        // and their N² presence fan-out, so its own stalls can bunch frames that left spaced: measured 100–105.
-                        // Unloaded (`bench/RealtimeBench`, 1,000 joins), it counts exactly the limit.
-                        #expect(busiest <= limit + limit / 10, "the hub saw \(busiest) joins in one second")
+                        // The pool's own departures are the guarantee: never more than `limit` `phx_join` frames in any
+                        // second. The hub stamps a join when its session loop reaches the frame, and here it shares two cores
+                        // with 200 bots, their N² presence fan-out and the other suites, so its stalls bunch frames that left
+                        // spaced (100–117 seen). Its count still catches a storm: without the limiter it would be ~400.
+                        #expect(stats.busiestJoinSecond <= limit, "the pool sent \(stats.busiestJoinSecond) joins in one second")
+                        #expect(stats.busiestJoinSecond >= limit / 2, "the burst really ran at the limit")
+                        #expect(busiest <= limit * 3 / 2, "the hub saw \(busiest) joins in one second")
                         #expect(stats.channelsPerSocket.allSatisfy { $0 <= 10 })
                         // One join per channel; a join whose reply a saturated machine delays past the connect timeout is
                         // retried through the same limiter, so retries never raise the rate (checked above).

@@ -31,6 +31,9 @@ final class JoinGate: Sendable {
     /// Joins admitted so far.
     var admitted: Int { state.withLock { $0.admitted } }
 
+    /// The most `phx_join` frames that left in any one second so far.
+    var busiestSecond: Int { state.withLock { $0.departures.busiestSecond } }
+
     /// Waits for the next join slot, then counts the join as in flight; pair with `finish()`.
     func admit() async throws {
         let now = time.now()

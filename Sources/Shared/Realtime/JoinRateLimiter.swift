@@ -61,6 +61,8 @@ public struct SentJoins: Sendable {
     public let window: Duration
     /// The last `perSecond` departures, oldest first.
     private var recent: [Date] = []
+    /// The most departures seen in any one second so far.
+    public private(set) var busiestSecond = 0
 
     /// Creates an empty record.
     public init(perSecond: Int, window: Duration) {
@@ -77,6 +79,7 @@ public struct SentJoins: Sendable {
             recent.removeFirst()
         }
         recent.append(now)
+        busiestSecond = max(busiestSecond, recent.count { now.timeIntervalSince($0) < 1 })
         return nil
     }
 }

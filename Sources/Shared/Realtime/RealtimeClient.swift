@@ -16,6 +16,8 @@ public actor RealtimeClient: Service {
         public var joinsInFlight: Int
         /// Joins admitted since start.
         public var joinsAdmitted: Int
+        /// The most `phx_join` frames sent in any one second since start (at most `REALTIME_JOINS_PER_SECOND`).
+        public var busiestJoinSecond = 0
 
         /// Channels across the pool.
         public var channels: Int { channelsPerSocket.reduce(0, +) }
@@ -110,7 +112,8 @@ public actor RealtimeClient: Service {
     public nonisolated func stats() -> Stats {
         let pool = sockets.withLock { $0 }
         return Stats(
-            sockets: pool.count, channelsPerSocket: pool.map(\.channelCount), joinsInFlight: gate.inFlight, joinsAdmitted: gate.admitted
+            sockets: pool.count, channelsPerSocket: pool.map(\.channelCount), joinsInFlight: gate.inFlight, joinsAdmitted: gate.admitted,
+            busiestJoinSecond: gate.busiestSecond
         )
     }
 }
