@@ -180,6 +180,17 @@ final class BotDriver {
         #expect(bot.machine.phase == .stopped)
     }
 
+    /// Stopped mid-join, then skipped before the join settles (the pair was undone): the bot still finishes.
+    @Test func stopDuringARoomJoinThenASkipFinishes() {
+        let bot = BotDriver()
+        bot.send(.started)
+        _ = bot.fireNext()
+        bot.send(.matched(roomID: "r1"))
+        #expect(bot.send(.stop).isEmpty)
+        #expect(bot.send(.skipped) == [.leaveRoom("r1"), .finish])
+        #expect(bot.machine.phase == .stopped)
+    }
+
     @Test func stopWhileIdleJustFinishes() {
         let bot = BotDriver()
         bot.send(.started)

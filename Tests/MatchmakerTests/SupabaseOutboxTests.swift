@@ -59,6 +59,23 @@ import Testing
         }
     }
 
+    /// A relay first running long after the crash (a deploy, an outage) does not announce stale rooms.
+    @Test func aMatchTooOldToAnnounceIsDroppedNotAnnounced() async throws {
+        let harness = AppHarness()
+        for user in ["alice", "bob"] { try harness.pass.enqueue(user) }
+        try await withEmbeddedSupabase(harness) { transport, harness in
+            let upstream = FaultyTransport(transport, faults: [])
+            let supabase = Self.backend(upstream)
+            let (room, _) = try await Self.abandonedMatch(supabase, now: harness.pass.now)
+            try await harness.pass.time.sleep(.seconds(601))
+            let report = try await supabase.relay(settings: harness.pass.settings, time: harness.pass.time, logger: .quiet).drain()
+            #expect(report.claimed == 0)
+            #expect(upstream.delivered.isEmpty, "nobody is told about a room from ten minutes ago")
+            #expect(harness.pass.backend.store.contents.members[room.id] == ["alice", "bob"], "the room is left as it is")
+            #expect(harness.pass.backend.store.claimStrangerMatches(claimSeconds: 30, limit: 10, maxAgeSeconds: 10_000).isEmpty, "gone")
+        }
+    }
+
     @Test func aMatchThatFailsToDeliverIsRetriedOnALaterClaim() async throws {
         let harness = AppHarness()
         for user in ["alice", "bob"] { try harness.pass.enqueue(user) }

@@ -55,6 +55,22 @@ extension PostgresSuite {
         }
     }
 
+    @Test func aMatchTooOldToAnnounceIsDroppedNotAnnounced() async throws {
+        let prefix = TestDatabase.uniquePrefix("stale")
+        try await TestDatabase.withClient { client in
+            let (backend, room, _) = try await Self.abandonedMatch(client, prefix: prefix)
+            try await client.command(
+                "update public.matchmaker_outbox set claimed_until = now() - interval '1 second', created_at = now() - interval '11 minutes' where room_id = \(room.id)",
+                logger: TestDatabase.logger
+            )
+            let notifier = EmbeddedNotifier()
+            _ = try await backend.relay(notifier: notifier, settings: Self.quickSettings).drain()
+            #expect(notifier.log.filter { $0.userID.hasPrefix(prefix) }.isEmpty, "nobody is told about a room from eleven minutes ago")
+            #expect(try await client.count("select count(*) from public.matchmaker_outbox where room_id = \(room.id)") == 0)
+            #expect(try await client.count("select count(*) from public.room where id = \(room.id)") == 1, "the room is left as it is")
+        }
+    }
+
     @Test func theRelayUndoesAMatchItCannotDeliver() async throws {
         let prefix = TestDatabase.uniquePrefix("undo")
         try await TestDatabase.withClient { client in

@@ -144,6 +144,33 @@ private func withProbe(port: Int, _ body: @Sendable (any HTTPTransport) async th
         }
     }
 
+    /// Once given up on, a refused handshake keeps its class: the bot manager halts on a wrong key or URL.
+    @Test func aGivenUpHandshakeKeepsTheClassOfItsStatus() {
+        let fatal = RealtimeError(.gaveUp, reason: "not retryable after 1 attempt(s): HTTP 401", status: 401)
+        #expect(!fatal.failureClass.isRetryable)
+        #expect(ErrorClassifier.classify(fatal).isRetryable == false)
+        #expect(RealtimeError(.gaveUp, reason: "socket lost", status: 503).failureClass.isRetryable)
+        #expect(!RealtimeError(.gaveUp, reason: "Unauthorized: You do not have permissions").failureClass.isRetryable)
+    }
+
+    /// The probe's path carries the API key in its query: a failing probe must not put it into the error,
+    /// which is logged and shown by `/stats`.
+    @Test func aFailingProbeNeverLeaksTheKey() async throws {
+        try await withRefusingEndpoint(status: 503) { port, _ in
+            try await withClient(port: port, version: .v2, handshakeProbe: FailingProbe()) { client in
+                let channel = await client.channel("room-1")
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try? await channel.subscribe() }
+                    try await waitUntil { client.monitor.snapshot.lastError != nil }
+                    let lastError = client.monitor.snapshot.lastError ?? ""
+                    #expect(lastError.contains("probing its status failed (transport)"), "\(lastError)")
+                    #expect(!lastError.contains("test-key"))
+                    group.cancelAll()
+                }
+            }
+        }
+    }
+
     @Test func aServiceUnavailableRefusalIsRetried() async throws {
         try await withRefusingEndpoint(status: 503) { port, endpoint in
             try await withProbe(port: port) { probe in
@@ -166,5 +193,12 @@ private func withProbe(port: Int, _ body: @Sendable (any HTTPTransport) async th
                 }
             }
         }
+    }
+}
+
+/// A probe whose transport fails the way `AsyncHTTPTransport` does: its message names the path, key included.
+private struct FailingProbe: HTTPTransport {
+    func send(_ request: UpstreamRequest) async throws -> UpstreamResponse {
+        throw UpstreamError(kind: .transport, message: "\(request.method) \(request.path): connection reset by peer")
     }
 }

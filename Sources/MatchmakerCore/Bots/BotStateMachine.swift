@@ -114,6 +114,7 @@ public struct BotStateMachine: Sendable {
         case .skipped:
             guard let current = conversation else { return [] }
             conversation = nil
+            if stopping { return [.leaveRoom(current.roomID)] + handle(.stop, now: now) }
             phase = .waiting
             return [.leaveRoom(current.roomID), .track(status: "waiting")]
         case .roomJoined(let roomID):

@@ -16,7 +16,9 @@ extension PgmqController {
         ],
         "ack_stranger_match": [("room_id", .text, true)],
         "delete_stranger_room": [("room_id", .text, true)],
-        "claim_stranger_matches": [("claim_seconds", .integer, false), ("max_rows", .integer, false)],
+        "claim_stranger_matches": [
+            ("claim_seconds", .integer, false), ("max_rows", .integer, false), ("max_age_seconds", .integer, false),
+        ],
         "release_stranger_messages": [("queue_name", .text, true), ("msg_ids", .bigintArray, true), ("leased_until", .timestamptz, true)],
     ]
 
@@ -24,7 +26,8 @@ extension PgmqController {
     func performPublic(_ function: String, _ args: [String: Argument]) throws -> JSONValue {
         if function == "claim_stranger_matches" {
             let claimed = store.claimStrangerMatches(
-                claimSeconds: args["claim_seconds"]?.integer ?? 30, limit: args["max_rows"]?.integer ?? 100)
+                claimSeconds: args["claim_seconds"]?.integer ?? 30, limit: args["max_rows"]?.integer ?? 100,
+                maxAgeSeconds: args["max_age_seconds"]?.integer ?? 600)
             return .array(
                 try claimed.map { match in
                     [

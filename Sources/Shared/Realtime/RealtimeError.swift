@@ -41,11 +41,12 @@ public struct RealtimeError: ClassifiedError, Sendable, Hashable, CustomStringCo
         self.status = status
     }
 
-    /// Refusals and `system` errors are judged by their text, a refused handshake by its status; transport
-    /// trouble is retried.
+    /// Refusals and `system` errors are judged by their text, a refused handshake by its status (also once
+    /// given up on); transport trouble is retried.
     public var failureClass: FailureClass {
         switch kind {
-        case .joinRefused, .system, .channelClosed, .pushRefused, .gaveUp: ErrorClassifier.classify(text: reason)
+        case .gaveUp: status.map(ErrorClassifier.classify(handshakeStatus:)) ?? ErrorClassifier.classify(text: reason)
+        case .joinRefused, .system, .channelClosed, .pushRefused: ErrorClassifier.classify(text: reason)
         case .handshakeRefused: status.map(ErrorClassifier.classify(handshakeStatus:)) ?? .retryable
         case .timedOut, .channelError, .socketClosed, .heartbeatTimeout: .retryable
         }

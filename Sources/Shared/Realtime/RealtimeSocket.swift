@@ -165,7 +165,9 @@ public actor RealtimeSocket {
         do {
             response = try await probe.send(UpstreamRequest(method: "GET", path: configuration.socketPath))
         } catch {
-            return RealtimeError(.handshakeRefused, reason: "WebSocket upgrade refused; probing its status failed: \(error)")
+            // Only the kind of failure: the transport's message names the path, whose query carries the API key.
+            let kind = (error as? UpstreamError).map { "\($0.kind)" } ?? "\(type(of: error))"
+            return RealtimeError(.handshakeRefused, reason: "WebSocket upgrade refused; probing its status failed (\(kind))")
         }
         let body = try? JSONValue(parsing: Data(response.body.utf8))
         let detail = (body?["error"] ?? body?["message"])?.stringValue.map { ": \($0)" } ?? ""

@@ -61,10 +61,13 @@ extension EmbeddedStore {
     }
 
     /// `public.claim_stranger_matches`: up to `limit` pending matches whose claim ran out, oldest first,
-    /// each claimed for `claimSeconds` more and counted as one more attempt.
-    public func claimStrangerMatches(claimSeconds: Int, limit: Int) -> [AbandonedMatch] {
+    /// each claimed for `claimSeconds` more and counted as one more attempt. Matches older than
+    /// `maxAgeSeconds` are dropped unclaimed: too late to announce.
+    public func claimStrangerMatches(claimSeconds: Int, limit: Int, maxAgeSeconds: Int = 600) -> [AbandonedMatch] {
         let now = time.now()
+        let oldest = now.addingTimeInterval(-TimeInterval(maxAgeSeconds))
         return database.withLock { state in
+            state.outbox = state.outbox.filter { $0.value.claimedUntil >= now || $0.value.createdAt >= oldest }
             let due = state.outbox.values.filter { $0.claimedUntil < now }.sorted {
                 ($0.createdAt, $0.room.id) < ($1.createdAt, $1.room.id)
             }
