@@ -159,10 +159,7 @@ final class BotDriver {
     /// SIGTERM while the bot is still joining the room its partner was told about: it waits for the join,
     /// then closes the room politely, instead of vanishing with the partner left waiting in it.
     @Test func stopDuringTheRoomJoinClosesTheRoomOnceJoined() {
-        let bot = BotDriver()
-        bot.send(.started)
-        _ = bot.fireNext()
-        bot.send(.matched(roomID: "r1"))
+        let bot = joining()
         #expect(bot.send(.stop).isEmpty, "waits for the join to settle")
         let actions = bot.send(.roomJoined(roomID: "r1"))
         #expect(actions.first == .close(roomID: "r1"))
@@ -171,10 +168,7 @@ final class BotDriver {
     }
 
     @Test func stopDuringARoomJoinThatFailsJustFinishes() {
-        let bot = BotDriver()
-        bot.send(.started)
-        _ = bot.fireNext()
-        bot.send(.matched(roomID: "r1"))
+        let bot = joining()
         #expect(bot.send(.stop).isEmpty)
         #expect(bot.send(.roomJoinFailed(roomID: "r1")) == [.finish])
         #expect(bot.machine.phase == .stopped)
@@ -182,10 +176,7 @@ final class BotDriver {
 
     /// Stopped mid-join, then skipped before the join settles (the pair was undone): the bot still finishes.
     @Test func stopDuringARoomJoinThenASkipFinishes() {
-        let bot = BotDriver()
-        bot.send(.started)
-        _ = bot.fireNext()
-        bot.send(.matched(roomID: "r1"))
+        let bot = joining()
         #expect(bot.send(.stop).isEmpty)
         #expect(bot.send(.skipped) == [.leaveRoom("r1"), .finish])
         #expect(bot.machine.phase == .stopped)
@@ -210,11 +201,17 @@ final class BotDriver {
         #expect(transcript(seed: 3) == transcript(seed: 3))
     }
 
-    private func inRoom(profile: BotProfile = BotProfile.all[0], seed: UInt64 = 7) -> BotDriver {
+    /// A bot matched with room r1, its join still in flight.
+    private func joining(profile: BotProfile = BotProfile.all[0], seed: UInt64 = 7) -> BotDriver {
         let bot = BotDriver(profile: profile, seed: seed)
         bot.send(.started)
         _ = bot.fireNext()
         bot.send(.matched(roomID: "r1"))
+        return bot
+    }
+
+    private func inRoom(profile: BotProfile = BotProfile.all[0], seed: UInt64 = 7) -> BotDriver {
+        let bot = joining(profile: profile, seed: seed)
         bot.send(.roomJoined(roomID: "r1"))
         _ = bot.fireNext()
         return bot
