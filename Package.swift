@@ -45,9 +45,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "EmbeddedSupabase",
+            dependencies: [
+                "Shared",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "MatchmakerCore",
             dependencies: [
                 "Shared",
+                "EmbeddedSupabase",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -76,7 +88,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "PlannerBench",
-            dependencies: ["MatchmakerCore", "Shared"],
+            dependencies: ["MatchmakerCore", "EmbeddedSupabase", "Shared"],
             path: "bench/PlannerBench",
             swiftSettings: swiftSettings
         ),
@@ -84,6 +96,7 @@ let package = Package(
             name: "RealtimeBench",
             dependencies: [
                 "MatchmakerCore",
+                "EmbeddedSupabase",
                 "Shared",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -96,6 +109,7 @@ let package = Package(
             name: "PassBench",
             dependencies: [
                 "MatchmakerCore",
+                "EmbeddedSupabase",
                 "Shared",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -114,6 +128,7 @@ let package = Package(
             name: "MatchmakerTests",
             dependencies: [
                 "MatchmakerCore",
+                "EmbeddedSupabase",
                 "Shared",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -130,6 +145,7 @@ let package = Package(
             name: "PostgresTests",
             dependencies: [
                 "MatchmakerCore",
+                "EmbeddedSupabase",
                 "Shared",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -141,6 +157,7 @@ let package = Package(
             name: "BotTests",
             dependencies: [
                 "MatchmakerCore",
+                "EmbeddedSupabase",
                 "Shared",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -153,6 +170,7 @@ let package = Package(
             name: "RealtimeTests",
             dependencies: [
                 "MatchmakerCore",
+                "EmbeddedSupabase",
                 "Shared",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,3 +1,4 @@
+import EmbeddedSupabase
 import Foundation
 import Hummingbird
 import HummingbirdTesting

@@ -1,3 +1,4 @@
+import EmbeddedSupabase
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import EmbeddedSupabase
 import Foundation
 import HTTPTypes
 import Hummingbird

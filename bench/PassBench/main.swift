@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import EmbeddedSupabase
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket
@@ -34,7 +35,7 @@ struct PassBench {
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
             router: buildRouter(parts),
-            server: .http1WebSocketUpgrade(webSocketRouter: RealtimeHubController(hub: backend.hub, verifier: nil).webSocketRouter()),
+            server: .http1WebSocketUpgrade(webSocketRouter: backend.supabase.webSocketRouter(verifier: nil)),
             configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { portSink.yield($0.localAddress?.port ?? 0) },
             logger: logger

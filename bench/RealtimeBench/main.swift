@@ -1,3 +1,4 @@
+import EmbeddedSupabase
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket
@@ -24,7 +25,7 @@ struct RealtimeBench {
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
         var app = Application(
             router: buildRouter(parts),
-            server: .http1WebSocketUpgrade(webSocketRouter: RealtimeHubController(hub: backend.hub, verifier: nil).webSocketRouter()),
+            server: .http1WebSocketUpgrade(webSocketRouter: backend.supabase.webSocketRouter(verifier: nil)),
             configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { portSink.yield($0.localAddress?.port ?? 0) },
             logger: logger

@@ -1,3 +1,4 @@
+import EmbeddedSupabase
 import Hummingbird
 import HummingbirdCore
 import HummingbirdWebSocket
@@ -44,9 +45,6 @@ public struct AppParts: Sendable {
 /// Builds the router: the function endpoint, operations routes and, on the embedded backend, the Supabase slice.
 public func buildRouter(_ parts: AppParts) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
-    router.addMiddleware {
-        ErrorShapeMiddleware<AppRequestContext>()
-    }
     FunctionController(runner: parts.runner, verifier: parts.verifier).addRoutes(to: router)
     let embedded = parts.embedded
     let realtime = parts.realtime
@@ -70,11 +68,7 @@ public func buildRouter(_ parts: AppParts) -> Router<AppRequestContext> {
         },
         readiness: parts.readiness
     ).addRoutes(to: router)
-    if let embedded {
-        PgmqController(pgmq: embedded.pgmq, store: embedded.store, verifier: parts.verifier).addRoutes(to: router)
-        TableController(store: embedded.store, verifier: parts.verifier).addRoutes(to: router)
-        RealtimeHubController(hub: embedded.hub, verifier: parts.verifier).addRoutes(to: router)
-    }
+    embedded?.supabase.addRoutes(to: router, verifier: parts.verifier)
     return router
 }
 
@@ -88,7 +82,7 @@ public func buildApplication(
     let server: HTTPServerBuilder =
         if let embedded = parts.embedded {
             .http1WebSocketUpgrade(
-                webSocketRouter: RealtimeHubController(hub: embedded.hub, verifier: parts.verifier).webSocketRouter(),
+                webSocketRouter: embedded.supabase.webSocketRouter(verifier: parts.verifier),
                 configuration: .init(ws: .init(maxFrameSize: 1 << 20, autoPing: .disabled))
             )
         } else {

@@ -21,10 +21,11 @@ struct FunctionController: Sendable {
     let verifier: JWTVerifier?
 
     func addRoutes(to router: Router<AppRequestContext>) {
+        let function = router.group().add(middleware: BodyLimitMiddleware<AppRequestContext>())
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
-            router.on(Self.path, method: method, use: invoke)
+            function.on(Self.path, method: method, use: invoke)
         }
-        router.on(Self.path, method: .options) { _, _ in
+        function.on(Self.path, method: .options) { _, _ in
             Response(status: .ok, headers: Self.cors, body: .init(byteBuffer: ByteBuffer(string: "ok")))
         }
     }

@@ -2,26 +2,6 @@ import Foundation
 import Logging
 import Shared
 
-/// A committed match whose pass stopped before both users were told, claimed by a relay.
-public struct AbandonedMatch: Sendable, Hashable {
-    /// The room.
-    public var roomID: String
-    /// The room row as committed; nil when it cannot be read (the match is then undone).
-    public var room: Room?
-    /// The two users to tell.
-    public var users: [String]
-    /// Claims so far, this one included.
-    public var attempts: Int
-
-    /// Creates a claimed match.
-    public init(roomID: String, room: Room?, users: [String], attempts: Int) {
-        self.roomID = roomID
-        self.room = room
-        self.users = users
-        self.attempts = attempts
-    }
-}
-
 /// The pending matches a committing store keeps (`matchmaker_outbox`): claimed, acknowledged or undone.
 public protocol MatchOutbox: Sendable {
     /// Claims up to `limit` matches whose claim ran out, for `claimSeconds`; no two relays get the same one.

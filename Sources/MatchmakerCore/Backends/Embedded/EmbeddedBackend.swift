@@ -1,37 +1,37 @@
+import EmbeddedSupabase
 import Foundation
 import Shared
 
-/// The in-memory stand-in for the slice of Supabase the matchmaker uses: queue, tables, presence, notifications.
+/// The embedded backend: the pass's ports over the in-memory Supabase stand-in (`EmbeddedSupabase`).
 public struct EmbeddedBackend: Sendable {
-    /// The pgmq queues.
-    public let pgmq: EmbeddedPgmq
-    /// The tables.
-    public let store: EmbeddedStore
+    /// The stand-in itself, whose routes `serve` then serves.
+    public let supabase: EmbeddedSupabase
     /// The lobby.
     public let presence: EmbeddedPresence
     /// UserNotification delivery.
     public let notifier: EmbeddedNotifier
-    /// Injected failures.
-    public let faults: EmbeddedFaults
-    /// The local Realtime hub: the lobby's presence and the `user:<id>` notifications live here.
-    public let hub: RealtimeHub
     /// The queue the matchmaker reads.
     public let queueName: String
+
+    /// The pgmq queues.
+    public var pgmq: EmbeddedPgmq { supabase.pgmq }
+    /// The tables.
+    public var store: EmbeddedStore { supabase.store }
+    /// Injected failures.
+    public var faults: EmbeddedFaults { supabase.faults }
+    /// The local Realtime hub: the lobby's presence and the `user:<id>` notifications live here.
+    public var hub: RealtimeHub { supabase.hub }
 
     /// Creates an empty backend with the queue `queueName`.
     ///
     /// Until a socket joins the hub's `global:lobby` (or a test sets presence), presence is unavailable and
     /// passes run degraded (nobody is dropped for it). Notifications are broadcast through the hub.
     public init(queueName: String = "stranger-queue", time: Timekeeper = .system, hub: RealtimeHub = RealtimeHub()) {
-        let faults = EmbeddedFaults()
-        self.faults = faults
+        let supabase = EmbeddedSupabase(queues: [queueName], time: time, hub: hub)
+        self.supabase = supabase
         self.queueName = queueName
-        self.hub = hub
-        let database = EmbeddedDatabase(queues: [queueName])
-        pgmq = EmbeddedPgmq(database: database, time: time, faults: faults)
-        store = EmbeddedStore(database: database, faults: faults, time: time)
         presence = EmbeddedPresence(.unavailable(reason: "no lobby connected to the embedded backend"), live: { hub.lobbySnapshot() })
-        notifier = EmbeddedNotifier(faults: faults) { notification in
+        notifier = EmbeddedNotifier(faults: supabase.faults) { notification in
             hub.broadcast(name: notification.topic, event: notification.event, payload: notification.payload)
         }
     }

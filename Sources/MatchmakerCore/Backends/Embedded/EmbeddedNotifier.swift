@@ -1,3 +1,4 @@
+import EmbeddedSupabase
 import Shared
 import Synchronization
 

@@ -3,7 +3,7 @@ import Shared
 
 /// The matchmaker's RPCs of schema `public`, named and typed as in `20260701000003_stranger_rooms.sql`
 /// and the later migrations (`release_stranger_messages`, `claim_stranger_matches`).
-extension PgmqController {
+extension RPCController {
     /// The functions' parameters: name → (type, required).
     static let publicFunctions: [String: [(name: String, type: ParameterType, required: Bool)]] = [
         "create_stranger_room": [

@@ -93,7 +93,8 @@ public final class EmbeddedStore: Sendable {
     }
 }
 
-extension EmbeddedStore: MatchStore {
+/// The queries and writes a pass makes, one critical section each.
+extension EmbeddedStore {
     public func recentSkips(among users: [String], since: Date) async throws -> [Skip] {
         try faults.check(.skips)
         let cutoff = Timestamp.format(since)

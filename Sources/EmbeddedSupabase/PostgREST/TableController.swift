@@ -13,7 +13,7 @@ struct TableController: Sendable {
 
     static let path: RouterPath = "/rest/v1/:table"
 
-    func addRoutes(to router: Router<AppRequestContext>) {
+    func addRoutes<Context: RequestContext>(to router: some RouterMethods<Context>) {
         router.get(Self.path, use: select)
         router.post(Self.path, use: insert)
         router.patch(Self.path, use: update)
@@ -21,28 +21,29 @@ struct TableController: Sendable {
     }
 
     /// `GET`: the rows that pass the filters, as a JSON array (or one object for `vnd.pgrst.object`).
-    @Sendable func select(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func select(_ request: Request, context: some RequestContext) async throws -> Response {
         let (table, query) = try await prepare(request, context)
         let rows = try run { tables, _ in
             try tables.select(table, where: query.filter, order: query.order, offset: query.offset, limit: query.limit)
         }
         let projected = try project(rows, table: table, query: query)
-        let range: HTTPFields = [
-            HTTPField.Name("Content-Range")!: rows.isEmpty ? "*/*" : "\(query.offset)-\(query.offset + rows.count - 1)/*"
-        ]
+        var response: Response
         if request.headers[.accept]?.contains("application/vnd.pgrst.object+json") == true {
             guard projected.count == 1 else {
                 throw PostgRESTError(
                     status: .notAcceptable, code: "PGRST116", message: "JSON object requested, multiple (or no) rows returned",
                     details: "The result contains \(projected.count) rows")
             }
-            return .json(projected[0], headers: range)
+            response = .json(projected[0])
+        } else {
+            response = .json(projected)
         }
-        return .json(projected, headers: range)
+        response.headers[HTTPField.Name("Content-Range")!] = rows.isEmpty ? "*/*" : "\(query.offset)-\(query.offset + rows.count - 1)/*"
+        return response
     }
 
     /// `POST`: inserts one object or an array of them; upserts with `Prefer: resolution=…`.
-    @Sendable func insert(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func insert(_ request: Request, context: some RequestContext) async throws -> Response {
         let (table, query) = try await prepare(request, context)
         let body = try await json(request, context)
         let objects: [EmbeddedTables.Row]
@@ -69,7 +70,7 @@ struct TableController: Sendable {
     }
 
     /// `PATCH`: updates the rows that pass the filters; 204, or 200 with them on `return=representation`.
-    @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func update(_ request: Request, context: some RequestContext) async throws -> Response {
         let (table, query) = try await prepare(request, context)
         guard case .object(let values) = try await json(request, context) else {
             throw PostgRESTError.invalidBody("Expected an object")
@@ -79,7 +80,7 @@ struct TableController: Sendable {
     }
 
     /// `DELETE`: deletes the rows that pass the filters; 204, or 200 with them on `return=representation`.
-    @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func delete(_ request: Request, context: some RequestContext) async throws -> Response {
         let (table, query) = try await prepare(request, context)
         let rows = try run { tables, _ in try tables.delete(table, where: query.filter) }
         return try written(rows, status: .ok, table: table, query: query, preferences: request.preferences)
@@ -88,7 +89,7 @@ struct TableController: Sendable {
     // MARK: - Helpers
 
     /// Authorizes, checks the schema and parses the query string.
-    private func prepare(_ request: Request, _ context: AppRequestContext) async throws -> (String, PostgRESTQuery) {
+    private func prepare(_ request: Request, _ context: some RequestContext) async throws -> (String, PostgRESTQuery) {
         try await request.authorizePostgREST(with: verifier)
         let table = try context.parameters.require("table")
         switch request.profile {
@@ -118,7 +119,7 @@ struct TableController: Sendable {
         }
     }
 
-    private func json(_ request: Request, _ context: AppRequestContext) async throws -> JSONValue {
+    private func json(_ request: Request, _ context: some RequestContext) async throws -> JSONValue {
         let body = try await request.body.collect(upTo: context.maxUploadSize)
         guard let value = try? JSONValue(parsing: Data(body.readableBytesView)) else {
             throw PostgRESTError.invalidBody()

@@ -8,9 +8,9 @@ import Shared
 
 /// The embedded hub's routes: the WebSocket at `/realtime/v1/websocket` and the REST broadcast API
 /// (supabase-protocols §1.1, §2).
-public struct RealtimeHubController: Sendable {
+struct RealtimeHubController: Sendable {
     /// The WebSocket path.
-    public static let socketPath: RouterPath = "/realtime/v1/websocket"
+    static let socketPath: RouterPath = "/realtime/v1/websocket"
 
     /// The hub the routes serve.
     let hub: RealtimeHub
@@ -20,14 +20,14 @@ public struct RealtimeHubController: Sendable {
     let time: Timekeeper
 
     /// Creates the routes for `hub`.
-    public init(hub: RealtimeHub, verifier: JWTVerifier?, time: Timekeeper = .system) {
+    init(hub: RealtimeHub, verifier: JWTVerifier?, time: Timekeeper = .system) {
         self.hub = hub
         self.verifier = verifier
         self.time = time
     }
 
     /// The router that decides WebSocket upgrades (served by `.http1WebSocketUpgrade`).
-    public func webSocketRouter() -> Router<BasicWebSocketRequestContext> {
+    func webSocketRouter() -> Router<BasicWebSocketRequestContext> {
         let router = Router(context: BasicWebSocketRequestContext.self)
         let hub = hub
         let time = time
@@ -42,9 +42,9 @@ public struct RealtimeHubController: Sendable {
     }
 
     /// Adds the REST broadcast endpoints, and the answer to a socket request that was not upgraded.
-    func addRoutes(to router: Router<AppRequestContext>) {
-        router.post("/realtime/v1/api/broadcast", use: broadcastBatch)
-        router.post("/realtime/v1/api/broadcast/:topic/events/:event", use: broadcastSingle)
+    func addRoutes<Context: RequestContext>(to router: some RouterMethods<Context>) {
+        router.post("/realtime/v1/api/broadcast") { try await broadcastBatch($0, context: $1) }
+        router.post("/realtime/v1/api/broadcast/:topic/events/:event") { try await broadcastSingle($0, context: $1) }
         router.get(Self.socketPath) { request, _ in
             if await authorized(request, allowQueryKey: true) == false {
                 return Response.json(["error": "API key is missing"] as JSONValue, status: .unauthorized)
@@ -57,7 +57,7 @@ public struct RealtimeHubController: Sendable {
     }
 
     /// `POST /realtime/v1/api/broadcast`: `{messages:[{topic,event,payload,private?,id?}]}` → 202, 401 or 422.
-    @Sendable func broadcastBatch(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func broadcastBatch(_ request: Request, context: some RequestContext) async throws -> Response {
         guard await authorized(request, allowQueryKey: false) else { return Self.unauthorized }
         let body = try await request.body.collect(upTo: context.maxUploadSize)
         guard let value = try? JSONValue(parsing: Data(body.readableBytesView)) else {
@@ -90,7 +90,7 @@ public struct RealtimeHubController: Sendable {
     }
 
     /// `POST /realtime/v1/api/broadcast/{topic}/events/{event}`: the body is the payload → 202, 401, 415 or 422.
-    @Sendable func broadcastSingle(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func broadcastSingle(_ request: Request, context: some RequestContext) async throws -> Response {
         guard await authorized(request, allowQueryKey: false) else { return Self.unauthorized }
         let topic = try context.parameters.require("topic").removingPercentEncoding ?? ""
         let event = try context.parameters.require("event").removingPercentEncoding ?? ""

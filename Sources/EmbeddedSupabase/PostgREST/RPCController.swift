@@ -5,11 +5,11 @@ import NIOCore
 import Shared
 
 /// The embedded backend's `POST /rest/v1/rpc/<fn>`: Supabase's `pgmq_public` wrappers and, in
-/// `public`, the room RPCs of `deploy/supabase/migrations/` (`PgmqController+Rooms.swift`).
+/// `public`, the room RPCs of `deploy/supabase/migrations/` (`RPCController+Rooms.swift`).
 ///
 /// It answers as PostgREST does: arguments by name, `Content-Profile` picks the schema, unknown
 /// functions or argument names are 404 `PGRST202`, bad values are PostgreSQL errors with their SQLSTATE.
-struct PgmqController: Sendable {
+struct RPCController: Sendable {
     let pgmq: EmbeddedPgmq
     /// The tables and room RPCs of schema `public`.
     let store: EmbeddedStore
@@ -35,11 +35,11 @@ struct PgmqController: Sendable {
         schema == "pgmq_public" ? functions[function] : publicFunctions[function]
     }
 
-    func addRoutes(to router: Router<AppRequestContext>) {
+    func addRoutes<Context: RequestContext>(to router: some RouterMethods<Context>) {
         router.post("/rest/v1/rpc/:function", use: call)
     }
 
-    @Sendable func call(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func call(_ request: Request, context: some RequestContext) async throws -> Response {
         try await request.authorizePostgREST(with: verifier)
         let schema = request.headers[HTTPField.Name("Content-Profile")!] ?? "public"
         guard ["public", "pgmq_public"].contains(schema) else {

@@ -1,0 +1,46 @@
+import Hummingbird
+import HummingbirdWebSocket
+import Shared
+
+/// An in-memory stand-in for the slice of Supabase the matchmaker and its bots use: pgmq queues,
+/// the app's tables with the room RPCs of `deploy/supabase/migrations/`, PostgREST-shaped routes over
+/// them, and a Realtime hub (Phoenix channels, presence, broadcast).
+///
+/// It is for running the whole system on one machine and for tests; the production backends never
+/// import it. Fidelity to the real services is checked with the official Supabase clients.
+public struct EmbeddedSupabase: Sendable {
+    /// The pgmq queues (`pgmq_public` over REST).
+    public let pgmq: EmbeddedPgmq
+    /// The tables and room RPCs of schema `public`.
+    public let store: EmbeddedStore
+    /// The Realtime hub.
+    public let hub: RealtimeHub
+    /// Failures injected into queue and table calls.
+    public let faults: EmbeddedFaults
+
+    /// Creates empty queues named `queues`, empty tables and an idle hub sharing one clock.
+    public init(queues: [String], time: Timekeeper = .system, hub: RealtimeHub = RealtimeHub()) {
+        let faults = EmbeddedFaults()
+        let database = EmbeddedDatabase(queues: queues)
+        self.faults = faults
+        self.hub = hub
+        pgmq = EmbeddedPgmq(database: database, time: time, faults: faults)
+        store = EmbeddedStore(database: database, faults: faults, time: time)
+    }
+
+    /// Adds the slice's routes under their own groups: `/rest/v1` (RPCs and tables, PostgREST's error
+    /// shape) and `/realtime/v1` (REST broadcast, and the answer to a socket request not upgraded).
+    /// `verifier` checks `Authorization`/`apikey` when keys are configured; `nil` accepts every caller.
+    public func addRoutes<Context: RequestContext>(to router: some RouterMethods<Context>, verifier: JWTVerifier?) {
+        let rest = router.group().add(middleware: BodyLimitMiddleware<Context>(shape: .postgREST))
+        RPCController(pgmq: pgmq, store: store, verifier: verifier).addRoutes(to: rest)
+        TableController(store: store, verifier: verifier).addRoutes(to: rest)
+        let realtime = router.group().add(middleware: BodyLimitMiddleware<Context>(shape: .realtime))
+        RealtimeHubController(hub: hub, verifier: verifier).addRoutes(to: realtime)
+    }
+
+    /// The router that decides upgrades of `/realtime/v1/websocket` to the hub.
+    public func webSocketRouter(verifier: JWTVerifier?, time: Timekeeper = .system) -> Router<BasicWebSocketRequestContext> {
+        RealtimeHubController(hub: hub, verifier: verifier, time: time).webSocketRouter()
+    }
+}
