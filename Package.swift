@@ -119,6 +119,19 @@ let package = Package(
             path: "bench/PassBench",
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "MatchmakerCore",
+                "EmbeddedSupabase",
+                "Shared",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SharedTests",
             dependencies: ["Shared", .product(name: "JWTKit", package: "jwt-kit")],
@@ -127,6 +140,7 @@ let package = Package(
         .testTarget(
             name: "MatchmakerTests",
             dependencies: [
+                "TestSupport",
                 "MatchmakerCore",
                 "EmbeddedSupabase",
                 "Shared",
@@ -144,6 +158,7 @@ let package = Package(
         .testTarget(
             name: "PostgresTests",
             dependencies: [
+                "TestSupport",
                 "MatchmakerCore",
                 "EmbeddedSupabase",
                 "Shared",
@@ -156,6 +171,7 @@ let package = Package(
         .testTarget(
             name: "BotTests",
             dependencies: [
+                "TestSupport",
                 "MatchmakerCore",
                 "EmbeddedSupabase",
                 "Shared",
@@ -169,6 +185,7 @@ let package = Package(
         .testTarget(
             name: "RealtimeTests",
             dependencies: [
+                "TestSupport",
                 "MatchmakerCore",
                 "EmbeddedSupabase",
                 "Shared",

@@ -2,6 +2,7 @@ import EmbeddedSupabase
 import Foundation
 import MatchmakerCore
 import Shared
+import TestSupport
 import Testing
 
 /// Many bots against a hub that limits, refuses or drops them: the pool must never storm it.

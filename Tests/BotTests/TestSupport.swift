@@ -6,33 +6,23 @@ import Logging
 import MatchmakerCore
 import ServiceLifecycle
 import Shared
+import TestSupport
 import Testing
 
 /// Suites that run servers and many sockets: one at a time, so that a storm never starves a timing check.
 @Suite(.serialized) struct LiveBotTests {}
 
-let testLogger: Logger = {
-    var logger = Logger(label: "bot-tests")
-    logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG"] == nil ? .critical : .debug
-    return logger
-}()
-
-/// Serves the matchmaker on the embedded backend on a free port, with a pass every `interval`.
+/// `serve` on the embedded backend on a free port, as `main` builds it, with a pass every `interval`.
 func withMatchmaker<T: Sendable>(
     backend: EmbeddedBackend = EmbeddedBackend(), botFillAfter: TimeInterval = 0.5, interval: Duration = .milliseconds(100),
     _ body: @escaping @Sendable (Int, EmbeddedBackend) async throws -> T
 ) async throws -> T {
-    var settings = MatchPass.Settings()
-    settings.policy.botFillAfter = botFillAfter
-    let runner = PassRunner(pass: MatchPass(ports: backend.ports, settings: settings, logger: testLogger))
-    let parts = AppParts(
-        runner: runner, verifier: nil, embedded: backend, exporter: PrometheusExporter(),
-        services: [MatchScheduler(runner: runner, interval: interval, logger: testLogger)]
-    )
-    let app = buildApplication(parts, configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)), logger: testLogger)
-    return try await app.test(.live) { client in
-        try await body(try #require(client.port), backend)
-    }
+    try await withLiveServer(
+        backend: backend,
+        configure: { config in
+            config.pass.policy.botFillAfter = botFillAfter
+            config.matchInterval = interval
+        }, body)
 }
 
 /// A Realtime configuration for `port` with the test's quick retries.
@@ -150,18 +140,6 @@ func lobbyState(_ channel: RealtimeChannel, until predicate: @Sendable ([String:
 /// Bots in a lobby state whose status is `status`.
 func bots(in state: [String: [JSONValue]], status: String) -> [String] {
     state.filter { entry in entry.value.contains { $0["user_id"] != nil && $0["status"]?.stringValue == status } }.map(\.key).sorted()
-}
-
-/// Checks `condition` every 10 ms for up to `limit`: for state that no event announces (the manager's counters).
-func eventually(within limit: Duration = .seconds(10), _ condition: @Sendable () -> Bool) async throws {
-    let deadline = ContinuousClock.now + limit
-    while !condition() {
-        guard ContinuousClock.now < deadline else {
-            Issue.record("condition not met within \(limit)")
-            return
-        }
-        try await Task.sleep(for: .milliseconds(10))
-    }
 }
 
 /// Runs `body`, failing the test and cancelling `body` if it takes longer than `limit`, so that a lost event

@@ -60,4 +60,54 @@ import Testing
     func invalidValuesAreErrorsNotSilentDefaults(key: String, value: String) {
         #expect(throws: ConfigError.self) { try config([key: value]) }
     }
+
+    @Test(arguments: [
+        ("on", true), ("off", false), ("true", true), ("FALSE", false), ("yes", true), ("no", false), ("1", true), ("0", false),
+    ])
+    func everySwitchTakesOneGrammar(text: String, value: Bool) throws {
+        #expect(try config(["NOTIFY_PRIVATE": text]).notifyPrivate == value)
+        let bots = try BotConfig(reader: ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: ["BOTS": text])))
+        #expect(bots.enabled == value)
+    }
+
+    @Test func botKeysReachTheManager() throws {
+        let environment = [
+            "BOT_MIN_COUNT": "2", "BOT_MAX_COUNT": "9", "BOT_TARGET_PERCENTAGE": "50", "MAINTENANCE_INTERVAL_MS": "1500",
+            "BOT_STAGGER_MIN_MS": "10", "BOT_STAGGER_MAX_MS": "20",
+        ]
+        let bots = try BotConfig(reader: ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: environment)))
+        #expect(bots.manager.target == BotTarget(min: 2, max: 9, percentage: 50))
+        #expect(bots.manager.interval == .milliseconds(1500))
+        #expect(bots.manager.stagger == Stagger(min: .milliseconds(10), max: .milliseconds(20)))
+    }
+
+    @Test(arguments: [
+        ("BOTS", "maybe"), ("NOTIFY_PRIVATE", "2"), ("BOT_MIN_COUNT", "-1"), ("BOT_MAX_COUNT", "x"), ("MAINTENANCE_INTERVAL_MS", "0"),
+        ("BOT_STAGGER_MIN_MS", "1.5"),
+    ])
+    func invalidSwitchesAndBotValuesAreErrorsNamingTheKey(key: String, value: String) {
+        let environment = [key: value]
+        let error = #expect(throws: ConfigError.self) {
+            _ = try config(environment)
+            _ = try BotConfig(reader: ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: environment)))
+        }
+        #expect(error?.key == key)
+    }
+
+    @Test func aMaximumBelowTheMinimumIsAnError() {
+        let environment = ["BOT_MIN_COUNT": "5", "BOT_MAX_COUNT": "4"]
+        #expect(throws: ConfigError.self) {
+            try BotConfig(reader: ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: environment)))
+        }
+    }
+
+    @Test func commandLineValuesWinAndAreCheckedAlike() throws {
+        let reader = ConfigReader(providers: [
+            InMemoryProvider(values: ["http.port": ConfigValue(.string("0"), isSecret: false)]),
+            EnvironmentVariablesProvider(environmentVariables: ["HTTP_PORT": "9000"]),
+        ])
+        #expect(try MatchmakerConfig(reader: reader).port == 0)
+        let bad = ConfigReader(providers: [InMemoryProvider(values: ["http.port": ConfigValue(.string("eighty"), isSecret: false)])])
+        #expect(throws: ConfigError.self) { try MatchmakerConfig(reader: bad) }
+    }
 }

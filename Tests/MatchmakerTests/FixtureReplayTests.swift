@@ -1,6 +1,7 @@
 import Foundation
 import MatchmakerCore
 import Shared
+import TestSupport
 import Testing
 
 /// The package's `fixtures/` folder, found from this file's path.
@@ -21,7 +22,7 @@ let fixtureFiles: [String] = {
     func fixtureReplaysExactly(file: String) async throws {
         let fixture = try FixtureRunner.load(fixturesFolder.appendingPathComponent(file))
         #expect(fixture.expected != nil, "every committed fixture carries its expected outcome")
-        let differences = try await FixtureRunner(logger: .quiet).check(fixture)
+        let differences = try await FixtureRunner(logger: testLogger).check(fixture)
         #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
     }
 
@@ -31,14 +32,14 @@ let fixtureFiles: [String] = {
         expected.notifications.removeLast()
         expected.queue.append(Fixture.Remaining(msgID: 9, readCount: 1, leased: true))
         fixture.expected = expected
-        let differences = try await FixtureRunner(logger: .quiet).check(fixture)
+        let differences = try await FixtureRunner(logger: testLogger).check(fixture)
         #expect(differences.contains { $0.hasPrefix("expected.notifications[1]: unexpected") })
         #expect(differences.contains { $0.hasPrefix("expected.queue[0]: expected") && $0.hasSuffix("missing") })
     }
 
     @Test func replayIsDeterministic() async throws {
         let fixture = try FixtureRunner.load(fixturesFolder.appendingPathComponent("13-notify-retry-then-success.json"))
-        let runner = FixtureRunner(logger: .quiet)
+        let runner = FixtureRunner(logger: testLogger)
         let first = try await runner.run(fixture)
         let second = try await runner.run(fixture)
         #expect(first == second)

@@ -8,6 +8,7 @@ import MatchmakerCore
 import Metrics
 import NIOCore
 import Shared
+import TestSupport
 import Testing
 
 /// The HTTP app over an embedded backend, as `serve` builds it.
@@ -22,11 +23,12 @@ struct AppHarness {
         let runner = PassRunner(
             pass: MatchPass(
                 ports: pass.backend.ports, settings: pass.settings, time: pass.time, roomIDs: RoomIDSource(seed: 3),
-                metrics: MatchMetrics(factory: exporter.factory), logger: .quiet
+                metrics: MatchMetrics(factory: exporter.factory), logger: testLogger
             )
         )
-        let parts = AppParts(runner: runner, verifier: verifier, embedded: pass.backend, exporter: exporter)
-        return buildApplication(parts, configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)), logger: .quiet)
+        let parts = AppParts(backend: .embedded(pass.backend), runner: runner, verifier: verifier, exporter: exporter)
+        return buildApplication(
+            parts, configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)), logger: testLogger)
     }
 }
 

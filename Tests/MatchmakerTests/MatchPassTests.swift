@@ -4,6 +4,7 @@ import Logging
 import MatchmakerCore
 import Metrics
 import Shared
+import TestSupport
 import Testing
 
 /// A pass on the embedded backend, in process, on virtual time.
@@ -30,7 +31,7 @@ struct PassHarness {
     func pass(seed: UInt64 = 1) -> MatchPass {
         MatchPass(
             ports: backend.ports, settings: settings, time: time, roomIDs: RoomIDSource(seed: seed),
-            metrics: MatchMetrics(factory: NOOPMetricsHandler.instance), logger: .quiet, unit: { 0.5 }
+            metrics: MatchMetrics(factory: NOOPMetricsHandler.instance), logger: testLogger, unit: { 0.5 }
         )
     }
 
@@ -255,7 +256,8 @@ struct PassHarness {
         try harness.enqueue("alice")
         var ports = harness.backend.ports
         ports.queue = UnreleasableQueue(inner: ports.queue)
-        let report = try await MatchPass(ports: ports, settings: harness.settings, time: harness.time, logger: .quiet, unit: { 0.5 }).run()
+        let report = try await MatchPass(ports: ports, settings: harness.settings, time: harness.time, logger: testLogger, unit: { 0.5 })
+            .run()
         #expect(report.unprocessedUsers == 1)
         #expect(harness.queued.count == 1, "still queued")
         try await harness.time.sleep(.seconds(31))
@@ -275,15 +277,6 @@ struct UnreleasableQueue: MatchQueue {
     }
 
     struct ReleaseFailed: Error {}
-}
-
-extension Logger {
-    /// A logger for tests that only speaks up for critical problems.
-    static var quiet: Logger {
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        return logger
-    }
 }
 
 /// A notifier that holds every delivery until released: lets a test stop a pass in the middle.
@@ -334,7 +327,7 @@ struct ReportingQueue: MatchQueue {
         ports.queue = ReportingQueue(inner: ports.queue, events: leaseEvents)
         var settings = harness.settings
         settings.batchSize = 2
-        let runner = PassRunner(pass: MatchPass(ports: ports, settings: settings, time: harness.time, logger: .quiet))
+        let runner = PassRunner(pass: MatchPass(ports: ports, settings: settings, time: harness.time, logger: testLogger))
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { _ = try await runner.run() }

@@ -3,6 +3,7 @@ import MatchmakerCore
 import ServiceLifecycle
 import Shared
 import Synchronization
+import TestSupport
 import Testing
 
 /// Time that only moves when the test says so: each `sleep` waits for one `tick()`.
@@ -37,8 +38,8 @@ final class SteppedTime: Sendable {
         try harness.enqueue("bob")
         let runner = PassRunner(pass: harness.pass())
         let time = SteppedTime()
-        let scheduler = MatchScheduler(runner: runner, interval: .seconds(2), time: time.timekeeper, logger: .quiet)
-        let group = ServiceGroup(services: [scheduler], logger: .quiet)
+        let scheduler = MatchScheduler(runner: runner, interval: .seconds(2), time: time.timekeeper, logger: testLogger)
+        let group = ServiceGroup(services: [scheduler], logger: testLogger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             var sleeps = time.sleeps.makeAsyncIterator()

@@ -7,6 +7,7 @@ import MatchmakerCore
 import Metrics
 import Shared
 import Synchronization
+import TestSupport
 import Testing
 
 /// Injects upstream failures in front of a real transport: per path or body fragment, a script of outcomes
@@ -66,7 +67,7 @@ func supabasePass(
     let random = Mutex(SplitMix64(seed: seed))
     return MatchPass(
         ports: backend.ports(presence: EmbeddedPresence(presence)), settings: settings, time: time, roomIDs: RoomIDSource(seed: seed),
-        metrics: MatchMetrics(factory: NOOPMetricsHandler.instance), logger: .quiet,
+        metrics: MatchMetrics(factory: NOOPMetricsHandler.instance), logger: testLogger,
         unit: { random.withLock { Double($0.next() >> 11) / Double(1 << 53) } }
     )
 }

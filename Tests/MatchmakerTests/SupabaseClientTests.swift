@@ -7,6 +7,7 @@ import Logging
 import MatchmakerCore
 import Shared
 import Synchronization
+import TestSupport
 import Testing
 
 /// Runs `body` with a real AsyncHTTPClient transport pointed at the embedded app on a real socket.
@@ -17,7 +18,8 @@ func withEmbeddedSupabase(
         let http = AsyncHTTPTransport.makeClient(connectionsPerHost: 4, connectTimeout: .seconds(2))
         do {
             let transport = AsyncHTTPTransport(
-                client: http, baseURL: "http://127.0.0.1:\(client.port!)", apiKey: "service-role-key", timeout: .seconds(8), logger: .quiet
+                client: http, baseURL: "http://127.0.0.1:\(client.port!)", apiKey: "service-role-key", timeout: .seconds(8),
+                logger: testLogger
             )
             // One request first: a live server torn down before any connection reached it can hang its shutdown.
             _ = try await transport.send(UpstreamRequest(method: "GET", path: "/healthz"))
@@ -86,7 +88,8 @@ func withEmbeddedSupabase(
 
     @Test func aConnectionRefusedIsARetryableTransportError() async throws {
         let http = AsyncHTTPTransport.makeClient(connectTimeout: .seconds(1))
-        let transport = AsyncHTTPTransport(client: http, baseURL: "http://127.0.0.1:1", apiKey: "k", timeout: .seconds(2), logger: .quiet)
+        let transport = AsyncHTTPTransport(
+            client: http, baseURL: "http://127.0.0.1:1", apiKey: "k", timeout: .seconds(2), logger: testLogger)
         do {
             _ = try await transport.send(UpstreamRequest(method: "GET", path: "/rest/v1/user"))
             Issue.record("expected a failure")

@@ -2,6 +2,7 @@ import EmbeddedSupabase
 import Foundation
 import MatchmakerCore
 import Shared
+import TestSupport
 import Testing
 
 /// A pass of the `supabase` backend that dies between commit and notification: the relay, over PostgREST
@@ -40,7 +41,7 @@ import Testing
         try await Self.withAbandonedMatch { match in
             #expect(match.harness.pass.backend.pgmq.rows(match.harness.pass.backend.queueName).isEmpty, "the commit consumed both messages")
 
-            let relay = match.supabase.relay(settings: match.harness.pass.settings, time: match.harness.pass.time, logger: .quiet)
+            let relay = match.supabase.relay(settings: match.harness.pass.settings, time: match.harness.pass.time, logger: testLogger)
             #expect(try await relay.drain().claimed == 0, "the committing pass still owns its notifications")
             try await match.harness.pass.time.sleep(.seconds(61))
             let report = try await relay.drain()
@@ -58,7 +59,7 @@ import Testing
         try await Self.withAbandonedMatch(faults: [("user:bob", [401])]) { match in
             try await match.harness.pass.time.sleep(.seconds(61))
             let report = try await match.supabase.relay(
-                settings: match.harness.pass.settings, maxAttempts: 1, time: match.harness.pass.time, logger: .quiet
+                settings: match.harness.pass.settings, maxAttempts: 1, time: match.harness.pass.time, logger: testLogger
             )
             .drain()
             #expect(report.undone == 1)
@@ -74,7 +75,7 @@ import Testing
         try await Self.withAbandonedMatch { match in
             try await match.harness.pass.time.sleep(.seconds(601))
             let report = try await match.supabase.relay(
-                settings: match.harness.pass.settings, time: match.harness.pass.time, logger: .quiet
+                settings: match.harness.pass.settings, time: match.harness.pass.time, logger: testLogger
             ).drain()
             #expect(report.claimed == 0)
             #expect(match.upstream.delivered.isEmpty, "nobody is told about a room from ten minutes ago")
@@ -87,7 +88,7 @@ import Testing
 
     @Test func aMatchThatFailsToDeliverIsRetriedOnALaterClaim() async throws {
         try await Self.withAbandonedMatch(faults: [("user:bob", [503, 503, 503, 503, 202])]) { match in
-            let relay = match.supabase.relay(settings: match.harness.pass.settings, time: match.harness.pass.time, logger: .quiet)
+            let relay = match.supabase.relay(settings: match.harness.pass.settings, time: match.harness.pass.time, logger: testLogger)
             try await match.harness.pass.time.sleep(.seconds(61))
             let first = try await relay.drain()
             #expect(first.deferred == 1, "bob could not be told yet: kept for a later claim")

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import MatchmakerCore
 import Shared
 import Synchronization
+import TestSupport
 import Testing
 
 /// The folder of recorded upstream passes.
@@ -114,7 +115,7 @@ struct RecordingScenario: Sendable, CustomTestStringConvertible {
         let files = try FileManager.default.contentsOfDirectory(atPath: upstreamFolder.path).filter { $0.hasSuffix(".json") }.sorted()
         #expect(files.count >= 6)
         for file in files {
-            let differences = try await UpstreamFixture.load(upstreamFolder.appendingPathComponent(file)).check(logger: .quiet)
+            let differences = try await UpstreamFixture.load(upstreamFolder.appendingPathComponent(file)).check(logger: testLogger)
             #expect(differences.isEmpty, "\(file): \(differences)")
         }
     }
@@ -122,7 +123,7 @@ struct RecordingScenario: Sendable, CustomTestStringConvertible {
     @Test func aPassThatMakesOtherRequestsFailsItsReplay() async throws {
         var fixture = try UpstreamFixture.load(upstreamFolder.appendingPathComponent("normal-pass.json"))
         fixture.config.policy.skipWindow = 30
-        let differences = try await fixture.check(logger: .quiet)
+        let differences = try await fixture.check(logger: testLogger)
         #expect(differences.contains { $0.hasPrefix("unexpected request GET /rest/v1/skipped_pair") })
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MatchmakerCore
 import PostgresNIO
+import TestSupport
 import Testing
 
 /// The PostgreSQL that `scripts/with-postgres.sh` started, reached through `DATABASE_URL`.
@@ -15,12 +16,8 @@ enum TestDatabase {
     /// The repository root, for the SQL files.
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// A logger that stays quiet unless `TEST_LOG_LEVEL` says otherwise.
-    static var logger: Logger {
-        var logger = Logger(label: "postgres-tests")
-        logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
-        return logger
-    }
+    /// The tests' one logger (quiet unless `TEST_LOG` is set).
+    static var logger: Logger { testLogger }
 
     /// `DATABASE_URL`, or a failure that says how to get one.
     static func requireURL() throws -> String {

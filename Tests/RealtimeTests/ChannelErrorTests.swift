@@ -4,6 +4,7 @@ import MatchmakerCore
 import Metrics
 import MetricsTestKit
 import Shared
+import TestSupport
 import Testing
 
 /// Channel-level errors reach the caller as typed events with their cause.

@@ -2,6 +2,7 @@ import EmbeddedSupabase
 import Foundation
 import MatchmakerCore
 import Shared
+import TestSupport
 import Testing
 
 /// Our client against the embedded hub over real sockets, both protocol versions.
@@ -50,9 +51,9 @@ import Testing
                     let own = await human.channel("global:lobby", options: ChannelOptions(presenceKey: "u1", presenceEnabled: true))
                     try await own.subscribe()
                     for status in ["idle", "waiting", "matched"] { try await own.track(["status": .string(status)]) }
-                    try await waitUntil { watched.presence.entries["u1"]?.first?["status"] == "matched" }
+                    try await eventually { watched.presence.entries["u1"]?.first?["status"] == "matched" }
                 }
-                try await waitUntil { watched.presence.keys.isEmpty && buffered.presence.keys.isEmpty }
+                try await eventually { watched.presence.keys.isEmpty && buffered.presence.keys.isEmpty }
                 await watched.unsubscribe()
                 await buffered.unsubscribe()
                 var kept = 0

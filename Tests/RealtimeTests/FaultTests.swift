@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MatchmakerCore
 import Shared
+import TestSupport
 import Testing
 
 /// The client against a hub that misbehaves on purpose.

@@ -8,6 +8,7 @@ import MatchmakerCore
 import NIOCore
 import Shared
 import Synchronization
+import TestSupport
 import Testing
 
 /// A stub Realtime server: every request to the socket path, upgrade or not, is answered with one status.
@@ -126,8 +127,7 @@ private func withProbe(port: Int, _ body: @Sendable (any HTTPTransport) async th
     }
 
     @Test func theEmbeddedHubRefusingABadKeyEndsTheChannelAfterOneAttempt() async throws {
-        let verifier = await JWTVerifier(secret: "test-secret-test-secret-test-secret")
-        try await withLiveServer(verifier: verifier) { port, backend in
+        try await withLiveServer(configure: { $0.jwtSecret = "test-secret-test-secret-test-secret" }) { port, backend in
             try await withProbe(port: port) { probe in
                 try await withClient(port: port, version: .v2, handshakeProbe: probe) { client in
                     let channel = await client.channel("room-1")
@@ -162,7 +162,7 @@ private func withProbe(port: Int, _ body: @Sendable (any HTTPTransport) async th
                 let channel = await client.channel("room-1")
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try? await channel.subscribe() }
-                    try await waitUntil { client.monitor.snapshot.lastError != nil }
+                    try await eventually { client.monitor.snapshot.lastError != nil }
                     let lastError = client.monitor.snapshot.lastError ?? ""
                     #expect(lastError.contains("probing its status failed (transport)"), "\(lastError)")
                     #expect(!lastError.contains("test-key"))

@@ -4,6 +4,7 @@ import MatchmakerCore
 import NIOCore
 import NIOWebSocket
 import Shared
+import TestSupport
 import Testing
 import WSClient
 

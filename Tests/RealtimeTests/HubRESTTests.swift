@@ -6,6 +6,7 @@ import HummingbirdTesting
 import MatchmakerCore
 import NIOCore
 import Shared
+import TestSupport
 import Testing
 
 /// The REST broadcast API and the notifier path of the embedded hub.
@@ -62,10 +63,9 @@ import Testing
     }
 
     @Test func keysAreRequiredWhenConfigured() async throws {
-        let verifier = await JWTVerifier(secret: Self.secret)
         let token = try await JWTVerifier.sign(
             SupabaseClaims(role: "service_role", exp: Date().addingTimeInterval(600)), secret: Self.secret)
-        try await withLiveHTTP(verifier: verifier) { http, _ in
+        try await withLiveHTTP(configure: { $0.jwtSecret = Self.secret }) { http, _ in
             let body = ByteBuffer(string: #"{"messages":[{"topic":"t","event":"e","payload":{}}]}"#)
             let missing = try await http.execute(uri: "/realtime/v1/api/broadcast", method: .post, body: body) { $0 }
             #expect(missing.status == .unauthorized)
@@ -119,9 +119,9 @@ import Testing
         let backend = EmbeddedBackend()
         let client = RealtimeClient(configuration: RealtimeConfiguration(url: "http://127.0.0.1:9", apiKey: "k"), logger: testLogger)
         let pass = MatchPass(ports: backend.ports, settings: MatchPass.Settings(), logger: testLogger)
-        let parts = AppParts(
-            runner: PassRunner(pass: pass), verifier: nil, embedded: backend, exporter: PrometheusExporter(), realtime: client
-        )
+        var withClient = Backend.embedded(backend)
+        withClient.realtime = client
+        let parts = AppParts(backend: withClient, runner: PassRunner(pass: pass), verifier: nil, exporter: PrometheusExporter())
         let app = buildApplication(parts, configuration: ApplicationConfiguration(), logger: testLogger)
         try await app.test(.router) { http in
             let body = try await http.execute(uri: "/stats", method: .get) {

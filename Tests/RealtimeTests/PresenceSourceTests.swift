@@ -2,6 +2,7 @@ import EmbeddedSupabase
 import Foundation
 import MatchmakerCore
 import Shared
+import TestSupport
 import Testing
 
 /// The matchmaker's presence port over the Realtime client (contract §2).

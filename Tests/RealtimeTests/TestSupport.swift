@@ -5,6 +5,7 @@ import Logging
 import MatchmakerCore
 import Shared
 import Synchronization
+import TestSupport
 import Testing
 
 /// A clock that moves only when the test says so; every sleep is announced on `sleeps`.
@@ -90,35 +91,6 @@ final class ScriptedUnits: Sendable {
     }
 }
 
-let testLogger: Logger = {
-    var logger = Logger(label: "realtime-tests")
-    logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG"] == nil ? .critical : .trace
-    return logger
-}()
-
-/// Serves the matchmaker app on the embedded backend on a free port, runs `body` with the port, then stops.
-func withLiveServer<T: Sendable>(
-    backend: EmbeddedBackend = EmbeddedBackend(), verifier: JWTVerifier? = nil,
-    _ body: @escaping @Sendable (Int, EmbeddedBackend) async throws -> T
-) async throws -> T {
-    try await withLiveHTTP(backend: backend, verifier: verifier) { http, backend in
-        try await body(try #require(http.port), backend)
-    }
-}
-
-/// Like `withLiveServer`, with the HTTP test client.
-func withLiveHTTP<T: Sendable>(
-    backend: EmbeddedBackend = EmbeddedBackend(), verifier: JWTVerifier? = nil,
-    _ body: @escaping @Sendable (any TestClientProtocol, EmbeddedBackend) async throws -> T
-) async throws -> T {
-    let pass = MatchPass(ports: backend.ports, settings: MatchPass.Settings(), logger: testLogger)
-    let parts = AppParts(runner: PassRunner(pass: pass), verifier: verifier, embedded: backend, exporter: PrometheusExporter())
-    let app = buildApplication(parts, configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)), logger: testLogger)
-    return try await app.test(.live) { client in
-        try await body(client, backend)
-    }
-}
-
 /// Runs a Realtime client against `port` for the duration of `body`.
 func withClient<T: Sendable>(
     port: Int, version: ProtocolVersion, time: Timekeeper = .system, unit: @escaping @Sendable () -> Double = { 0.5 },
@@ -165,16 +137,4 @@ extension ChannelEvent {
         }
     }
     var broadcastEvent: String? { if case .broadcast(let event, _, _) = self { event } else { nil } }
-}
-
-/// Checks `condition` every 10 ms until it holds, for state no event announces; fails the test after `limit`.
-func waitUntil(within limit: Duration = .seconds(10), _ condition: () -> Bool) async throws {
-    let deadline = ContinuousClock.now + limit
-    while !condition() {
-        guard ContinuousClock.now < deadline else {
-            Issue.record("condition not met within \(limit)")
-            return
-        }
-        try await Task.sleep(for: .milliseconds(10))
-    }
 }

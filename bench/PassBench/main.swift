@@ -30,20 +30,16 @@ struct PassBench {
 
     static func measure(users count: Int, logger: Logger) async throws {
         let backend = EmbeddedBackend()
-        let local = MatchPass(ports: backend.ports, settings: MatchPass.Settings(), logger: logger)
-        let parts = AppParts(runner: PassRunner(pass: local), verifier: nil, embedded: backend, exporter: PrometheusExporter())
-        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(
-            router: buildRouter(parts),
-            server: .http1WebSocketUpgrade(webSocketRouter: backend.supabase.webSocketRouter(verifier: nil)),
-            configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { portSink.yield($0.localAddress?.port ?? 0) },
-            logger: logger
-        )
+        var config = MatchmakerConfig()
+        config.port = 0
+        config.matchInterval = .seconds(3600)  // passes only when the bench calls the function
+        var bots = BotConfig()
+        bots.enabled = false
+        let server = await buildServe(
+            config: config, bots: bots, backend: .embedded(backend), exporter: PrometheusExporter(), logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.run() }
-            var iterator = ports.makeAsyncIterator()
-            let url = "http://127.0.0.1:\(await iterator.next() ?? 0)"
+            group.addTask { try await server.application.run() }
+            let url = "http://127.0.0.1:\(await server.port.value() ?? 0)"
 
             // The users: each waiting in the lobby under its own key, then enqueued as the app server does.
             var browsers = RealtimeConfiguration(url: url, apiKey: "bench")

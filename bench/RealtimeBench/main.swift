@@ -20,23 +20,17 @@ struct RealtimeBench {
         logger.logLevel = .error
 
         let backend = EmbeddedBackend()
-        let pass = MatchPass(ports: backend.ports, settings: MatchPass.Settings(), logger: logger)
-        let parts = AppParts(runner: PassRunner(pass: pass), verifier: nil, embedded: backend, exporter: PrometheusExporter())
-        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        var app = Application(
-            router: buildRouter(parts),
-            server: .http1WebSocketUpgrade(webSocketRouter: backend.supabase.webSocketRouter(verifier: nil)),
-            configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { portSink.yield($0.localAddress?.port ?? 0) },
-            logger: logger
-        )
-        app.logger.logLevel = .error
-        let server = app
+        var config = MatchmakerConfig()
+        config.port = 0
+        config.matchInterval = .seconds(3600)  // passes only when the bench calls the function
+        var bots = BotConfig()
+        bots.enabled = false
+        let server = await buildServe(
+            config: config, bots: bots, backend: .embedded(backend), exporter: PrometheusExporter(), logger: logger)
 
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.run() }
-            var iterator = ports.makeAsyncIterator()
-            let port = await iterator.next() ?? 0
+            group.addTask { try await server.application.run() }
+            let port = await server.port.value() ?? 0
             let rssBefore = residentKiB()
             let observations = backend.hub.observe()
             var configuration = RealtimeConfiguration(url: "http://127.0.0.1:\(port)", apiKey: "bench")

@@ -4,7 +4,6 @@ import Hummingbird
 import Logging
 import MatchmakerCore
 import ServiceLifecycle
-import Shared
 
 /// `matchmaker bots`: the bot service on its own, against Supabase or a running embedded `serve`.
 struct Bots: AsyncParsableCommand {
@@ -22,26 +21,9 @@ struct Bots: AsyncParsableCommand {
         var extra = listen.values
         if let url { extra["supabase.url"] = ConfigValue(.string(url), isSecret: false) }
         let (config, logger) = try common.bootstrap(extra: extra)
-        let bots: BotConfig
-        do {
-            bots = try BotConfig(reader: common.reader(extra: extra))
-        } catch let error as ConfigError {
-            throw ValidationError(error.description)
-        }
-        guard let supabaseURL = config.supabaseURL else {
-            throw ValidationError("SUPABASE_URL (or --url) is required: the project, or a running `matchmaker serve`.")
-        }
-        let parts = buildBotService(
-            config: bots, realtime: config.realtimeConfiguration(url: supabaseURL, apiKey: config.serviceRoleKey ?? ""),
-            queue: config.queueName, logger: logger
-        )
+        let bots = try common.bots(extra: extra)
+        let app = try CommonOptions.validated { () throws(ConfigError) in try buildBots(config: config, bots: bots, logger: logger) }
         logger.info("Starting the bot service", metadata: ["http.host": "\(config.host)", "http.port": "\(config.port)"])
-        var app = Application(
-            router: buildBotRouter(parts.manager),
-            configuration: ApplicationConfiguration(address: .hostname(config.host, port: config.port), serverName: "matchmaker-bots"),
-            logger: logger
-        )
-        app.addServices(parts.services)
         try await app.runService()
     }
 }

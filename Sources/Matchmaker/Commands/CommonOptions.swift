@@ -22,18 +22,27 @@ struct CommonOptions: ParsableArguments {
 
     /// Reads the configuration and bootstraps logging to standard error (standard output stays clean for JSON).
     func bootstrap(extra: [AbsoluteConfigKey: ConfigValue] = [:]) throws -> (MatchmakerConfig, Logger) {
-        let config: MatchmakerConfig
-        do {
-            config = try MatchmakerConfig(reader: reader(extra: extra))
-        } catch let error as ConfigError {
-            throw ValidationError(error.description)
-        }
+        let config = try Self.validated { () throws(ConfigError) in try MatchmakerConfig(reader: reader(extra: extra)) }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = config.logLevel
             return handler
         }
         return (config, Logger(label: "matchmaker"))
+    }
+
+    /// The bot service's keys (`BOTS`, `BOT_*`, `MAINTENANCE_INTERVAL_MS`) from the same reader.
+    func bots(extra: [AbsoluteConfigKey: ConfigValue] = [:]) throws -> BotConfig {
+        try Self.validated { () throws(ConfigError) in try BotConfig(reader: reader(extra: extra)) }
+    }
+
+    /// Runs `body`, turning a configuration error into argument parsing's usage error (exit 64).
+    static func validated<T>(_ body: () throws(ConfigError) -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            throw ValidationError(error.description)
+        }
     }
 }
 

@@ -5,7 +5,7 @@ import Shared
 /// The bot service's settings, read from the same `ConfigReader` as the rest.
 ///
 /// ## Configuration keys
-/// - `BOTS` (`on`/`off`, default `on`): `serve` on the embedded backend runs the bots in-process unless `off`.
+/// - `BOTS` (switch: `on`/`off`, `true`/`false`, `yes`/`no`, `1`/`0`; default `on`): `serve` on the embedded backend runs the bots in-process unless `off`.
 /// - `BOT_MIN_COUNT` (int, default `3`): bots kept running with no human online.
 /// - `BOT_MAX_COUNT` (int, default `15`): the most bots.
 /// - `BOT_TARGET_PERCENTAGE` (int, default `30`): bots per hundred online humans (lobby keys that are not bots).
@@ -25,34 +25,18 @@ public struct BotConfig: Sendable, Hashable {
     public init() {}
 
     /// Reads every key, failing on values that do not parse.
-    public init(reader: ConfigReader) throws {
-        let switchText = reader.string(forKey: "bots", default: "on").lowercased()
-        switch switchText {
-        case "on", "true", "1", "yes": enabled = true
-        case "off", "false", "0", "no": enabled = false
-        default: throw ConfigError(key: "BOTS", value: switchText)
-        }
-        let min = try Self.integer(reader, "bot.minCount", env: "BOT_MIN_COUNT", default: 3, range: 0...10_000)
-        let max = try Self.integer(reader, "bot.maxCount", env: "BOT_MAX_COUNT", default: 15, range: 0...10_000)
+    public init(reader: ConfigReader) throws(ConfigError) {
+        enabled = try reader.boolean("bots", default: true)
+        let min = try reader.integer("bot.minCount", default: 3, in: 0...10_000)
+        let max = try reader.integer("bot.maxCount", default: 15, in: 0...10_000)
         guard max >= min else { throw ConfigError(key: "BOT_MAX_COUNT", value: String(max)) }
-        let percentage = try Self.integer(reader, "bot.targetPercentage", env: "BOT_TARGET_PERCENTAGE", default: 30, range: 0...10_000)
+        let percentage = try reader.integer("bot.targetPercentage", default: 30, in: 0...10_000)
         manager.target = BotTarget(min: min, max: max, percentage: percentage)
-        manager.interval = .milliseconds(
-            try Self.integer(reader, "maintenance.intervalMs", env: "MAINTENANCE_INTERVAL_MS", default: 60_000, range: 1...86_400_000))
-        let low = try Self.integer(reader, "bot.staggerMinMs", env: "BOT_STAGGER_MIN_MS", default: 5000, range: 0...3_600_000)
-        let high = try Self.integer(reader, "bot.staggerMaxMs", env: "BOT_STAGGER_MAX_MS", default: 8000, range: 0...3_600_000)
+        manager.interval = try reader.milliseconds("maintenance.intervalMs", default: 60_000, in: 1...86_400_000)
+        let low = try reader.integer("bot.staggerMinMs", default: 5000, in: 0...3_600_000)
+        let high = try reader.integer("bot.staggerMaxMs", default: 8000, in: 0...3_600_000)
         guard high >= low else { throw ConfigError(key: "BOT_STAGGER_MAX_MS", value: String(high)) }
         manager.stagger = Stagger(min: .milliseconds(low), max: .milliseconds(high))
         serviceRoleKey = reader.string(forKey: "supabase.serviceRoleKey", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
-    }
-
-    private static func integer(_ reader: ConfigReader, _ key: String, env: String, default value: Int, range: ClosedRange<Int>) throws
-        -> Int
-    {
-        guard let text = reader.string(forKey: ConfigKey(key)) else { return value }
-        guard let number = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(number) else {
-            throw ConfigError(key: env, value: text)
-        }
-        return number
     }
 }

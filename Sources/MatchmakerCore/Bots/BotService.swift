@@ -3,7 +3,7 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 import Shared
-import UnixSignals
+import Synchronization
 
 /// The bot service's parts: one HTTP client, one Realtime pool, one manager, in start order.
 public struct BotParts: Sendable {
@@ -35,53 +35,42 @@ public func buildBotService(config: BotConfig, realtime realtimeConfiguration: R
     return BotParts(http: HTTPClientService(client: http), realtime: realtime, manager: manager)
 }
 
-/// Runs bot parts that can only be built later (once `serve` knows its port) as one service; on graceful
-/// shutdown the manager stops first (every bot leaves politely), then the pool, then the HTTP client.
-public struct DeferredBotService: Service {
-    let logger: Logger
-    let prepare: @Sendable () async throws -> BotParts
+/// The bots `serve` runs in-process on the embedded backend, talking to this server over real sockets.
+///
+/// They can only be built once the server listens (its port may be 0 until then); they then run as the
+/// bot service's own group, so that on graceful shutdown every bot leaves before the pool closes and
+/// the pool before the HTTP client.
+public final class InProcessBots: Service {
+    private let port: BoundPort
+    private let logger: Logger
+    private let build: @Sendable (_ port: Int) -> BotParts
+    private let manager = Mutex<BotManager?>(nil)
 
-    /// Creates the service; `prepare` runs when the service starts.
-    public init(logger: Logger, prepare: @escaping @Sendable () async throws -> BotParts) {
+    /// Creates the service; `build` makes the parts for the port the server bound.
+    public init(port: BoundPort, logger: Logger, build: @escaping @Sendable (_ port: Int) -> BotParts) {
+        self.port = port
         self.logger = logger
-        self.prepare = prepare
+        self.build = build
     }
 
+    /// The manager's and pool's numbers, once the bots run.
+    public var stats: BotStats? { manager.withLock { $0 }.map(BotStats.init) }
+
     public func run() async throws {
-        guard let parts = try? await cancelWhenGracefulShutdown(prepare) else { return }
+        guard let port = try? await cancelWhenGracefulShutdown({ await self.port.value() }) else { return }
+        logger.info("Starting the in-process bots", metadata: ["http.port": "\(port)"])
+        let parts = build(port)
+        manager.withLock { $0 = parts.manager }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(services: parts.services.map { .init(service: $0) }, logger: logger))
         try await group.run()
     }
 }
 
-/// The bot manager's numbers with the Realtime pool's and monitor's, as `/stats` shows them.
-public func botStats(_ manager: BotManager) -> JSONValue {
-    var body = (try? JSONValue(encoding: manager.stats)) ?? [:]
-    if case .object(var fields) = body {
-        fields["realtime"] = [
-            "monitor": (try? JSONValue(encoding: manager.client.monitor.snapshot)) ?? .null,
-            "pool": (try? JSONValue(encoding: manager.client.stats())) ?? .null,
-        ]
-        body = .object(fields)
-    }
-    return body
-}
-
 /// The router of `matchmaker bots`: `/healthz` and `/stats`.
 public func buildBotRouter(_ manager: BotManager) -> Router<BasicRequestContext> {
     let router = Router()
     router.get("/healthz") { _, _ in Response.json(["status": "ok"] as JSONValue) }
-    router.get("/stats") { _, _ in Response.json(botStats(manager)) }
+    router.get("/stats") { _, _ in Response.json(BotStats(manager)) }
     return router
-}
-
-/// Runs `app` and the in-process bots until SIGTERM/SIGINT; the bots stop first, while the server still carries
-/// their goodbyes (`room_closed`, presence leaves).
-public func runAlongside(_ app: some Service, bots: DeferredBotService, logger: Logger) async throws {
-    let group = ServiceGroup(
-        configuration: ServiceGroupConfiguration(
-            services: [.init(service: app), .init(service: bots)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-    )
-    try await group.run()
 }

@@ -6,7 +6,8 @@ import Shared
 /// The matchmaker's settings, read from one `ConfigReader` (command-line options first, then environment).
 ///
 /// ## Configuration keys
-/// Each key is shown as its environment variable; command-line options of the same name win.
+/// Each key is shown as its environment variable; command-line options of the same name win. A switch
+/// takes `true`/`false`, `yes`/`no`, `1`/`0` or `on`/`off`.
 /// - `HTTP_HOST` (string, default `127.0.0.1`): address to bind; `0.0.0.0` in containers.
 /// - `HTTP_PORT` (int, default `8080`): port to bind; `0` picks a free one.
 /// - `LOG_LEVEL` (string, default `info`): `trace`, `debug`, `info`, `notice`, `warning`, `error`, `critical`.
@@ -28,7 +29,7 @@ import Shared
 ///   SQL for data, Supabase for presence and notifications).
 /// - `SUPABASE_SERVICE_ROLE_KEY` (secret, required with `SUPABASE_URL`): sent as `apikey` and bearer token.
 /// - `DATABASE_URL` (secret, optional): selects the `postgres` backend; neither URL means the embedded backend.
-/// - `NOTIFY_PRIVATE` (bool, default `false`): broadcast notifications on private channels.
+/// - `NOTIFY_PRIVATE` (switch, default `false`): broadcast notifications on private channels.
 /// - `HTTP_CONNECTIONS_PER_HOST` (int, default `8`): outbound HTTP connection cap per host.
 /// - `MAX_CHANNELS_PER_CONNECTION` (int, default `10`): Realtime channels multiplexed on one socket.
 /// - `REALTIME_JOINS_PER_SECOND` (int, default `100`): Realtime joins per second across the pool
@@ -67,16 +68,16 @@ public struct MatchmakerConfig: Sendable, Hashable {
     public init() {}
 
     /// Reads every key, failing on values that do not parse.
-    public init(reader: ConfigReader) throws {
+    public init(reader: ConfigReader) throws(ConfigError) {
         host = reader.string(forKey: "http.host", default: host)
-        port = try reader.integer("http.port", default: port, range: 0...65535)
+        port = try reader.integer("http.port", default: port, in: 0...65535)
         let level = reader.string(forKey: "log.level", default: "info").lowercased()
         guard let parsed = Logger.Level(rawValue: level) else { throw ConfigError(key: "LOG_LEVEL", value: level) }
         logLevel = parsed
         queueName = reader.string(forKey: "queue.name", default: queueName)
         matchInterval = .seconds(double: try reader.seconds("match.interval", default: 2))
-        pass.leaseSeconds = try reader.integer("queue.leaseSeconds", default: pass.leaseSeconds, range: 1...3600)
-        pass.batchSize = try reader.integer("batch.size", default: pass.batchSize, range: 1...10_000)
+        pass.leaseSeconds = try reader.integer("queue.leaseSeconds", default: pass.leaseSeconds, in: 1...3600)
+        pass.batchSize = try reader.integer("batch.size", default: pass.batchSize, in: 1...10_000)
         pass.policy = MatchPolicy(
             skipWindow: try reader.seconds("skip.window", default: 10),
             staleAfter: try reader.seconds("stale.after", default: 30),
@@ -84,20 +85,17 @@ public struct MatchmakerConfig: Sendable, Hashable {
             queueTTL: try reader.seconds("queue.ttl", default: 60)
         )
         pass.attemptTimeout = .seconds(double: try reader.seconds("realtime.connectTimeout", default: 8))
-        pass.notifyBackoff.maxRetries = try reader.integer("notify.maxRetries", default: pass.notifyBackoff.maxRetries, range: 0...20)
-        pass.notifyBackoff.baseDelay = .milliseconds(try reader.integer("notify.baseDelayMs", default: 250, range: 1...60_000))
-        pass.commitConcurrency = try reader.integer("commit.concurrency", default: pass.commitConcurrency, range: 1...256)
+        pass.notifyBackoff.maxRetries = try reader.integer("notify.maxRetries", default: pass.notifyBackoff.maxRetries, in: 0...20)
+        pass.notifyBackoff.baseDelay = try reader.milliseconds("notify.baseDelayMs", default: 250, in: 1...60_000)
+        pass.commitConcurrency = try reader.integer("commit.concurrency", default: pass.commitConcurrency, in: 1...256)
         jwtSecret = reader.string(forKey: "supabase.jwtSecret", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
         supabaseURL = reader.string(forKey: "supabase.url").flatMap { $0.isEmpty ? nil : $0 }
         databaseURL = reader.string(forKey: "database.url", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
         serviceRoleKey = reader.string(forKey: "supabase.serviceRoleKey", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
-        let privacy = reader.string(forKey: "notify.private", default: "false").lowercased()
-        guard ["true", "false", "1", "0"].contains(privacy) else { throw ConfigError(key: "NOTIFY_PRIVATE", value: privacy) }
-        notifyPrivate = privacy == "true" || privacy == "1"
-        connectionsPerHost = try reader.integer("http.connectionsPerHost", default: connectionsPerHost, range: 1...256)
-        maxChannelsPerConnection = try reader.integer(
-            "maxChannelsPerConnection", default: maxChannelsPerConnection, range: 1...100)
-        realtimeJoinsPerSecond = try reader.integer("realtime.joinsPerSecond", default: realtimeJoinsPerSecond, range: 1...10_000)
+        notifyPrivate = try reader.boolean("notify.private", default: false)
+        connectionsPerHost = try reader.integer("http.connectionsPerHost", default: connectionsPerHost, in: 1...256)
+        maxChannelsPerConnection = try reader.integer("maxChannelsPerConnection", default: maxChannelsPerConnection, in: 1...100)
+        realtimeJoinsPerSecond = try reader.integer("realtime.joinsPerSecond", default: realtimeJoinsPerSecond, in: 1...10_000)
         if supabaseURL != nil, serviceRoleKey == nil {
             throw ConfigError(key: "SUPABASE_SERVICE_ROLE_KEY", value: "(missing: required with SUPABASE_URL)")
         }
@@ -112,30 +110,6 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
     public var value: String
 
     public var description: String { "invalid value for \(key): \"\(value)\"" }
-}
-
-extension ConfigReader {
-    /// The environment-variable spelling of a dotted key, for error messages.
-    fileprivate static func envName(_ key: String) -> String {
-        key.replacingOccurrences(of: "([a-z])([A-Z])", with: "$1_$2", options: .regularExpression)
-            .replacingOccurrences(of: ".", with: "_").uppercased()
-    }
-
-    fileprivate func integer(_ key: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
-        guard let text = string(forKey: ConfigKey(key)) else { return value }
-        guard let number = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(number) else {
-            throw ConfigError(key: Self.envName(key), value: text)
-        }
-        return number
-    }
-
-    fileprivate func seconds(_ key: String, default value: Double) throws -> Double {
-        guard let text = string(forKey: ConfigKey(key)) else { return value }
-        guard let number = Double(text.trimmingCharacters(in: .whitespaces)), number >= 0, number.isFinite else {
-            throw ConfigError(key: Self.envName(key), value: text)
-        }
-        return number
-    }
 }
 
 extension MatchmakerConfig {

@@ -7,38 +7,37 @@ import NIOCore
 import ServiceLifecycle
 import Shared
 
-/// Everything the HTTP application serves, injected by `main` or by a test.
+/// What the HTTP application serves: the pass runner behind the function endpoint, the backend (whose
+/// Supabase slice is served too when it is the embedded one), and the parts `/stats` reports on.
 public struct AppParts: Sendable {
+    /// The backend the passes run against.
+    public var backend: Backend
     /// Runs passes one at a time.
     public var runner: PassRunner
     /// Verifies JWTs when keys are configured.
     public var verifier: JWTVerifier?
-    /// The embedded backend, whose Supabase slice is then served too.
-    public var embedded: EmbeddedBackend?
     /// The Prometheus registry behind `/metrics`.
     public var exporter: PrometheusExporter
-    /// Whether a pass can run; a reason when it cannot.
-    public var readiness: @Sendable () async -> String?
-    /// Long-running services that live and die with the server (scheduler, clients).
-    public var services: [any Service]
-    /// The Realtime client, whose monitor and pool numbers `/stats` shows under `realtime`.
-    public var realtime: RealtimeClient?
-    /// More sections for `/stats` (the in-process bots under `bots`).
-    public var moreStats: @Sendable () -> [String: JSONValue] = { [:] }
+    /// The in-process bots, whose numbers `/stats` shows under `bots`.
+    public var bots: InProcessBots?
 
     /// Bundles the parts.
-    public init(
-        runner: PassRunner, verifier: JWTVerifier?, embedded: EmbeddedBackend?, exporter: PrometheusExporter,
-        readiness: @escaping @Sendable () async -> String? = { nil }, services: [any Service] = [],
-        realtime: RealtimeClient? = nil
-    ) {
+    public init(backend: Backend, runner: PassRunner, verifier: JWTVerifier?, exporter: PrometheusExporter, bots: InProcessBots? = nil) {
+        self.backend = backend
         self.runner = runner
         self.verifier = verifier
-        self.embedded = embedded
         self.exporter = exporter
-        self.readiness = readiness
-        self.services = services
-        self.realtime = realtime
+        self.bots = bots
+    }
+
+    /// `/stats` now, from every part that runs in this process.
+    public func statsReport() -> StatsReport {
+        let embedded = backend.embedded
+        return StatsReport(
+            passes: runner.stats.snapshot, backend: embedded == nil ? "external" : "embedded",
+            queueDepth: embedded.map { $0.pgmq.rows($0.queueName).count }, realtimeConnections: embedded?.hub.connectionCount,
+            realtime: backend.realtime.map(RealtimeStats.init), bots: bots?.stats
+        )
     }
 }
 
@@ -46,41 +45,20 @@ public struct AppParts: Sendable {
 public func buildRouter(_ parts: AppParts) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     FunctionController(runner: parts.runner, verifier: parts.verifier).addRoutes(to: router)
-    let embedded = parts.embedded
-    let realtime = parts.realtime
-    let moreStats = parts.moreStats
-    OpsController(
-        stats: parts.runner.stats, exporter: parts.exporter,
-        extraStats: {
-            var extra = moreStats()
-            if let realtime {
-                extra["realtime"] = [
-                    "monitor": (try? JSONValue(encoding: realtime.monitor.snapshot)) ?? .null,
-                    "pool": (try? JSONValue(encoding: realtime.stats())) ?? .null,
-                ]
-            }
-            guard let embedded else { return extra.merging(["backend": "external"]) { $1 } }
-            let rows = embedded.pgmq.rows(embedded.queueName)
-            return extra.merging([
-                "backend": "embedded", "queueDepth": .number(Double(rows.count)),
-                "realtimeConnections": .number(Double(embedded.hub.connectionCount)),
-            ]) { $1 }
-        },
-        readiness: parts.readiness
-    ).addRoutes(to: router)
-    embedded?.supabase.addRoutes(to: router, verifier: parts.verifier)
+    OpsController(stats: parts.statsReport, exporter: parts.exporter, readiness: parts.backend.readiness).addRoutes(to: router)
+    parts.backend.embedded?.supabase.addRoutes(to: router, verifier: parts.verifier)
     return router
 }
 
-/// Builds the HTTP application with its services; on the embedded backend the same port also upgrades
-/// `/realtime/v1/websocket` to the local Realtime hub.
+/// Builds the HTTP application; on the embedded backend the same port also upgrades
+/// `/realtime/v1/websocket` to the local Realtime hub. `services` run with the server and stop after it.
 /// `onServerRunning` hears the bound channel (its port when the configured port is 0).
 public func buildApplication(
-    _ parts: AppParts, configuration: ApplicationConfiguration, logger: Logger,
+    _ parts: AppParts, services: [any Service] = [], configuration: ApplicationConfiguration, logger: Logger,
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
-) -> some ApplicationProtocol {
+) -> Application<RouterResponder<AppRequestContext>> {
     let server: HTTPServerBuilder =
-        if let embedded = parts.embedded {
+        if let embedded = parts.backend.embedded {
             .http1WebSocketUpgrade(
                 webSocketRouter: embedded.supabase.webSocketRouter(verifier: parts.verifier),
                 configuration: .init(ws: .init(maxFrameSize: 1 << 20, autoPing: .disabled))
@@ -90,6 +68,6 @@ public func buildApplication(
         }
     var app = Application(
         router: buildRouter(parts), server: server, configuration: configuration, onServerRunning: onServerRunning, logger: logger)
-    app.addServices(parts.services)
+    app.addServices(services)
     return app
 }

@@ -5,10 +5,9 @@ import Shared
 
 /// `/healthz`, `/readyz`, `/metrics` and `/stats`.
 struct OpsController: Sendable {
-    let stats: StatsBook
+    /// `/stats` now.
+    let stats: @Sendable () -> StatsReport
     let exporter: PrometheusExporter
-    /// Extra facts for `/stats` (queue depth on the embedded backend, pool stats later).
-    let extraStats: @Sendable () async -> [String: JSONValue]
     /// Whether the backend can serve a pass; `nil` reason means ready.
     let readiness: @Sendable () async -> String?
 
@@ -26,13 +25,6 @@ struct OpsController: Sendable {
                 body: .init(byteBuffer: ByteBuffer(bytes: exporter.render()))
             )
         }
-        router.get("/stats") { _, _ in
-            var body = try JSONValue(encoding: stats.snapshot)
-            if case .object(var fields) = body {
-                for (key, value) in await extraStats() { fields[key] = value }
-                body = .object(fields)
-            }
-            return Response.json(body)
-        }
+        router.get("/stats") { _, _ in Response.json(stats()) }
     }
 }

@@ -1,42 +1,44 @@
-import AsyncHTTPClient
 import Foundation
 import Logging
-import MatchmakerCore
 import ServiceLifecycle
 import Shared
 
 /// The backend a command runs against, chosen by configuration (design, "Chosen by config"):
 /// `DATABASE_URL` means SQL for data, `SUPABASE_URL` means Supabase (for data too when there is no
 /// `DATABASE_URL`, and for presence and notifications), neither means the embedded backend.
-struct Backend {
+public struct Backend: Sendable {
     /// `embedded`, `supabase`, `postgres` or `postgres+supabase`.
-    var name: String
+    public var name: String
     /// The pass's ports.
-    var ports: MatchPorts
+    public var ports: MatchPorts
     /// The embedded backend, whose Supabase slice `serve` then serves.
-    var embedded: EmbeddedBackend?
+    public var embedded: EmbeddedBackend?
     /// The Realtime client behind presence, when there is one.
-    var realtime: RealtimeClient?
+    public var realtime: RealtimeClient?
     /// Whether a pass can run; a reason when it cannot.
-    var readiness: @Sendable () async -> String?
+    public var readiness: @Sendable () async -> String?
     /// Clients that must run while the backend is in use (database pool, Realtime sockets, HTTP client).
-    var services: [any Service]
+    public var services: [any Service]
     /// Finishes matches an earlier pass left undelivered (the outbox of `commit_stranger_match`).
-    var relay: OutboxRelay?
+    public var relay: OutboxRelay?
     /// Every HTTP exchange, when recording.
-    var recorder: RecordingTransport?
+    public var recorder: RecordingTransport?
+
+    /// The embedded backend `embedded`: nothing to start, always ready.
+    public static func embedded(_ embedded: EmbeddedBackend) -> Backend {
+        Backend(name: "embedded", ports: embedded.ports, embedded: embedded, readiness: { nil }, services: [])
+    }
 
     /// Builds the configured backend.
     /// - Parameters:
     ///   - oneShot: `match` reads the lobby once and leaves; `serve` keeps it joined.
     ///   - record: keep every HTTP exchange with Supabase.
     ///   - time: the pass's clock.
-    static func make(config: MatchmakerConfig, logger: Logger, oneShot: Bool, record: Bool = false, time: Timekeeper = .system) throws
-        -> Backend
-    {
+    public static func make(
+        config: MatchmakerConfig, logger: Logger, oneShot: Bool, record: Bool = false, time: Timekeeper = .system
+    ) throws -> Backend {
         guard config.supabaseURL != nil || config.databaseURL != nil else {
-            let embedded = EmbeddedBackend(queueName: config.queueName)
-            return Backend(name: "embedded", ports: embedded.ports, embedded: embedded, readiness: { nil }, services: [])
+            return .embedded(EmbeddedBackend(queueName: config.queueName))
         }
         var services: [any Service] = []
         var presence: any PresenceSource = UnavailablePresence(reason: "no SUPABASE_URL: lobby presence is not configured")
@@ -87,7 +89,7 @@ struct Backend {
     }
 
     /// Runs `body` while the backend's clients run, then stops them.
-    func withServices<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+    public func withServices<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
         let group = ServiceGroup(
             configuration: .init(services: services.map { .init(service: $0) }, logger: Logger(label: "matchmaker.clients"))
         )

@@ -1,0 +1,79 @@
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import Shared
+import UnixSignals
+
+/// `matchmaker serve`, assembled: the HTTP application (function endpoint, operations routes and, on
+/// the embedded backend, the Supabase slice) with the clients, the pass scheduler and the outbox relay
+/// as its services, and the in-process bots beside it.
+///
+/// `main` runs it; the live tests build it the same way, on the embedded backend and port 0.
+public struct Server: Sendable {
+    /// What the routes serve.
+    public let parts: AppParts
+    /// The HTTP application; its services start before the server and stop after it.
+    public let application: Application<RouterResponder<AppRequestContext>>
+    /// The port, once the server listens.
+    public let port: BoundPort
+
+    /// One group: the application, then the bots, which stop first on SIGTERM/SIGINT while the server
+    /// still carries their goodbyes (`room_closed`, presence leaves).
+    public func serviceGroup(gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint], logger: Logger) -> ServiceGroup {
+        var services: [any Service] = [application]
+        if let bots = parts.bots { services.append(bots) }
+        return ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services.map { .init(service: $0) }, gracefulShutdownSignals: gracefulShutdownSignals, logger: logger)
+        )
+    }
+}
+
+/// Builds `serve` on `backend`: a pass every `MATCH_INTERVAL`, the function endpoint (JWT-checked when
+/// `SUPABASE_JWT_SECRET` is set), the outbox relay where the backend keeps one, and on the embedded
+/// backend the in-process bots (`BOTS`).
+public func buildServe(
+    config: MatchmakerConfig, bots botConfig: BotConfig, backend: Backend, exporter: PrometheusExporter, logger: Logger
+) async -> Server {
+    let runner = PassRunner(pass: MatchPass(ports: backend.ports, settings: config.pass, logger: logger))
+    let verifier: JWTVerifier? = if let secret = config.jwtSecret { await JWTVerifier(secret: secret) } else { nil }
+    if verifier == nil {
+        logger.notice("No SUPABASE_JWT_SECRET: the function endpoint accepts every caller")
+    }
+    var services = backend.services
+    services.append(MatchScheduler(runner: runner, interval: config.matchInterval, logger: logger))
+    if let relay = backend.relay {
+        services.append(OutboxRelayService(relay: relay, interval: config.matchInterval, logger: logger))
+    }
+    let port = BoundPort()
+    let bots = backend.embedded == nil ? nil : inProcessBots(config: config, bots: botConfig, port: port, logger: logger)
+    let parts = AppParts(backend: backend, runner: runner, verifier: verifier, exporter: exporter, bots: bots)
+    let application = buildApplication(
+        parts, services: services,
+        configuration: ApplicationConfiguration(address: .hostname(config.host, port: config.port), serverName: "matchmaker"),
+        logger: logger,
+        onServerRunning: { channel in
+            if let bound = channel.localAddress?.port { port.bind(bound) }
+        }
+    )
+    return Server(parts: parts, application: application, port: port)
+}
+
+/// The in-process bots of the embedded backend (`BOTS`, default on), or nil when they are off.
+private func inProcessBots(config: MatchmakerConfig, bots: BotConfig, port: BoundPort, logger: Logger) -> InProcessBots? {
+    guard bots.enabled else {
+        logger.info("Bots are off (BOTS=off)")
+        return nil
+    }
+    if config.jwtSecret != nil, bots.serviceRoleKey == nil {
+        logger.notice("Bots are off: SUPABASE_JWT_SECRET is set but SUPABASE_SERVICE_ROLE_KEY is not")
+        return nil
+    }
+    let host = ["0.0.0.0", "::", ""].contains(config.host) ? "127.0.0.1" : config.host
+    return InProcessBots(port: port, logger: logger) { port in
+        buildBotService(
+            config: bots, realtime: config.realtimeConfiguration(url: "http://\(host):\(port)", apiKey: bots.serviceRoleKey ?? ""),
+            queue: config.queueName, logger: logger
+        )
+    }
+}
