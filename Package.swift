@@ -7,6 +7,19 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+/// What every test target that runs the matchmaker needs: the shared test support, the library, the
+/// embedded stand-in and the server pieces the harness exposes.
+let liveTestDependencies: [Target.Dependency] = [
+    "TestSupport",
+    "MatchmakerCore",
+    "EmbeddedSupabase",
+    "Shared",
+    .product(name: "Hummingbird", package: "hummingbird"),
+    .product(name: "HummingbirdTesting", package: "hummingbird"),
+    .product(name: "Logging", package: "swift-log"),
+    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+]
+
 let package = Package(
     name: "matchmaker",
     platforms: [.macOS(.v15)],
@@ -139,66 +152,34 @@ let package = Package(
         ),
         .testTarget(
             name: "MatchmakerTests",
-            dependencies: [
-                "TestSupport",
-                "MatchmakerCore",
-                "EmbeddedSupabase",
-                "Shared",
+            dependencies: liveTestDependencies + [
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Configuration", package: "swift-configuration"),
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "JWTKit", package: "jwt-kit"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "PostgresTests",
-            dependencies: [
-                "TestSupport",
-                "MatchmakerCore",
-                "EmbeddedSupabase",
-                "Shared",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: liveTestDependencies + [.product(name: "PostgresNIO", package: "postgres-nio")],
             exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "BotTests",
-            dependencies: [
-                "TestSupport",
-                "MatchmakerCore",
-                "EmbeddedSupabase",
-                "Shared",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
+            dependencies: liveTestDependencies,
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "RealtimeTests",
-            dependencies: [
-                "TestSupport",
-                "MatchmakerCore",
-                "EmbeddedSupabase",
-                "Shared",
+            dependencies: liveTestDependencies + [
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
                 .product(name: "WSClient", package: "swift-websocket"),
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "JWTKit", package: "jwt-kit"),
             ],
             swiftSettings: swiftSettings

@@ -2,7 +2,7 @@ import Foundation
 import Shared
 import Synchronization
 
-/// The embedded backend's Realtime: a Phoenix-channels hub with broadcast and presence (supabase-protocols §1).
+/// The embedded backend's Realtime: a Phoenix-channels hub with broadcast and presence (`docs/realtime.md`).
 ///
 /// Every operation is a short synchronous section under one `Mutex`; frames go out through each connection's
 /// outbox, which the connection's own task writes to its socket, so a slow client never blocks the hub.

@@ -7,7 +7,7 @@ import NIOCore
 import Shared
 
 /// The embedded hub's routes: the WebSocket at `/realtime/v1/websocket` and the REST broadcast API
-/// (supabase-protocols §1.1, §2).
+/// (`docs/realtime.md`; contract §5, §7).
 struct RealtimeHubController: Sendable {
     /// The WebSocket path.
     static let socketPath: RouterPath = "/realtime/v1/websocket"

@@ -1,7 +1,7 @@
 import Foundation
 import Shared
 
-/// One of the five bot personalities of the original service (`original.md` §3.3), with its reply rules.
+/// One of the five bot personalities of the original service (contract §8, `docs/bots.md`), with its reply rules.
 public struct BotProfile: Sendable, Hashable, Codable {
     /// The profile id (`friendly-alex`), part of the bot's email and id.
     public var id: String

@@ -1,7 +1,7 @@
 import Foundation
 import Shared
 
-/// A bot's whole behaviour as a value (contract §8, `original.md` §3.4): fed events with `now`, it returns the
+/// A bot's whole behaviour as a value (`docs/contract.md` §8, `docs/bots.md`): fed events with `now`, it returns the
 /// actions the async shell performs. Randomness comes from a seeded generator, so a test replays it exactly.
 public struct BotStateMachine: Sendable {
     /// Something that happened to the bot.

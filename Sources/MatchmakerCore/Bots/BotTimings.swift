@@ -1,4 +1,4 @@
-/// The pauses that make a bot look human (`original.md` §3.4), as ranges drawn uniformly.
+/// The pauses that make a bot look human (`docs/bots.md`), as ranges drawn uniformly.
 public struct BotTimings: Sendable, Hashable {
     /// After joining the lobby, before the first enqueue.
     public var beforeQueue: ClosedRange<Double> = 1...3

@@ -4,16 +4,6 @@ import Hummingbird
 import NIOCore
 import Shared
 
-extension Response {
-    /// A JSON response with stable (sorted) keys.
-    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        var headers = headers
-        headers[.contentType] = "application/json"
-        let data = (try? JSONCoding.encoder.encode(value)) ?? Data("null".utf8)
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-}
-
 /// An error answered as `{"code": <status>, "message": "..."}`, the shape of Supabase's gateway errors.
 public struct GatewayError: HTTPResponseError, Sendable {
     /// The HTTP status.
