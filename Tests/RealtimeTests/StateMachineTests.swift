@@ -32,28 +32,28 @@ private let t0 = Date(timeIntervalSince1970: 1_800_000_000)
         var machine = ChannelStateMachine()
         let deadline = machine.startJoin(ref: "4", now: t0)
         #expect(deadline == t0.addingTimeInterval(8))
-        let r6 = machine.joined(ref: "3")
-        #expect(!r6)
+        let r6 = machine.joinAccepted(ref: "3")
+        #expect(r6.isEmpty)
         #expect(machine.accepts(joinRef: "4"))
         #expect(!machine.accepts(joinRef: "3"))
         #expect(machine.accepts(joinRef: nil))
-        let r7 = machine.joined(ref: "4")
-        #expect(r7)
+        let r7 = machine.joinAccepted(ref: "4")
+        #expect(r7 == [.announceJoined])
         #expect(machine.state == .joined(joinRef: "4"))
     }
 
-    @Test func joinExpiresAtTheConnectTimeout() {
-        var machine = ChannelStateMachine(joinTimeout: .seconds(8))
-        _ = machine.startJoin(ref: "1", now: t0)
-        #expect(!machine.joinExpired(now: t0.addingTimeInterval(7.999)))
-        #expect(machine.joinExpired(now: t0.addingTimeInterval(8)))
+    @Test func theJoinDeadlineIsTheConnectTimeoutFromTheStartOfTheAttempt() {
+        var machine = ChannelStateMachine(joinTimeout: .seconds(5))
+        let deadline = machine.startJoin(ref: "1", now: t0)
+        #expect(deadline == t0.addingTimeInterval(5))
+        #expect(machine.state == .joining(joinRef: "1", deadline: deadline))
     }
 
     @Test func unauthorizedGivesUpAtOnce() {
         var machine = ChannelStateMachine()
         _ = machine.startJoin(ref: "1", now: t0)
         let failure = ErrorClassifier.classify(text: "Unauthorized: You do not have permissions to read from this Channel topic: x")
-        let r8 = machine.failed(failure, now: t0, unit: 0.5) == .giveUp(reason: .nonRetryable)
+        let r8 = machine.failed(failure, now: t0, unit: 0.5) == .giveUp(reason: .nonRetryable, attempts: 1)
         #expect(r8)
         #expect(machine.state == .failed)
     }
@@ -70,28 +70,105 @@ private let t0 = Date(timeIntervalSince1970: 1_800_000_000)
             }
             #expect(abs(delay.seconds - seconds) < 0.000_001)
             #expect(at == t0.addingTimeInterval(delay.seconds))
+            #expect(machine.state == .errored(retryAt: at))
         }
     }
 
     @Test func retriesEndAfterMaxRetries() {
         var machine = ChannelStateMachine(backoff: Backoff(maxRetries: 2, baseDelay: .seconds(1), maxDelay: .seconds(2)))
-        let r9 = machine.failed(.retryable, now: t0, unit: 0) != .giveUp(reason: .exhausted)
+        let r9 = machine.failed(.retryable, now: t0, unit: 0) != .giveUp(reason: .exhausted, attempts: 1)
         #expect(r9)
-        let r10 = machine.failed(.retryable, now: t0, unit: 0) != .giveUp(reason: .exhausted)
+        let r10 = machine.failed(.retryable, now: t0, unit: 0) != .giveUp(reason: .exhausted, attempts: 2)
         #expect(r10)
-        let r11 = machine.failed(.retryable, now: t0, unit: 0) == .giveUp(reason: .exhausted)
+        let r11 = machine.failed(.retryable, now: t0, unit: 0) == .giveUp(reason: .exhausted, attempts: 3)
         #expect(r11)
     }
 
     @Test func aSocketDropMarksAJoinedChannelForRejoinAndASuccessResetsFailures() {
         var machine = ChannelStateMachine()
+        let cause = RealtimeError(.socketClosed, reason: "gone")
         _ = machine.failed(.retryable, now: t0, unit: 0)
         _ = machine.startJoin(ref: "2", now: t0)
-        _ = machine.joined(ref: "2")
+        _ = machine.joinAccepted(ref: "2")
         #expect(machine.failures == 0)
-        machine.socketClosed()
+        #expect(machine.socketDropped(cause: cause) == [.report(cause)])
         #expect(machine.state == .errored(retryAt: nil))
         #expect(machine.joinRef == nil)
+        #expect(machine.socketDropped(cause: cause).isEmpty)
+        #expect(machine.socketOpened() == [.rejoin])
+    }
+
+    @Test func oneJoinLoopRunsAtATimeAndOthersWaitForIt() {
+        var machine = ChannelStateMachine()
+        #expect(machine.subscribe() == .join)
+        #expect(machine.subscribe() == .wait)
+        let rejoins1 = machine.beginRejoin()
+        #expect(!rejoins1)
+        _ = machine.startJoin(ref: "1", now: t0)
+        _ = machine.joinAccepted(ref: "1")
+        machine.joinLoopEnded()
+        #expect(machine.subscribe() == .ready)
+        _ = machine.socketDropped(cause: RealtimeError(.socketClosed, reason: "gone"))
+        let rejoins2 = machine.beginRejoin()
+        #expect(rejoins2)
+        #expect(machine.socketOpened().isEmpty)
+        #expect(machine.subscribe() == .wait)
+    }
+
+    @Test func withPresenceAJoinIsReadyOnlyWithItsPresenceState() {
+        var machine = ChannelStateMachine(awaitsPresence: true)
+        _ = machine.subscribe()
+        _ = machine.startJoin(ref: "1", now: t0)
+        _ = machine.joinAccepted(ref: "1")
+        machine.joinLoopEnded()
+        #expect(machine.isJoined)
+        #expect(!machine.isSynced)
+        #expect(machine.subscribe() == .join)
+        machine.joinLoopEnded()
+        machine.presenceStateReceived()
+        #expect(machine.isSynced)
+        #expect(machine.subscribe() == .ready)
+        _ = machine.startJoin(ref: "2", now: t0)
+        #expect(!machine.presenceSynced)
+    }
+
+    @Test func aCrashRejoinsUnlessAJoinLoopRuns() {
+        var machine = ChannelStateMachine()
+        let crash = RealtimeError(.channelError, reason: "phx_error")
+        _ = machine.startJoin(ref: "1", now: t0)
+        _ = machine.joinAccepted(ref: "1")
+        #expect(machine.channelCrashed(crash) == [.report(crash), .rejoin])
+        #expect(machine.state == .errored(retryAt: nil))
+        let rejoins3 = machine.beginRejoin()
+        #expect(rejoins3)
+        #expect(machine.channelCrashed(crash) == [.report(crash)])
+    }
+
+    @Test func aCloseCarriesTheSystemErrorBeforeItAndIsTheAttemptsFailureDuringAJoin() {
+        var machine = ChannelStateMachine()
+        let system = RealtimeError(.system, reason: "Client presence rate limit exceeded")
+        _ = machine.startJoin(ref: "1", now: t0)
+        #expect(machine.serverClosed().isEmpty)
+        _ = machine.joinAccepted(ref: "1")
+        #expect(machine.serverClosed() == [.remove(cause: RealtimeError(.channelClosed, reason: "server closed the channel"))])
+        #expect(machine.systemErrorReceived(system) == [.report(system)])
+        #expect(machine.serverClosed() == [.remove(cause: system)])
+        _ = machine.startJoin(ref: "2", now: t0)
+        _ = machine.joinAccepted(ref: "2")
+        #expect(machine.systemError == nil)
+    }
+
+    @Test func aRemovedChannelKeepsItsCauseAndIsNotRejoined() {
+        var machine = ChannelStateMachine()
+        let cause = RealtimeError(.gaveUp, reason: "retries exhausted")
+        machine.remove(cause: cause)
+        #expect(machine.subscribe() == .removed(cause: cause))
+        let rejoins4 = machine.beginRejoin()
+        #expect(!rejoins4)
+        #expect(machine.state == .closed)
+        var left = ChannelStateMachine()
+        left.remove(cause: nil)
+        #expect(left.subscribe() == .removed(cause: nil))
     }
 }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// An operation did not finish within its time limit.
 public struct TimeoutError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The limit that was exceeded.
@@ -102,6 +104,24 @@ public func withTimeout<T: Sendable>(
         group.addTask { try await operation() }
         group.addTask {
             try await time.sleep(limit)
+            throw TimeoutError(limit: limit)
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
+    }
+}
+
+/// Runs `operation`, failing with `TimeoutError` when it is still running at `deadline` on `time`.
+///
+/// The error's `limit` is the time there was left when the race started.
+public func withDeadline<T: Sendable>(
+    _ deadline: Date, time: Timekeeper, _ operation: @escaping @Sendable () async throws -> T
+) async throws -> T {
+    let limit = Duration.seconds(double: deadline.timeIntervalSince(time.now()))
+    return try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await operation() }
+        group.addTask {
+            try await time.sleep(until: deadline)
             throw TimeoutError(limit: limit)
         }
         defer { group.cancelAll() }

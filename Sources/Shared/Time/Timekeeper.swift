@@ -14,6 +14,15 @@ public struct Timekeeper: Sendable {
         self.sleep = sleep
     }
 
+    /// Suspends until `deadline` on this clock; returns at once when it has passed.
+    ///
+    /// The wait is counted in whole microseconds: a `Date` of this era resolves about 0.1 µs, so the digits below
+    /// are rounding noise, and a deadline made as `now + d` is reached after exactly `d`.
+    public func sleep(until deadline: Date) async throws {
+        let wait = Duration.microseconds(Int64((deadline.timeIntervalSince(now()) * 1e6).rounded()))
+        if wait > .zero { try await sleep(wait) }
+    }
+
     /// Real time.
     public static let system = Timekeeper(now: { Date() }, sleep: { try await Task.sleep(for: $0) })
 

@@ -20,19 +20,14 @@ public final class RealtimeChannel: Sendable {
     private let continuation: AsyncStream<ChannelEvent>.Continuation
     private let state: Mutex<State>
 
-    /// Everything about the channel that changes, behind one lock.
-    struct State {
+    /// Everything about the channel that changes, behind one lock: the join lifecycle (`machine`), presence,
+    /// and the callers waiting on them.
+    private struct State {
         var machine: ChannelStateMachine
         var presence = PresenceState()
         var budget: PresenceBudget
         var presenceWaiter: OneShot<PresenceState>?
-        var presenceSynced = false
         var joinWaiters: [OneShot<Void>] = []
-        var lastSystemError: RealtimeError?
-        var joinLoopActive = false
-        var removed = false
-        /// Why the channel was removed, when it did not leave on request.
-        var closeError: RealtimeError?
     }
 
     /// Creates a channel on `socket`; the pool does this.
@@ -58,7 +53,7 @@ public final class RealtimeChannel: Sendable {
 
     /// Whether the channel is joined and, when presence is enabled, has its `presence_state` since that join.
     public var isSynced: Bool {
-        state.withLock { $0.machine.isJoined && (!options.presenceEnabled || $0.presenceSynced) }
+        state.withLock { $0.machine.isSynced }
     }
 
     /// The join lifecycle.
@@ -93,12 +88,68 @@ public final class RealtimeChannel: Sendable {
 
     // MARK: - Socket side
 
-    /// Runs `body` on the channel's state under its lock.
-    func withState<T>(_ body: (inout sending State) -> sending T) -> T { state.withLock(body) }
+    /// Feeds the join lifecycle an event under the channel's lock; returns what the machine decided.
+    func step<T: Sendable>(_ event: (inout ChannelStateMachine) -> T) -> T {
+        state.withLock { event(&$0.machine) }
+    }
 
     /// Why a removed channel is gone (its give-up error, so that later callers see the cause); nil while it is
     /// live or when it left on request.
-    var removalError: RealtimeError? { state.withLock { $0.removed ? $0.closeError : nil } }
+    var removalError: RealtimeError? { state.withLock { $0.machine.removalCause } }
+
+    /// What `subscribe()` does; `waiter` is kept for the running join loop's outcome when it must wait.
+    func requestJoin(waiter: OneShot<Void>) -> ChannelStateMachine.Subscription {
+        state.withLock { state in
+            let next = state.machine.subscribe()
+            if next == .wait { state.joinWaiters.append(waiter) }
+            return next
+        }
+    }
+
+    /// Ends the join loop; returns the callers waiting for its outcome.
+    func endJoinLoop() -> [OneShot<Void>] {
+        state.withLock { state in
+            state.machine.joinLoopEnded()
+            defer { state.joinWaiters = [] }
+            return state.joinWaiters
+        }
+    }
+
+    /// A waiter for the first `presence_state` of the join about to be sent, when presence is enabled.
+    func expectPresenceState() -> OneShot<PresenceState>? {
+        guard options.presenceEnabled else { return nil }
+        let waiter = OneShot<PresenceState>()
+        state.withLock { $0.presenceWaiter = waiter }
+        return waiter
+    }
+
+    /// Forgets the waiter of an abandoned attempt.
+    func dropPresenceWaiter() {
+        state.withLock { $0.presenceWaiter = nil }
+    }
+
+    /// Replaces the presence with a `presence_state`; returns it and the waiter to resolve with it.
+    func syncPresence(_ payload: JSONValue) -> (PresenceState, OneShot<PresenceState>?) {
+        state.withLock { state in
+            state.presence.sync(payload)
+            state.machine.presenceStateReceived()
+            defer { state.presenceWaiter = nil }
+            return (state.presence, state.presenceWaiter)
+        }
+    }
+
+    /// Applies a `presence_diff`.
+    func applyPresenceDiff(_ payload: JSONValue) {
+        state.withLock { $0.presence.apply(diff: payload) }
+    }
+
+    /// Spends one presence call of the budget at `now` if it allows one; returns whether it did and when the
+    /// next call is allowed.
+    func spendPresenceBudget(now: Date) -> (spent: Bool, next: Date) {
+        state.withLock { state in
+            (state.budget.spend(now: now), state.budget.nextAllowed(now: now))
+        }
+    }
 
     /// Appends an event to `events`.
     func emit(_ event: ChannelEvent) {
@@ -108,9 +159,7 @@ public final class RealtimeChannel: Sendable {
     /// Marks the channel removed and ends the event stream with `.closed`.
     func finish(_ error: RealtimeError?) {
         let waiter: OneShot<PresenceState>? = state.withLock { state in
-            state.removed = true
-            state.closeError = error
-            state.machine.close()
+            state.machine.remove(cause: error)
             defer { state.presenceWaiter = nil }
             return state.presenceWaiter
         }

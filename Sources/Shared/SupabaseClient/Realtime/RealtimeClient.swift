@@ -87,8 +87,8 @@ public actor RealtimeClient: Service {
         for socket in pool where !exclusive {
             if let existing = socket.channel(topic: topic) { return existing }
         }
-        var machine = ChannelStateMachine(backoff: configuration.channelBackoff, joinTimeout: configuration.connectTimeout)
-        machine.joinTimeout = configuration.connectTimeout
+        let machine = ChannelStateMachine(
+            backoff: configuration.channelBackoff, joinTimeout: configuration.connectTimeout, awaitsPresence: options.presenceEnabled)
         for socket in pool {
             let channel = RealtimeChannel(
                 name: name, options: options, stateOnly: stateOnly, socket: socket, machine: machine, budget: configuration.presenceBudget

@@ -193,9 +193,7 @@ public actor RealtimeSocket {
             requests.finish()
             rejoinRequests = nil
         }
-        for channel in allChannels where channel.withState({ $0.machine.state == .errored(retryAt: nil) && !$0.joinLoopActive }) {
-            requests.yield(channel)
-        }
+        for channel in allChannels { perform(channel.step { $0.socketOpened() }, on: channel) }
         do {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await self.readLoop(inbound) }
@@ -204,7 +202,7 @@ public actor RealtimeSocket {
                 group.addTask {
                     await withDiscardingTaskGroup { joins in
                         for await channel in rejoins {
-                            joins.addTask { try? await self.joinWithRetry(channel, isRejoin: true) }
+                            joins.addTask { try? await self.rejoin(channel) }
                         }
                     }
                 }
@@ -258,14 +256,7 @@ public actor RealtimeSocket {
         let pending = pendingReplies
         pendingReplies = [:]
         for entry in pending.values { entry.waiter.resolve(.failure(cause)) }
-        for channel in allChannels {
-            let wasLive = channel.withState { state -> Bool in
-                let live = state.machine.isJoined
-                state.machine.socketClosed()
-                return live
-            }
-            if wasLive { channel.emit(.error(cause)) }
-        }
+        for channel in allChannels { perform(channel.step { $0.socketDropped(cause: cause) }, on: channel) }
     }
 
     // MARK: - Inbound
@@ -274,11 +265,8 @@ public actor RealtimeSocket {
         if message.event == PhoenixEvent.reply, let ref = message.ref {
             if message.topic == PhoenixEvent.phoenixTopic { heartbeat?.replied(ref: ref) }
             // The join is marked here, in frame order, so `.subscribed` precedes the `presence_state` after it.
-            if message.replyStatus == "ok", let channel = channel(topic: message.topic),
-                channel.withState({ $0.machine.joined(ref: ref) })
-            {
-                channel.withState { $0.lastSystemError = nil }
-                channel.emit(.subscribed)
+            if message.replyStatus == "ok", let channel = channel(topic: message.topic) {
+                perform(channel.step { $0.joinAccepted(ref: ref) }, on: channel)
             }
             if let entry = pendingReplies.removeValue(forKey: ref) {
                 entry.waiter.resolve(.success(message))
@@ -288,23 +276,18 @@ public actor RealtimeSocket {
         guard let channel = channel(topic: message.topic) else { return }
         // vsn 1.0.0 servers never send join_ref; their phx_close/phx_error carry the join ref as `ref`.
         let frameJoinRef = message.joinRef ?? ([PhoenixEvent.close, PhoenixEvent.error].contains(message.event) ? message.ref : nil)
-        guard channel.withState({ $0.machine.accepts(joinRef: frameJoinRef) }) else {
+        guard channel.machine.accepts(joinRef: frameJoinRef) else {
             logger.debug(
                 "Stale Realtime frame ignored", metadata: ["realtime.topic": "\(message.topic)", "realtime.event": "\(message.event)"])
             return
         }
         switch message.event {
         case PhoenixEvent.presenceState:
-            let (state, waiter) = channel.withState { state -> (PresenceState, OneShot<PresenceState>?) in
-                state.presence.sync(message.payload)
-                state.presenceSynced = true
-                defer { state.presenceWaiter = nil }
-                return (state.presence, state.presenceWaiter)
-            }
+            let (state, waiter) = channel.syncPresence(message.payload)
             waiter?.resolve(.success(state))
             channel.emit(.presenceSync(state))
         case PhoenixEvent.presenceDiff:
-            channel.withState { $0.presence.apply(diff: message.payload) }
+            channel.applyPresenceDiff(message.payload)
             channel.emit(.presenceDiff(diff: message.payload))
         case PhoenixEvent.broadcast:
             let payload = message.payload
@@ -313,26 +296,26 @@ public actor RealtimeSocket {
         case PhoenixEvent.system:
             guard message.payload["status"]?.stringValue == "error" else { return }
             let error = RealtimeError(.system, reason: message.payload["message"]?.stringValue ?? "system error", payload: message.payload)
-            channel.withState { $0.lastSystemError = error }
-            channel.emit(.error(error))
+            perform(channel.step { $0.systemErrorReceived(error) }, on: channel)
         case PhoenixEvent.error:
             let error = RealtimeError(.channelError, reason: "channel process crashed (phx_error)", payload: message.payload)
-            let rejoin = channel.withState { state -> Bool in
-                state.machine.socketClosed()
-                return !state.joinLoopActive
-            }
-            channel.emit(.error(error))
-            if rejoin { rejoinRequests?.yield(channel) }
+            perform(channel.step { $0.channelCrashed(error) }, on: channel)
         case PhoenixEvent.close:
-            let cause = channel.withState { $0.lastSystemError } ?? RealtimeError(.channelClosed, reason: "server closed the channel")
-            let joining = channel.withState { state -> Bool in
-                if case .joining = state.machine.state { return true }
-                return false
-            }
-            // A close during our own join is that attempt's failure; the join loop decides what follows.
-            if !joining { remove(channel, error: cause) }
+            perform(channel.step { $0.serverClosed() }, on: channel)
         default:
             break
+        }
+    }
+
+    /// Carries out what a channel's state machine decided, in order.
+    private func perform(_ actions: [ChannelStateMachine.Action], on channel: RealtimeChannel) {
+        for action in actions {
+            switch action {
+            case .announceJoined: channel.emit(.subscribed)
+            case .report(let error): channel.emit(.error(error))
+            case .rejoin: rejoinRequests?.yield(channel)
+            case .remove(let cause): remove(channel, error: cause)
+            }
         }
     }
 
@@ -376,36 +359,23 @@ public actor RealtimeSocket {
 
     /// Joins `channel` (or waits for the join already running); see `RealtimeChannel.subscribe()`.
     func subscribe(_ channel: RealtimeChannel) async throws {
-        enum Next {
-            case done, start, removed
-            case wait(OneShot<Void>)
-        }
-        let next = channel.withState { state -> Next in
-            if state.removed { return .removed }
-            if state.machine.isJoined, !channel.options.presenceEnabled || state.presenceSynced { return .done }
-            guard state.joinLoopActive else { return .start }
-            let waiter = OneShot<Void>()
-            state.joinWaiters.append(waiter)
-            return .wait(waiter)
-        }
-        switch next {
-        case .done: return
-        case .removed: throw channel.removalError ?? RealtimeError(.channelClosed, reason: "channel \(channel.topic) was removed")
-        case .wait(let waiter): try await waiter.wait()
-        case .start: try await joinWithRetry(channel, isRejoin: false)
+        let waiter = OneShot<Void>()
+        switch channel.requestJoin(waiter: waiter) {
+        case .ready: return
+        case .removed(let cause): throw cause ?? RealtimeError(.channelClosed, reason: "channel \(channel.topic) was removed")
+        case .wait: try await waiter.wait()
+        case .join: try await runJoinLoop(channel, isRejoin: false)
         }
     }
 
-    /// The join loop: one attempt per admitted slot, each raced against the connect timeout; the channel's
-    /// state machine decides between a jittered retry and giving up (which removes the channel).
-    private func joinWithRetry(_ channel: RealtimeChannel, isRejoin: Bool) async throws {
-        guard
-            channel.withState({ state -> Bool in
-                guard !state.joinLoopActive, !state.removed else { return false }
-                state.joinLoopActive = true
-                return true
-            })
-        else { return }
+    /// Rejoins `channel` after a socket drop or a crash, unless a join loop already runs or it was removed.
+    private func rejoin(_ channel: RealtimeChannel) async throws {
+        guard channel.step({ $0.beginRejoin() }) else { return }
+        try await runJoinLoop(channel, isRejoin: true)
+    }
+
+    /// Runs the join loop the machine handed to this caller, then resolves the callers waiting for it.
+    private func runJoinLoop(_ channel: RealtimeChannel, isRejoin: Bool) async throws {
         do {
             try await joinLoop(channel, isRejoin: isRejoin)
             endJoinLoop(channel, .success(()))
@@ -416,40 +386,34 @@ public actor RealtimeSocket {
     }
 
     private func endJoinLoop(_ channel: RealtimeChannel, _ result: Result<Void, any Error>) {
-        let waiters = channel.withState { state -> [OneShot<Void>] in
-            state.joinLoopActive = false
-            defer { state.joinWaiters = [] }
-            return state.joinWaiters
-        }
-        for waiter in waiters { waiter.resolve(result) }
+        for waiter in channel.endJoinLoop() { waiter.resolve(result) }
     }
 
+    /// The join loop: one attempt per admitted slot, each raced against the deadline the channel's state machine
+    /// set; the machine decides between a jittered retry (slept until the instant it chose) and giving up (which
+    /// removes the channel).
     private func joinLoop(_ channel: RealtimeChannel, isRejoin: Bool) async throws {
         while true {
-            if channel.withState({ $0.removed }) {
+            if channel.machine.isRemoved {
                 throw channel.removalError ?? RealtimeError(.gaveUp, reason: "channel \(channel.topic) was removed")
             }
             try await gate.admit()
             let started = ContinuousClock.now
             let ref = makeRef()
-            channel.withState { state in
-                _ = state.machine.startJoin(ref: ref, now: time.now())
-                state.presenceSynced = false
-            }
-            let limit = configuration.connectTimeout
+            let deadline = channel.step { $0.startJoin(ref: ref, now: time.now()) }
             let result: Result<Void, any Error>
             do {
-                try await withTimeout(limit, time: time) { try await self.attemptJoin(channel, ref: ref) }
+                try await withDeadline(deadline, time: time) { try await self.attemptJoin(channel, ref: ref) }
                 result = .success(())
             } catch is CancellationError {
                 gate.finish()
                 await abandonAttempt(channel, ref: ref)
                 throw CancellationError()
-            } catch let error as TimeoutError {
+            } catch is TimeoutError {
+                let limit = channel.machine.joinTimeout
                 result = .failure(
                     RealtimeError(
-                        .timedOut,
-                        reason: "connect + join\(channel.options.presenceEnabled ? " + presence_state" : "") took over \(error.limit)")
+                        .timedOut, reason: "connect + join\(channel.options.presenceEnabled ? " + presence_state" : "") took over \(limit)")
                 )
             } catch {
                 result = .failure(error)
@@ -462,19 +426,18 @@ public actor RealtimeSocket {
                 return
             case .failure(let error):
                 await abandonAttempt(channel, ref: ref)
-                if channel.withState({ $0.removed }) { throw error }
+                if channel.machine.isRemoved { throw error }
                 monitor.failed(error, at: time.now())
-                let decision = channel.withState { $0.machine.failed(ErrorClassifier.classify(error), now: time.now(), unit: unit()) }
+                let decision = channel.step { $0.failed(ErrorClassifier.classify(error), now: time.now(), unit: unit()) }
                 switch decision {
-                case .retry(_, let delay):
+                case .retry(let at, let delay):
                     logger.debug(
                         "Realtime join failed; retrying",
                         metadata: ["realtime.topic": "\(channel.topic)", "realtime.delay": "\(delay)", "error": "\(error)"]
                     )
                     channel.emit(.error(error as? RealtimeError ?? RealtimeError(.socketClosed, reason: String(describing: error))))
-                    try await time.sleep(delay)
-                case .giveUp(let reason):
-                    let attempts = channel.withState { $0.machine.failures }
+                    try await time.sleep(until: at)
+                case .giveUp(let reason, let attempts):
                     let why = reason == .nonRetryable ? "not retryable" : "retries exhausted"
                     let final = RealtimeError(.gaveUp, reason: "\(why) after \(attempts) attempt(s): \(error)")
                     logger.warning("Realtime channel given up", metadata: ["realtime.topic": "\(channel.topic)", "error": "\(error)"])
@@ -487,12 +450,7 @@ public actor RealtimeSocket {
 
     private func attemptJoin(_ channel: RealtimeChannel, ref: String) async throws {
         try await waitUntilOpen()
-        let presenceWaiter: OneShot<PresenceState>? = channel.withState { state in
-            guard channel.options.presenceEnabled else { return nil }
-            let waiter = OneShot<PresenceState>()
-            state.presenceWaiter = waiter
-            return waiter
-        }
+        let presenceWaiter = channel.expectPresenceState()
         let payload = channel.options.joinPayload(accessToken: configuration.accessToken ?? configuration.apiKey)
         try await gate.sendSlot()
         let reply = try await push(PhoenixMessage(joinRef: ref, ref: ref, topic: channel.topic, event: PhoenixEvent.join, payload: payload))
@@ -500,7 +458,7 @@ public actor RealtimeSocket {
             let response = reply.replyResponse
             throw RealtimeError(.joinRefused, reason: RealtimeError.reason(ofReply: response), payload: response)
         }
-        guard channel.withState({ $0.machine.state == .joined(joinRef: ref) }) else {
+        guard channel.machine.state == .joined(joinRef: ref) else {
             throw RealtimeError(.channelClosed, reason: "join \(ref) was superseded")
         }
         if let presenceWaiter { _ = try await presenceWaiter.wait() }
@@ -510,7 +468,7 @@ public actor RealtimeSocket {
     private func abandonAttempt(_ channel: RealtimeChannel, ref: String) async {
         pendingReplies[ref]?.waiter.resolve(.failure(CancellationError()))
         pendingReplies[ref] = nil
-        channel.withState { $0.presenceWaiter = nil }
+        channel.dropPresenceWaiter()
         if writer != nil {
             try? await write(PhoenixMessage(joinRef: ref, ref: makeRef(), topic: channel.topic, event: PhoenixEvent.leave))
         }
@@ -528,7 +486,7 @@ public actor RealtimeSocket {
 
     /// Leaves `channel` (waiting at most the connect timeout for the reply) and removes it.
     func leave(_ channel: RealtimeChannel) async {
-        if let joinRef = channel.withState({ $0.machine.joinRef }), writer != nil {
+        if let joinRef = channel.machine.joinRef, writer != nil {
             _ = try? await withTimeout(configuration.connectTimeout, time: time) {
                 try await self.push(PhoenixMessage(joinRef: joinRef, topic: channel.topic, event: PhoenixEvent.leave))
             }
@@ -540,9 +498,7 @@ public actor RealtimeSocket {
     func presence(_ channel: RealtimeChannel, event: String, payload: JSONValue?) async throws {
         while true {
             let now = time.now()
-            let (spent, next) = channel.withState { state in
-                (state.budget.spend(now: now), state.budget.nextAllowed(now: now))
-            }
+            let (spent, next) = channel.spendPresenceBudget(now: now)
             if spent { break }
             try await time.sleep(.seconds(double: max(next.timeIntervalSince(now), 0.001)))
         }
@@ -558,7 +514,8 @@ public actor RealtimeSocket {
     }
 
     private func channelPush(_ channel: RealtimeChannel, event: String, payload: JSONValue, expectReply: Bool) async throws {
-        guard let joinRef = channel.withState({ $0.machine.isJoined ? $0.machine.joinRef : nil }) else {
+        let machine = channel.machine
+        guard machine.isJoined, let joinRef = machine.joinRef else {
             throw RealtimeError(.pushRefused, reason: "channel \(channel.topic) is not joined")
         }
         let message = PhoenixMessage(joinRef: joinRef, topic: channel.topic, event: event, payload: payload)
