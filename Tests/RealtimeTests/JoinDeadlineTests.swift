@@ -2,6 +2,7 @@ import EmbeddedSupabase
 import Foundation
 import MatchmakerCore
 import Shared
+import TestSupport
 import Testing
 
 /// The socket keeps the deadlines its channel's state machine sets, on a clock only the test moves.

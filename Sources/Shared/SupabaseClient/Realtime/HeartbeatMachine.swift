@@ -1,6 +1,6 @@
 import Foundation
 
-/// When to send a heartbeat on topic `phoenix` and when one went unanswered (supabase-protocols §1.5).
+/// When to send a heartbeat on topic `phoenix` and when one went unanswered (contract §7).
 ///
 /// Fed with `now`; the socket performs the actions. A heartbeat still pending when the next one is due means
 /// the connection is dead: the socket closes and reconnects.

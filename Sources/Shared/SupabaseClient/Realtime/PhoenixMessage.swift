@@ -1,4 +1,4 @@
-/// One Phoenix channels message: `[join_ref, ref, topic, event, payload]` (supabase-protocols §1.2).
+/// One Phoenix channels message: `[join_ref, ref, topic, event, payload]` (`docs/realtime.md`).
 public struct PhoenixMessage: Sendable, Hashable {
     /// The ref of the channel's current `phx_join`, or `nil` (heartbeats, fan-out, vsn 1.0.0 server frames).
     public var joinRef: String?

@@ -21,7 +21,7 @@ public struct PhoenixDecodingError: Error, Sendable, Hashable, CustomStringConve
 
 /// Encodes and decodes Phoenix frames of one protocol version; a pure value, used by the client and the hub.
 public struct PhoenixSerializer: Sendable, Hashable {
-    /// Binary frame kinds of vsn 2.0.0 (supabase-protocols §1.2).
+    /// Binary frame kinds of vsn 2.0.0 (`docs/realtime.md`).
     public enum BinaryKind: UInt8, Sendable {
         /// Generic client push.
         case push = 0
