@@ -6,7 +6,7 @@ struct MatchmakerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "matchmaker",
         abstract: "Pairs waiting strangers from the Supabase queue, writes their room and tells them both.",
-        subcommands: [Serve.self, Match.self, Replay.self, Bots.self],
+        subcommands: [Serve.self, Match.self, Replay.self, Bots.self, Doctor.self],
         defaultSubcommand: Serve.self
     )
 }

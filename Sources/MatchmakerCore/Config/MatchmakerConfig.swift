@@ -28,6 +28,8 @@ import Shared
 /// - `SUPABASE_URL` (optional): the project URL; selects the `supabase` backend (with `DATABASE_URL`:
 ///   SQL for data, Supabase for presence and notifications).
 /// - `SUPABASE_SERVICE_ROLE_KEY` (secret, required with `SUPABASE_URL`): sent as `apikey` and bearer token.
+/// - `SUPABASE_ANON_KEY` (secret, optional): only `matchmaker doctor` uses it, to check what the app
+///   server and browsers can do with the anon key.
 /// - `DATABASE_URL` (secret, optional): selects the `postgres` backend; neither URL means the embedded backend.
 /// - `NOTIFY_PRIVATE` (switch, default `false`): broadcast notifications on private channels.
 /// - `HTTP_CONNECTIONS_PER_HOST` (int, default `8`): outbound HTTP connection cap per host.
@@ -55,6 +57,8 @@ public struct MatchmakerConfig: Sendable, Hashable {
     public var databaseURL: String?
     /// The service-role key for `SUPABASE_URL`.
     public var serviceRoleKey: String?
+    /// The anon key, which only `doctor` uses (to see what the app server and browsers can do).
+    public var anonKey: String?
     /// Broadcast on private channels.
     public var notifyPrivate = false
     /// Outbound HTTP connections per host.
@@ -92,6 +96,7 @@ public struct MatchmakerConfig: Sendable, Hashable {
         supabaseURL = reader.string(forKey: "supabase.url").flatMap { $0.isEmpty ? nil : $0 }
         databaseURL = reader.string(forKey: "database.url", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
         serviceRoleKey = reader.string(forKey: "supabase.serviceRoleKey", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        anonKey = reader.string(forKey: "supabase.anonKey", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
         notifyPrivate = try reader.boolean("notify.private", default: false)
         connectionsPerHost = try reader.integer("http.connectionsPerHost", default: connectionsPerHost, in: 1...256)
         maxChannelsPerConnection = try reader.integer("maxChannelsPerConnection", default: maxChannelsPerConnection, in: 1...100)

@@ -1,0 +1,91 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Shared
+
+/// `matchmaker doctor`: checks a project before the switch-over from the Edge Function and the Bun bot
+/// service, through its APIs (`SUPABASE_URL` with the service key, and `SUPABASE_ANON_KEY` for what
+/// browsers can do) and/or its database (`DATABASE_URL`). It changes nothing.
+public struct Doctor: Sendable {
+    let config: MatchmakerConfig
+    let logger: Logger
+
+    /// A doctor for the project `config` points at.
+    public init(config: MatchmakerConfig, logger: Logger) {
+        self.config = config
+        self.logger = logger
+    }
+
+    /// Runs every check the configuration allows, with the clients they need, then stops the clients.
+    public func run() async -> DoctorReport {
+        guard config.supabaseURL != nil || config.databaseURL != nil else {
+            return DoctorReport(checks: [
+                DoctorCheck(
+                    "config", .fail, "nothing to check: neither SUPABASE_URL nor DATABASE_URL is set",
+                    fix: "set SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY (and SUPABASE_ANON_KEY), and/or DATABASE_URL")
+            ])
+        }
+        var checks: [DoctorCheck] = []
+        if let url = config.supabaseURL, let key = config.serviceRoleKey {
+            checks += await supabaseChecks(url: url, key: key)
+        }
+        if let url = config.databaseURL {
+            checks += await databaseChecks(url: url)
+        }
+        return DoctorReport(checks: checks)
+    }
+
+    private func supabaseChecks(url: String, key: String) async -> [DoctorCheck] {
+        let timeout = config.pass.attemptTimeout ?? .seconds(8)
+        let http = AsyncHTTPTransport.makeClient(connectTimeout: timeout)
+        let service = AsyncHTTPTransport(client: http, baseURL: url, apiKey: key, timeout: timeout, logger: logger)
+        let anon = config.anonKey.map { AsyncHTTPTransport(client: http, baseURL: url, apiKey: $0, timeout: timeout, logger: logger) }
+        let realtime = RealtimeClient(
+            configuration: config.realtimeConfiguration(url: url, apiKey: key), handshakeProbe: service, logger: logger)
+        let probe = SupabaseProbe(url: url, serviceKey: key, service: service, anon: anon, queue: config.queueName, realtime: realtime)
+        let checks = await withServices([realtime]) { await probe.checks() }
+        try? await http.shutdown()
+        return checks
+    }
+
+    private func databaseChecks(url: String) async -> [DoctorCheck] {
+        let configuration: PostgresClient.Configuration
+        do {
+            configuration = try DatabaseURL(url).configuration
+        } catch {
+            return [
+                DoctorCheck(
+                    "database.connection", .fail, "DATABASE_URL does not parse: \(error)", fix: "postgresql://user:password@host:5432/db")
+            ]
+        }
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let host = config.supabaseURL.flatMap { URL(string: $0)?.host }
+        let probe = DatabaseProbe(client: client, queue: config.queueName, projectHost: host, logger: logger)
+        return await withServices([PostgresClientService(client: client)]) {
+            // A database that never answers must not hang the doctor: connecting is bounded like a pass's attempt.
+            (try? await withTimeout(.seconds(30), time: .system) { await probe.checks() })
+                ?? [DoctorCheck("database.connection", .fail, "no answer within 30 s", fix: "check DATABASE_URL and the network")]
+        }
+    }
+
+    /// Runs `body` while `services` run, then shuts them down.
+    private func withServices<T: Sendable>(_ services: [any Service], _ body: @Sendable () async -> T) async -> T {
+        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, logger: logger))
+        return await withTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try? await group.run() }
+            let result = await body()
+            await group.triggerGracefulShutdown()
+            await tasks.waitForAll()
+            return result
+        }
+    }
+}
+
+/// Runs a `PostgresClient`'s pool as a service.
+private struct PostgresClientService: Service {
+    let client: PostgresClient
+
+    func run() async throws { await client.run() }
+}
