@@ -79,7 +79,8 @@ public struct MatchPass: Sendable {
             return report
         }
 
-        let userIDs = Array(Set(rows.compactMap { try? QueuedUser.parse($0.message).get().userID })).sorted()
+        let leased = LeasedUsers(rows: rows)
+        let userIDs = leased.userIDs
         let now = time.now()
         async let presence = ports.presence.snapshot()
         let skips: [Skip]
@@ -103,7 +104,7 @@ public struct MatchPass: Sendable {
             report.presenceError = reason
         }
 
-        let plan = Planner(policy: settings.policy).plan(rows: rows, presence: snapshot, skips: skips, bots: bots, now: now)
+        let plan = Planner(policy: settings.policy).plan(leased, presence: snapshot, skips: skips, bots: bots, now: now)
         report.degraded = plan.degraded
         report.unprocessedUsers = plan.unpairedUserCount
 
