@@ -91,7 +91,7 @@ struct PassHarness {
         #expect(harness.backend.store.contents.rooms.isEmpty)
         #expect(harness.delivered("stranger_matched") == ["alice"])
         #expect(harness.delivered("stranger_skipped") == ["alice"], "alice was told, so she is told it is off")
-        #expect(harness.queued == [1, 2], "both messages stay queued until their lease ends")
+        #expect(harness.queued == [1, 2], "both messages are queued again under their own ids")
     }
 
     @Test func anUnauthorizedNotificationIsNotRetried() async throws {
@@ -195,17 +195,45 @@ struct PassHarness {
         #expect(reports.map(\.totalUsers).reduce(0, +) == 200, "each message leased by exactly one pass")
     }
 
-    @Test func aLeasedMessageReappearsWhenTheLeaseEnds() async throws {
+    /// The commit consumed both messages; the undo puts them back as they were (ids, enqueue times, read
+    /// counts), visible at once, so the next pass pairs the users again without waiting for a lease to end.
+    @Test func anUndonePairIsQueuedAgainAtOnce() async throws {
         let harness = PassHarness()
-        try harness.enqueue("alice")
-        try harness.enqueue("bob")
+        try harness.enqueue("alice", age: 3)
+        try harness.enqueue("bob", age: 2)
         harness.backend.faults.script(.notify(user: "bob"), [.error, .error, .error, .error, .ok])
         #expect(try await harness.pass().run().undone == 1)
-        #expect(try await harness.pass().run().totalUsers == 0, "still leased")
-        try await harness.time.sleep(.seconds(31))
+        let rows = harness.backend.pgmq.rows(harness.backend.queueName)
+        #expect(rows.map(\.msgID) == [1, 2])
+        #expect(rows.map(\.readCount) == [1, 1])
+        #expect(rows.map(\.enqueuedAt) == [harness.now.addingTimeInterval(-3), harness.now.addingTimeInterval(-2)])
+        #expect(rows.allSatisfy { $0.visibleAt <= harness.time.now() })
         let retry = try await harness.pass().run()
         #expect(retry.pairedRooms == 1)
         #expect(harness.queued.isEmpty)
+    }
+
+    /// Skip flows enqueue twice: a match takes every message of both users, leased by this pass or not.
+    @Test func aMatchConsumesTheUsersMessagesOutsideTheLeaseToo() async throws {
+        var harness = PassHarness()
+        harness.settings.batchSize = 2
+        try harness.enqueue("alice")
+        try harness.enqueue("bob")
+        try harness.enqueue("alice")
+        try harness.enqueue("carol")
+        let report = try await harness.pass().run()
+        #expect(report.pairedRooms == 1)
+        #expect(harness.queued == [4])
+    }
+
+    /// The pass acknowledges a match it delivered: no relay tells its users again.
+    @Test func aDeliveredMatchLeavesNothingForTheRelay() async throws {
+        let harness = PassHarness()
+        try harness.enqueue("alice")
+        try harness.enqueue("bob")
+        #expect(try await harness.pass().run().pairedRooms == 1)
+        try await harness.time.sleep(.seconds(120))
+        #expect(harness.backend.store.claimStrangerMatches(claimSeconds: 30, limit: 10).isEmpty)
     }
 
     /// A lease held for the whole `QUEUE_LEASE_SECONDS` would hide a lone user from the next passes:
@@ -338,7 +366,9 @@ struct ReportingQueue: MatchQueue {
             for _ in 0..<200 { await Task.yield() }
             var leaseLog = leases.makeAsyncIterator()
             #expect(await leaseLog.next() == "lease [1, 2]")
-            #expect(harness.backend.pgmq.rows(harness.backend.queueName).filter { $0.readCount > 0 }.map(\.msgID) == [1, 2])
+            let rows = harness.backend.pgmq.rows(harness.backend.queueName)
+            #expect(rows.map(\.msgID) == [3, 4], "the first pass's commit consumed 1 and 2")
+            #expect(rows.allSatisfy { $0.readCount == 0 }, "and no second pass has leased 3 and 4")
             notifier.open()
             try await group.waitForAll()
             #expect(await leaseLog.next() == "lease [3, 4]")

@@ -34,7 +34,21 @@ extension Plan {
     let degraded = PresenceSnapshot.unavailable(reason: "test")
 
     func plan(_ queue: QueueBuilder, presence: PresenceSnapshot? = nil, skips: [Skip] = [], bots: Set<String> = []) -> Plan {
-        planner.plan(rows: queue.rows, presence: presence ?? degraded, skips: skips, bots: bots, now: queue.now)
+        planner.plan(LeasedUsers(rows: queue.rows), presence: presence ?? degraded, skips: skips, bots: bots, now: queue.now)
+    }
+
+    @Test func leasedMessagesAreParsedOnceIntoOneCandidatePerUser() {
+        var queue = QueueBuilder()
+        queue.add("bob")
+        queue.add("alice")
+        queue.add(raw: "junk")
+        queue.add("bob")
+        let leased = LeasedUsers(rows: queue.rows.reversed())
+        #expect(leased.userIDs == ["alice", "bob"])
+        #expect(leased.candidates.map(\.userID) == ["bob", "alice"], "FIFO by the earliest message")
+        #expect(leased.candidates.first?.duplicateMsgIDs == [4])
+        #expect(leased.malformed.map(\.msgIDs) == [[3]])
+        #expect(leased.messageCount == 4)
     }
 
     @Test func pairsFIFOWithinAContinent() {

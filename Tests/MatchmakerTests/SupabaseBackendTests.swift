@@ -60,10 +60,7 @@ final class FaultyTransport: HTTPTransport {
 func supabasePass(
     transport: any HTTPTransport, presence: PresenceSnapshot, settings: MatchPass.Settings, time: Timekeeper, seed: UInt64 = 1
 ) -> MatchPass {
-    let backend = SupabaseBackend(
-        transport: transport, queueName: "stranger-queue", notifyPrivate: false, skipWindow: settings.policy.skipWindow,
-        leaseSeconds: settings.leaseSeconds
-    )
+    let backend = SupabaseBackend(transport: transport, queueName: "stranger-queue", notifyPrivate: false)
     let random = Mutex(SplitMix64(seed: seed))
     return MatchPass(
         ports: backend.ports(presence: EmbeddedPresence(presence)), settings: settings, time: time, roomIDs: RoomIDSource(seed: seed),

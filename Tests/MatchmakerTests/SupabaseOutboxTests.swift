@@ -27,12 +27,15 @@ import Testing
         for user in ["alice", "bob"] { try harness.pass.enqueue(user) }
         try await withEmbeddedSupabase(harness) { transport, harness in
             let upstream = FaultyTransport(transport, faults: faults)
-            let supabase = SupabaseBackend(
-                transport: upstream, queueName: "stranger-queue", notifyPrivate: false, skipWindow: 10, leaseSeconds: 30)
+            let supabase = SupabaseBackend(transport: upstream, queueName: "stranger-queue", notifyPrivate: false)
             let ports = supabase.ports(presence: UnavailablePresence(reason: "test"))
             let leased = try await ports.queue.lease(count: 2, leaseSeconds: 30)
             let room = Room(id: RoomIDSource(seed: 9).next(), first: "alice", second: "bob", createdAt: harness.pass.now)
-            _ = try await ports.store.commitRoom(room, members: ["alice", "bob"], consuming: leased.map(\.msgID))
+            let settings = harness.pass.settings
+            try await ports.store.commit(
+                MatchCommit(
+                    room: room, user1: "alice", user2: "bob", msgIDs: leased.map(\.msgID), claimSeconds: settings.claimSeconds,
+                    skipWindowSeconds: settings.policy.skipWindowSeconds))
             try await body(Abandoned(harness: harness, upstream: upstream, supabase: supabase, room: room, ids: leased.map(\.msgID)))
         }
     }

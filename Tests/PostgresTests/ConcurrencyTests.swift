@@ -93,7 +93,7 @@ extension PostgresSuite {
             for _ in 0..<matchers {
                 group.addTask {
                     try await TestDatabase.withClient(maximumConnections: settings.commitConcurrency + 2) { client in
-                        let backend = PostgresBackend(client: client, queueName: queueName, settings: settings, logger: TestDatabase.logger)
+                        let backend = PostgresBackend(client: client, queueName: queueName, logger: TestDatabase.logger)
                         let pass = MatchPass(
                             ports: backend.ports(presence: presence, notifier: notifier), settings: settings, logger: TestDatabase.logger
                         )

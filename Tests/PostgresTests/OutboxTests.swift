@@ -14,11 +14,11 @@ extension PostgresSuite {
         let (a, b) = ("\(prefix)a", "\(prefix)b")
         try await client.createUsers([a, b])
         try await client.createQueue(queueName)
-        let backend = PostgresBackend(client: client, queueName: queueName, settings: .init(), logger: TestDatabase.logger)
+        let backend = PostgresBackend(client: client, queueName: queueName, logger: TestDatabase.logger)
         let ids = try await backend.queue.send([["userId": .string(a)], ["userId": .string(b)]])
         _ = try await backend.queue.lease(count: 2, leaseSeconds: 30)
         let room = Room(id: String((prefix + "r000000000000000").prefix(24)), first: a, second: b, createdAt: Date())
-        _ = try await backend.store.commitRoom(room, members: [a, b], consuming: ids)
+        try await backend.store.commit(MatchCommit(room, a, b, consuming: ids))
         return (backend, room, ids)
     }
 
@@ -102,7 +102,7 @@ extension PostgresSuite {
             let (a, b) = ("\(prefix)a", "\(prefix)b")
             try await client.createUsers([a, b])
             try await client.createQueue(queueName)
-            let backend = PostgresBackend(client: client, queueName: queueName, settings: Self.quickSettings, logger: TestDatabase.logger)
+            let backend = PostgresBackend(client: client, queueName: queueName, logger: TestDatabase.logger)
             let ids = try await backend.queue.send([["userId": .string(a)], ["userId": .string(b)]])
             let faults = EmbeddedFaults()
             faults.script(.notify(user: b), [.error])

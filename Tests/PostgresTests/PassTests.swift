@@ -93,7 +93,7 @@ extension PostgresSuite {
                     "insert into public.skipped_pair (user_a_id, user_b_id) values (\(a), \(b)), (\(b), \(a))", logger: TestDatabase.logger
                 )
             }
-            let backend = PostgresBackend(client: client, queueName: queueName, settings: settings, logger: TestDatabase.logger)
+            let backend = PostgresBackend(client: client, queueName: queueName, logger: TestDatabase.logger)
             let notifier = EmbeddedNotifier()
             let report = try await MatchPass(
                 ports: backend.ports(presence: EmbeddedPresence(world.presence), notifier: notifier), settings: settings,

@@ -10,7 +10,7 @@ extension PostgresSuite {
         let total = 600
         try await TestDatabase.withClient { client in
             try await client.createQueue(queue)
-            let backend = PostgresBackend(client: client, queueName: queue, settings: .init(), logger: TestDatabase.logger)
+            let backend = PostgresBackend(client: client, queueName: queue, logger: TestDatabase.logger)
             _ = try await backend.queue.send((0..<total).map { ["userId": .string("u\($0)")] })
         }
         // Eight readers, each with its own pool, read small batches until the queue has nothing visible.
@@ -41,7 +41,7 @@ extension PostgresSuite {
         let queue = "\(TestDatabase.uniquePrefix("vt"))-q"
         try await TestDatabase.withClient { client in
             try await client.createQueue(queue)
-            let backend = PostgresBackend(client: client, queueName: queue, settings: .init(), logger: TestDatabase.logger)
+            let backend = PostgresBackend(client: client, queueName: queue, logger: TestDatabase.logger)
             let ids = try await backend.queue.send([["userId": "a"]])
             let id = try #require(ids.first)
 

@@ -57,21 +57,28 @@ struct PostgresSuite {
         }
     }
 
-    @Test func roomRPCLeavesNothingWhenAMemberInsertFails() async throws {
+    @Test func aCommitLeavesNothingWhenAMemberInsertFails() async throws {
         let prefix = TestDatabase.uniquePrefix("atom")
+        let queue = "\(prefix)-q"
         try await TestDatabase.withClient { client in
-            try await client.createUsers(["\(prefix)a"])
+            let (a, ghost) = ("\(prefix)a", "\(prefix)ghost")
+            try await client.createUsers([a])
+            try await client.createQueue(queue)
+            let backend = PostgresBackend(client: client, queueName: queue, logger: TestDatabase.logger)
+            let ids = try await backend.queue.send([["userId": .string(a)], ["userId": .string(ghost)]])
+            _ = try await backend.queue.lease(count: 2, leaseSeconds: 30)
             let roomID = String((prefix + "roomroomroomroom").prefix(24))
             // The second user does not exist: the member insert violates its foreign key.
-            let room = Room(id: roomID, first: "\(prefix)a", second: "\(prefix)ghost", createdAt: Date())
-            let store = PostgresBackend(client: client, queueName: "stranger-queue", settings: .init(), logger: TestDatabase.logger).store
+            let room = Room(id: roomID, first: a, second: ghost, createdAt: Date())
             let error = try await #require(throws: PostgresBackendError.self) {
-                try await store.createRoom(room, members: ["\(prefix)a", "\(prefix)ghost"])
+                try await backend.store.commit(MatchCommit(room, a, ghost, consuming: ids))
             }
             #expect(error.sqlState == "23503")
             #expect(!error.failureClass.isRetryable)
             #expect(try await client.count("select count(*) from public.room where id = \(roomID)") == 0)
             #expect(try await client.count("select count(*) from public.room_member where room_id = \(roomID)") == 0)
+            #expect(try await client.count("select count(*) from public.matchmaker_outbox where room_id = \(roomID)") == 0)
+            #expect(try await client.count("select count(*) from pgmq.\(unescaped: "\"q_\(queue)\"")") == 2, "both stay queued")
         }
     }
 
@@ -82,20 +89,20 @@ struct PostgresSuite {
             let (a, b, c) = ("\(prefix)a", "\(prefix)b", "\(prefix)c")
             try await client.createUsers([a, b, c])
             try await client.createQueue(queue)
-            let backend = PostgresBackend(client: client, queueName: queue, settings: .init(), logger: TestDatabase.logger)
+            let backend = PostgresBackend(client: client, queueName: queue, logger: TestDatabase.logger)
             let first = try await backend.queue.send([["userId": .string(a)], ["userId": .string(b)], ["userId": .string(a)]])
             let leased = try await backend.queue.lease(count: 2, leaseSeconds: 30)
             #expect(leased.map(\.msgID) == Array(first.prefix(2)))
 
             let room = Room(id: String((prefix + "r000000000000000").prefix(24)), first: a, second: b, createdAt: Date())
-            _ = try await backend.store.commitRoom(room, members: [a, b], consuming: leased.map(\.msgID))
+            try await backend.store.commit(MatchCommit(room, a, b, consuming: leased.map(\.msgID)))
             #expect(try await client.count("select count(*) from pgmq.\(unescaped: "\"q_\(queue)\"")") == 0, "the duplicate of a went too")
             #expect(try await client.count("select count(*) from public.matchmaker_outbox where room_id = \(room.id)") == 1)
 
             // A second commit for the same users finds their messages gone: another matcher won.
             let again = Room(id: String((prefix + "s000000000000000").prefix(24)), first: a, second: c, createdAt: Date())
             let lost = try await #require(throws: PostgresBackendError.self) {
-                _ = try await backend.store.commitRoom(again, members: [a, c], consuming: [first[0]])
+                try await backend.store.commit(MatchCommit(again, a, c, consuming: [first[0]]))
             }
             #expect(lost.isLeaseLost)
             #expect(try await client.count("select count(*) from public.room where id = \(again.id)") == 0)
@@ -114,7 +121,7 @@ struct PostgresSuite {
         let queue = "\(prefix)-q"
         try await TestDatabase.withClient { client in
             try await client.createQueue(queue)
-            let backend = PostgresBackend(client: client, queueName: queue, settings: .init(), logger: TestDatabase.logger)
+            let backend = PostgresBackend(client: client, queueName: queue, logger: TestDatabase.logger)
             let ids = try await backend.queue.send([["userId": "a"], ["userId": "b"], ["userId": "c"]])
             let ours = try await backend.queue.lease(count: 2, leaseSeconds: 30)
             #expect(try await backend.queue.lease(count: 10, leaseSeconds: 30).map(\.msgID) == [ids[2]], "a and b are leased")
@@ -137,13 +144,13 @@ struct PostgresSuite {
             let (a, b) = ("\(prefix)a", "\(prefix)b")
             try await client.createUsers([a, b])
             try await client.createQueue(queue)
-            let backend = PostgresBackend(client: client, queueName: queue, settings: .init(), logger: TestDatabase.logger)
+            let backend = PostgresBackend(client: client, queueName: queue, logger: TestDatabase.logger)
             let ids = try await backend.queue.send([["userId": .string(a)], ["userId": .string(b)]])
             try await client.command(
                 "insert into public.skipped_pair (user_a_id, user_b_id) values (\(a), \(b))", logger: TestDatabase.logger)
             let room = Room(id: String((prefix + "r000000000000000").prefix(24)), first: a, second: b, createdAt: Date())
             let error = try await #require(throws: PostgresBackendError.self) {
-                _ = try await backend.store.commitRoom(room, members: [a, b], consuming: ids)
+                try await backend.store.commit(MatchCommit(room, a, b, consuming: ids))
             }
             #expect(error.sqlState == "MM002")
             #expect(try await client.count("select count(*) from pgmq.\(unescaped: "\"q_\(queue)\"")") == 2)

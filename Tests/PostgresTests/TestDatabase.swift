@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MatchmakerCore
 import PostgresNIO
+import Shared
 import TestSupport
 import Testing
 
@@ -116,6 +117,17 @@ extension PostgresClient {
     func count(_ sql: PostgresQuery) async throws -> Int {
         for try await value in try await query(sql, logger: TestDatabase.logger).decode(Int64.self) { return Int(value) }
         return 0
+    }
+}
+
+extension MatchCommit {
+    /// The commit a pass with the default settings makes of `room` for `user1` and `user2`.
+    init(_ room: Room, _ user1: String, _ user2: String, consuming msgIDs: [Int64]) {
+        let settings = MatchPass.Settings()
+        self.init(
+            room: room, user1: user1, user2: user2, msgIDs: msgIDs, claimSeconds: settings.claimSeconds,
+            skipWindowSeconds: settings.policy.skipWindowSeconds
+        )
     }
 }
 

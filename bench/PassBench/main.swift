@@ -70,9 +70,7 @@ struct PassBench {
                 recording: AsyncHTTPTransport(client: http, baseURL: url, apiKey: "bench", timeout: .seconds(8), logger: logger))
             var settings = MatchPass.Settings()
             settings.batchSize = count
-            let supabase = SupabaseBackend(
-                transport: recorder, queueName: backend.queueName, notifyPrivate: false, skipWindow: settings.policy.skipWindow,
-                leaseSeconds: settings.leaseSeconds)
+            let supabase = SupabaseBackend(transport: recorder, queueName: backend.queueName, notifyPrivate: false)
             let matcher = RealtimeClient(configuration: RealtimeConfiguration(url: url, apiKey: "bench"), logger: logger)
             group.addTask { try await matcher.run() }
             let pass = MatchPass(

@@ -93,8 +93,9 @@ public final class EmbeddedStore: Sendable {
     }
 }
 
-/// The queries and writes a pass makes, one critical section each.
+/// The queries a pass makes, one critical section each; its writes are the room RPCs (`EmbeddedStore+Rooms`).
 extension EmbeddedStore {
+    /// `skipped_pair` rows involving any of `users` created at or after `since`; older rows are deleted.
     public func recentSkips(among users: [String], since: Date) async throws -> [Skip] {
         try faults.check(.skips)
         let cutoff = Timestamp.format(since)
@@ -110,6 +111,7 @@ extension EmbeddedStore {
         return rows.compactMap(Skip.init(row:))
     }
 
+    /// Which of `users` are bots (`user.is_bot = true`).
     public func botIDs(among users: [String]) async throws -> Set<String> {
         try faults.check(.bots)
         let rows = try update { tables, _ in
@@ -122,19 +124,6 @@ extension EmbeddedStore {
         }
         return Set(rows.compactMap { $0["id"]?.stringValue })
     }
-
-    public func createRoom(_ room: Room, members: [String]) async throws {
-        for member in members { try faults.check(.createRoom(user: member)) }
-        do {
-            try update { tables, now in try Self.insertRoom(room, members: members, into: &tables, now: now) }
-        } catch let error as SQLError where error.code == "23505" {
-            throw DuplicateRoom(id: room.id)
-        }
-    }
-
-    public func deleteRoom(id: String) async throws {
-        _ = try deleteStrangerRoom(id: id)
-    }
 }
 
 extension Skip {
@@ -145,11 +134,4 @@ extension Skip {
         else { return nil }
         self.init(userA: a, userB: b, createdAt: created)
     }
-}
-
-/// A room id already exists (PostgreSQL 23505); retrying the same id cannot succeed.
-struct DuplicateRoom: ClassifiedError, CustomStringConvertible {
-    var id: String
-    var failureClass: FailureClass { .fatal(pattern: "23505") }
-    var description: String { "duplicate key value violates unique constraint \"room_pkey\" (id \(id))" }
 }

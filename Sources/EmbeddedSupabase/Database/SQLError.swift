@@ -1,7 +1,11 @@
+import Shared
+
 /// A PostgreSQL or PostgREST error raised by the embedded tables and RPCs, with the fields PostgREST reports.
 ///
-/// The HTTP layer maps `code` to PostgREST's status (`23505` → 409, `PGRST205` → 404, …).
-public struct SQLError: Error, Sendable, Hashable, CustomStringConvertible {
+/// The HTTP layer maps `code` to PostgREST's status (`23505` → 409, `PGRST205` → 404, …). Every one is
+/// final for a retry loop: the stand-in raises them from the data (a taken key, a lost lease, a recent
+/// skip, an unknown table), never from a transient failure, so another attempt gets the same answer.
+public struct SQLError: ClassifiedError, Sendable, Hashable, CustomStringConvertible {
     /// The SQLSTATE (`23505`, `MM001`) or PostgREST code (`PGRST204`).
     public var code: String
     /// The message.
@@ -20,6 +24,9 @@ public struct SQLError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(code): \(message)" }
+
+    /// Final, under the SQLSTATE or PostgREST code.
+    public var failureClass: FailureClass { .fatal(pattern: code) }
 
     /// `PGRST205`: no such table in the exposed schema.
     static func unknownTable(_ table: String) -> SQLError {

@@ -58,10 +58,7 @@ public struct Backend: Sendable {
                 recorder = RecordingTransport(recording: transport)
                 transport = recorder!
             }
-            supabase = SupabaseBackend(
-                transport: transport, queueName: config.queueName, notifyPrivate: config.notifyPrivate,
-                skipWindow: config.pass.policy.skipWindow, leaseSeconds: config.pass.leaseSeconds
-            )
+            supabase = SupabaseBackend(transport: transport, queueName: config.queueName, notifyPrivate: config.notifyPrivate)
             let realtimeConfiguration = config.realtimeConfiguration(url: url, apiKey: key)
             // The probe of a refused handshake goes straight to the project: it is not one of the pass's exchanges.
             let lobby = RealtimeClient(configuration: realtimeConfiguration, time: time, handshakeProbe: http, logger: logger)

@@ -98,10 +98,7 @@ public struct UpstreamFixture: Codable, Sendable {
     public func check(logger: Logger) async throws -> [String] {
         guard let start = Timestamp.parse(now) else { throw FixtureError(message: "bad `now`: \(now)") }
         let transport = ReplayTransport(exchanges: exchanges)
-        let backend = SupabaseBackend(
-            transport: transport, queueName: config.queueName, notifyPrivate: config.notifyPrivate,
-            skipWindow: config.policy.skipWindow, leaseSeconds: config.leaseSeconds
-        )
+        let backend = SupabaseBackend(transport: transport, queueName: config.queueName, notifyPrivate: config.notifyPrivate)
         let recorded = RecordedPass(seed: seed)
         let pass = MatchPass(
             ports: backend.ports(presence: EmbeddedPresence(try presence.snapshot())), settings: config.replaySettings,

@@ -5,7 +5,7 @@ import Synchronization
 
 /// One matchmaking pass: lease → presence → skips → plan → commit → report (design "Inside a pass").
 ///
-/// The pass holds no state between runs: leases and atomic room writes keep concurrent passes apart.
+/// The pass holds no state between runs: leases and atomic match commits keep concurrent passes apart.
 public struct MatchPass: Sendable {
     /// Knobs of a pass.
     public struct Settings: Sendable, Hashable {
@@ -26,6 +26,11 @@ public struct MatchPass: Sendable {
 
         /// Defaults from the contract.
         public init() {}
+
+        /// How long a committing pass owns its match's notifications before the outbox relay may deliver
+        /// them (`claim_seconds`). A pass's two notifications, retried, take at most a few attempt timeouts;
+        /// twice the lease, at least 10 s, leaves room for that before a relay may deliver them a second time.
+        public var claimSeconds: Int { max(2 * leaseSeconds, 10) }
     }
 
     let ports: MatchPorts
@@ -74,7 +79,8 @@ public struct MatchPass: Sendable {
             return report
         }
 
-        let userIDs = Array(Set(rows.compactMap { try? QueuedUser.parse($0.message).get().userID })).sorted()
+        let leased = LeasedUsers(rows: rows)
+        let userIDs = leased.userIDs
         let now = time.now()
         async let presence = ports.presence.snapshot()
         let skips: [Skip]
@@ -98,7 +104,7 @@ public struct MatchPass: Sendable {
             report.presenceError = reason
         }
 
-        let plan = Planner(policy: settings.policy).plan(rows: rows, presence: snapshot, skips: skips, bots: bots, now: now)
+        let plan = Planner(policy: settings.policy).plan(leased, presence: snapshot, skips: skips, bots: bots, now: now)
         report.degraded = plan.degraded
         report.unprocessedUsers = plan.unpairedUserCount
 
@@ -166,19 +172,17 @@ public struct MatchPass: Sendable {
         }
     }
 
-    /// Room, then both notifications, then the queue. Undone if either user cannot be told.
+    /// The commit (room, members, the pair's messages consumed), then both notifications. Undone if
+    /// either user cannot be told.
     private func commit(_ pair: Pairing, roomID: String, now: Date) async -> PairOutcome {
-        let room = Room(id: roomID, first: pair.first.userID, second: pair.second.userID, createdAt: now)
+        let match = MatchCommit(pair, roomID: roomID, now: now, settings: settings)
+        let room = match.room
         var log = logger
         log[metadataKey: "match.room_id"] = "\(room.id)"
-        let messages = pair.first.allMsgIDs + pair.second.allMsgIDs
-        let consumed: Bool
         do {
-            consumed = try await storeRetry.run { _ in
-                try await ports.store.commitRoom(room, members: [pair.first.userID, pair.second.userID], consuming: messages)
-            }
+            try await storeRetry.run { _ in try await ports.store.commit(match) }
         } catch {
-            log.warning("Room write failed; both users stay queued", metadata: ["error": "\(error)"])
+            log.warning("Match commit failed; both users stay queued", metadata: ["error": "\(error)"])
             return PairOutcome(room: nil, failedAttempts: 0)
         }
         async let firstDelivery = notify(try .matched(pair.first.userID, room: room))
@@ -187,9 +191,6 @@ public struct MatchPass: Sendable {
         var failedAttempts = deliveries.map(\.failedAttempts).reduce(0, +)
 
         if deliveries.allSatisfy(\.delivered) {
-            if !consumed, !(await deleteMessages(messages)) {
-                log.error("Matched messages not deleted; they reappear when the lease ends", metadata: ["queue.msg_ids": "\(messages)"])
-            }
             if (try? await storeRetry.run({ _ in try await ports.store.roomNotified(id: room.id) })) == nil {
                 log.warning("Room delivery not acknowledged; the outbox relay may tell its users again")
             }

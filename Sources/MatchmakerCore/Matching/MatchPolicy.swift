@@ -18,4 +18,7 @@ public struct MatchPolicy: Sendable, Hashable, Codable {
         self.botFillAfter = botFillAfter
         self.queueTTL = queueTTL
     }
+
+    /// `skipWindow` in whole seconds, rounded up: the window a commit re-checks (`skip_window_seconds`).
+    public var skipWindowSeconds: Int { Int(skipWindow.rounded(.up)) }
 }

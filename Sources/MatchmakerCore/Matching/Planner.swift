@@ -3,7 +3,7 @@ import Shared
 
 /// Decides a pass: a pure function from what was leased and observed to a `Plan` (contract §3).
 ///
-/// Rules, in order:
+/// Rules, in order (1 and 2 are applied once per pass, by `LeasedUsers`):
 /// 1. Messages that are not `{"userId", "continent"?}` are set aside as malformed.
 /// 2. A user's messages collapse into one candidate at the position of the earliest (FIFO by `msg_id`).
 /// 3. With presence known, a user who is not waiting is held, or dropped as stale after `staleAfter`.
@@ -24,14 +24,15 @@ public struct Planner: Sendable {
 
     /// Plans a pass.
     /// - Parameters:
-    ///   - rows: the leased queue messages, in any order.
+    ///   - leased: the leased queue messages, parsed.
     ///   - presence: the lobby snapshot, or why it is unavailable.
     ///   - skips: `skipped_pair` rows among the leased users (older rows are ignored).
     ///   - bots: ids known to be bots (`user.is_bot`).
     ///   - now: the pass's instant.
-    public func plan(rows: [QueueRow], presence: PresenceSnapshot, skips: [Skip], bots: Set<String>, now: Date) -> Plan {
-        var plan = Plan(degraded: presence.isUnavailable, messageCount: rows.count)
-        var users = UserTable(rows: rows, presence: presence, bots: bots, drops: &plan.drops)
+    public func plan(_ leased: LeasedUsers, presence: PresenceSnapshot, skips: [Skip], bots: Set<String>, now: Date) -> Plan {
+        var plan = Plan(degraded: presence.isUnavailable, messageCount: leased.messageCount)
+        plan.drops = leased.malformed
+        var users = UserTable(leased, presence: presence, bots: bots)
         users.block(skips, since: now.addingTimeInterval(-policy.skipWindow))
 
         var humans: [Int] = []
@@ -118,33 +119,10 @@ private struct UserTable {
     private var hasSkips: [Bool] = []
     private var blocked: Set<Int> = []
 
-    /// Parses and collapses messages; malformed ones go to `drops`.
-    init(rows: [QueueRow], presence: PresenceSnapshot, bots: Set<String>, drops: inout [Drop]) {
-        candidates.reserveCapacity(rows.count)
-        numbers.reserveCapacity(rows.count)
-        // Sorting positions rather than rows moves (and retains) no message bodies.
-        for position in rows.indices.sorted(by: { rows[$0].msgID < rows[$1].msgID }) {
-            let msgID = rows[position].msgID
-            let enqueuedAt = rows[position].enqueuedAt
-            switch QueuedUser.parse(rows[position].message) {
-            case .failure(let malformed):
-                drops.append(Drop(userID: nil, msgIDs: [msgID], reason: .malformed(malformed.reason)))
-            case .success(let user):
-                // One hash for the common case (a new user); a duplicate restores its first number.
-                if let number = numbers.updateValue(candidates.count, forKey: user.userID) {
-                    numbers[user.userID] = number
-                    candidates[number].duplicateMsgIDs.append(msgID)
-                    candidates[number].lastEnqueuedAt = max(candidates[number].lastEnqueuedAt, enqueuedAt)
-                    continue
-                }
-                candidates.append(
-                    Candidate(
-                        userID: user.userID, continent: user.continent, msgID: msgID, firstEnqueuedAt: enqueuedAt,
-                        lastEnqueuedAt: enqueuedAt, duplicateMsgIDs: [], isBot: false
-                    )
-                )
-            }
-        }
+    /// The leased users with what presence and the bot lookup say about them.
+    init(_ leased: LeasedUsers, presence: PresenceSnapshot, bots: Set<String>) {
+        candidates = leased.candidates
+        numbers = leased.numbers
         // Presence in its own pass over the numbered users: one lookup each. Degraded: everyone counts as waiting.
         isWaiting = Array(repeating: true, count: candidates.count)
         if case .available(let state) = presence {

@@ -23,33 +23,24 @@ public protocol PresenceSource: Sendable {
     func snapshot() async -> PresenceSnapshot
 }
 
-/// Rooms, skips and users: the tables a pass reads and writes.
+/// Rooms, skips and users: what a pass reads, and the one atomic commit that writes a match.
 public protocol MatchStore: Sendable {
     /// `skipped_pair` rows involving any of `users` created at or after `since`, in one round trip.
     func recentSkips(among users: [String], since: Date) async throws -> [Skip]
     /// Which of `users` are bots (`user.is_bot = true`), in one round trip.
     func botIDs(among users: [String]) async throws -> Set<String>
-    /// Writes the room and its two members atomically: all or nothing.
-    func createRoom(_ room: Room, members: [String]) async throws
-    /// Deletes a room and its members (undo after a failed notification).
-    func deleteRoom(id: String) async throws
-    /// Writes the room and its members and, where the store holds the queue, consumes the pair's
-    /// leased messages `msgIDs` (and the users' other messages) in the same transaction.
-    /// - Returns: true when the messages were consumed here, so the pass need not delete them.
-    func commitRoom(_ room: Room, members: [String], consuming msgIDs: [Int64]) async throws -> Bool
-    /// Both users of the room were told: a store that keeps pending notifications forgets this one.
+    /// Commits `match` in one transaction, all or nothing: writes the room and its two members, consumes
+    /// the pair's leased messages and every other message of both users, and records the match as pending
+    /// (claimed by this pass for `match.claimSeconds`) until `roomNotified` or `deleteRoom`.
+    ///
+    /// Fails, leaving nothing behind, when either user lost its lease or the pair skipped each other
+    /// within `match.skipWindowSeconds`.
+    func commit(_ match: MatchCommit) async throws
+    /// Both users of the room were told: the pending match is settled.
     func roomNotified(id: String) async throws
-}
-
-extension MatchStore {
-    /// Stores that do not hold the queue write the room alone; the pass deletes the messages later.
-    public func commitRoom(_ room: Room, members: [String], consuming msgIDs: [Int64]) async throws -> Bool {
-        try await createRoom(room, members: members)
-        return false
-    }
-
-    /// Stores without pending notifications have nothing to forget.
-    public func roomNotified(id: String) async throws {}
+    /// Undoes a committed match: deletes the room and its members and, while the match is pending,
+    /// queues the consumed messages again under their own ids, visible at once.
+    func deleteRoom(id: String) async throws
 }
 
 /// Delivers one notification attempt; retries are the pass's job.

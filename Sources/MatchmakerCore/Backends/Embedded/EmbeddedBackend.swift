@@ -38,7 +38,10 @@ public struct EmbeddedBackend: Sendable {
 
     /// The pass's ports over this backend.
     public var ports: MatchPorts {
-        MatchPorts(queue: EmbeddedMatchQueue(pgmq: pgmq, name: queueName), presence: presence, store: store, notifier: notifier)
+        MatchPorts(
+            queue: EmbeddedMatchQueue(pgmq: pgmq, name: queueName), presence: presence,
+            store: EmbeddedMatchStore(store: store, queueName: queueName), notifier: notifier
+        )
     }
 }
 

@@ -13,20 +13,12 @@ public struct PostgresBackend: Service {
     public let client: PostgresClient
     /// The pgmq queue.
     public let queueName: String
-    /// How long a committing pass owns its match's notifications before the relay takes over.
-    public let claimSeconds: Int
-    /// `SKIP_WINDOW` in whole seconds, re-checked inside the commit.
-    public let skipWindowSeconds: Int
     let logger: Logger
 
     /// Creates the backend over `client`.
-    public init(client: PostgresClient, queueName: String, settings: MatchPass.Settings, logger: Logger) {
+    public init(client: PostgresClient, queueName: String, logger: Logger) {
         self.client = client
         self.queueName = queueName
-        // A pass's two notifications, retried, take at most a few attempt timeouts; twice the
-        // lease leaves room for that before the relay may deliver them a second time.
-        claimSeconds = max(2 * settings.leaseSeconds, 10)
-        skipWindowSeconds = Int(settings.policy.skipWindow.rounded(.up))
         self.logger = logger
     }
 
@@ -34,10 +26,7 @@ public struct PostgresBackend: Service {
     public init(url: String, queueName: String, settings: MatchPass.Settings, logger: Logger) throws {
         var configuration = try DatabaseURL(url).configuration
         configuration.options.maximumConnections = max(4, settings.commitConcurrency + 2)
-        self.init(
-            client: PostgresClient(configuration: configuration, backgroundLogger: logger), queueName: queueName,
-            settings: settings, logger: logger
-        )
+        self.init(client: PostgresClient(configuration: configuration, backgroundLogger: logger), queueName: queueName, logger: logger)
     }
 
     /// Runs the connection pool until cancelled.
@@ -62,9 +51,7 @@ public struct PostgresBackend: Service {
 
     /// The store port.
     public var store: PostgresMatchStore {
-        PostgresMatchStore(
-            client: client, queueName: queueName, claimSeconds: claimSeconds, skipWindowSeconds: skipWindowSeconds, logger: logger
-        )
+        PostgresMatchStore(client: client, queueName: queueName, logger: logger)
     }
 
     /// The pass's ports: SQL for the queue and tables, the given presence and notifier for Realtime.
@@ -75,7 +62,7 @@ public struct PostgresBackend: Service {
     /// The relay that finishes abandoned matches, delivering through `notifier` with `settings`' retries.
     public func relay(notifier: any Notifier, settings: MatchPass.Settings, time: Timekeeper = .system) -> OutboxRelay {
         OutboxRelay(
-            outbox: PostgresMatchOutbox(client: client, logger: logger), notifier: notifier, claimSeconds: claimSeconds,
+            outbox: PostgresMatchOutbox(client: client, logger: logger), notifier: notifier, claimSeconds: settings.claimSeconds,
             runner: RetryRunner(backoff: settings.notifyBackoff, attemptTimeout: settings.attemptTimeout, time: time),
             logger: logger
         )

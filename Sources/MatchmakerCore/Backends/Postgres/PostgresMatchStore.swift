@@ -8,20 +8,12 @@ import Shared
 public struct PostgresMatchStore: MatchStore {
     let client: PostgresClient
     let queueName: String
-    let claimSeconds: Int
-    let skipWindowSeconds: Int
     let logger: Logger
 
-    /// A store over `client`.
-    /// - Parameters:
-    ///   - claimSeconds: how long a committed match's notifications belong to the committing pass
-    ///     before the outbox relay may deliver them instead (longer than a pass's notification retries).
-    ///   - skipWindowSeconds: the skip window re-checked inside the commit (`SKIP_WINDOW`).
-    public init(client: PostgresClient, queueName: String, claimSeconds: Int, skipWindowSeconds: Int, logger: Logger) {
+    /// A store over `client` whose commits consume messages from the pgmq queue `queueName`.
+    public init(client: PostgresClient, queueName: String, logger: Logger) {
         self.client = client
         self.queueName = queueName
-        self.claimSeconds = claimSeconds
-        self.skipWindowSeconds = skipWindowSeconds
         self.logger = logger
     }
 
@@ -55,27 +47,17 @@ public struct PostgresMatchStore: MatchStore {
         }
     }
 
-    public func createRoom(_ room: Room, members: [String]) async throws {
-        let (first, second) = try pair(members)
-        try await database {
-            try await client.command(
-                "select public.create_stranger_room(\(room.id), \(first), \(second), \(room.createdAt))::text", logger: logger
-            )
-        }
-    }
-
-    public func commitRoom(_ room: Room, members: [String], consuming msgIDs: [Int64]) async throws -> Bool {
-        let (first, second) = try pair(members)
+    public func commit(_ match: MatchCommit) async throws {
         try await database {
             try await client.command(
                 """
-                select public.commit_stranger_match(\(queueName), \(room.id), \(first), \(second), \(msgIDs)::bigint[],
-                    \(claimSeconds)::int4, \(skipWindowSeconds)::int4, \(room.createdAt))::text
+                select public.commit_stranger_match(\(queueName), \(match.room.id), \(match.user1), \(match.user2),
+                    \(match.msgIDs)::bigint[], \(match.claimSeconds)::int4, \(match.skipWindowSeconds)::int4,
+                    \(match.room.createdAt))::text
                 """,
                 logger: logger
             )
         }
-        return true
     }
 
     public func roomNotified(id: String) async throws {
@@ -89,15 +71,4 @@ public struct PostgresMatchStore: MatchStore {
             try await client.command("select public.delete_stranger_room(\(id))", logger: logger)
         }
     }
-
-    private func pair(_ members: [String]) throws -> (String, String) {
-        guard members.count == 2 else { throw PostgresBackendError(MemberCountError(count: members.count)) }
-        return (members[0], members[1])
-    }
-}
-
-/// A stranger room has exactly two members.
-struct MemberCountError: Error, CustomStringConvertible {
-    var count: Int
-    var description: String { "a stranger room has two members, not \(count)" }
 }

@@ -12,18 +12,12 @@ public struct SupabaseBackend: Sendable {
     public let pgmq: PgmqClient
     /// REST broadcast.
     public let broadcast: BroadcastClient
-    /// The skip window re-checked inside the commit RPC, in whole seconds.
-    public let skipWindowSeconds: Int
-    /// How long a committed match's notifications belong to the committing pass.
-    public let claimSeconds: Int
 
     /// Creates the backend over one transport (the project URL and service-role key live in the transport).
-    public init(transport: any HTTPTransport, queueName: String, notifyPrivate: Bool, skipWindow: TimeInterval, leaseSeconds: Int) {
+    public init(transport: any HTTPTransport, queueName: String, notifyPrivate: Bool) {
         postgrest = PostgRESTClient(transport: transport)
         pgmq = PgmqClient(postgrest: postgrest, queue: queueName)
         broadcast = BroadcastClient(transport: transport, isPrivate: notifyPrivate)
-        skipWindowSeconds = Int(skipWindow.rounded(.up))
-        claimSeconds = max(2 * leaseSeconds, 10)
     }
 
     /// The relay that finishes matches whose pass stopped before both users were told, delivering through
@@ -32,7 +26,7 @@ public struct SupabaseBackend: Sendable {
     public func relay(settings: MatchPass.Settings, maxAttempts: Int = 3, time: Timekeeper = .system, logger: Logger) -> OutboxRelay {
         OutboxRelay(
             outbox: SupabaseMatchOutbox(postgrest: postgrest), notifier: SupabaseNotifier(broadcast: broadcast),
-            claimSeconds: claimSeconds, maxAttempts: maxAttempts,
+            claimSeconds: settings.claimSeconds, maxAttempts: maxAttempts,
             runner: RetryRunner(backoff: settings.notifyBackoff, attemptTimeout: settings.attemptTimeout, time: time), logger: logger
         )
     }
@@ -98,7 +92,7 @@ struct SupabaseMatchQueue: MatchQueue {
     }
 }
 
-/// `MatchStore` over PostgREST: one query for skips, one for bots, one RPC per commit.
+/// `MatchStore` over PostgREST: one query for skips, one for bots, one RPC per commit, acknowledgement or undo.
 struct SupabaseMatchStore: MatchStore {
     let backend: SupabaseBackend
 
@@ -122,29 +116,18 @@ struct SupabaseMatchStore: MatchStore {
         return Set(rows.compactMap { $0["id"]?.stringValue })
     }
 
-    func createRoom(_ room: Room, members: [String]) async throws {
-        _ = try await backend.postgrest.rpc(
-            "create_stranger_room",
-            arguments: [
-                "room_id": .string(room.id), "user1": .string(members[0]), "user2": .string(members[1]),
-                "created_at": .string(Timestamp.format(room.createdAt)),
-            ]
-        )
-    }
-
-    func commitRoom(_ room: Room, members: [String], consuming msgIDs: [Int64]) async throws -> Bool {
+    func commit(_ match: MatchCommit) async throws {
         _ = try await backend.postgrest.rpc(
             "commit_stranger_match",
             arguments: [
-                "queue_name": .string(backend.pgmq.queue), "room_id": .string(room.id),
-                "user1": .string(members[0]), "user2": .string(members[1]),
-                "msg_ids": .array(msgIDs.map { .number(Double($0)) }),
-                "claim_seconds": .number(Double(backend.claimSeconds)),
-                "skip_window_seconds": .number(Double(backend.skipWindowSeconds)),
-                "created_at": .string(Timestamp.format(room.createdAt)),
+                "queue_name": .string(backend.pgmq.queue), "room_id": .string(match.room.id),
+                "user1": .string(match.user1), "user2": .string(match.user2),
+                "msg_ids": .array(match.msgIDs.map { .number(Double($0)) }),
+                "claim_seconds": .number(Double(match.claimSeconds)),
+                "skip_window_seconds": .number(Double(match.skipWindowSeconds)),
+                "created_at": .string(Timestamp.format(match.room.createdAt)),
             ]
         )
-        return true
     }
 
     func roomNotified(id: String) async throws {
