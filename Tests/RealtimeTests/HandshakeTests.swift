@@ -177,7 +177,7 @@ private func withProbe(port: Int, _ body: @Sendable (any HTTPTransport) async th
             try await withProbe(port: port) { probe in
                 try await withClient(port: port, version: .v2, handshakeProbe: probe) { client in
                     let channel = await client.channel("room-1")
-                    try await withThrowingTaskGroup(of: Void.self) { group in
+                    await withThrowingTaskGroup(of: Void.self) { group in
                         group.addTask { try await channel.subscribe() }
                         var upgrades = 0
                         for await seen in endpoint.seen where seen.upgrade {
