@@ -77,7 +77,7 @@ public struct Doctor: Sendable {
             tasks.addTask { try? await group.run() }
             let result = await body()
             await group.triggerGracefulShutdown()
-            await tasks.waitForAll()
+            tasks.cancelAll()
             return result
         }
     }
