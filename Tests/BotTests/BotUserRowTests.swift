@@ -78,5 +78,36 @@ extension LiveBotTests {
                 }
             }
         }
+
+        @Test func aBotWhoseRowWriteKeepsFailingIsCountedOnceAndRetriedWithoutQueueing() async throws {
+            try await withWatchdog {
+                try await withMatchmaker { port, backend in
+                    try await withBots(port: port, count: 1, storeTransport: { UserWritesFail(inner: $0) }) { manager, recorder in
+                        try await eventually { manager.stats.failedBots == 1 }
+                        // A 503 may pass: starts do not halt, the next tick tries the same slot again, and it is not recounted.
+                        try await manager.tick()
+                        try await eventually { manager.stats.failedBots == 2 }
+                        let stats = manager.stats
+                        #expect(stats.unwritableBots == 1)
+                        #expect(stats.halted == nil)
+                        #expect(stats.totalBots == 0)
+                        #expect(backend.pgmq.rows(backend.queueName).isEmpty, "never queued")
+                        #expect(!recorder.exchanges.contains { $0.request.path.hasPrefix("/rest/v1/rpc/") })
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Answers every write of a `user` row with 503, and passes everything else on.
+struct UserWritesFail: HTTPTransport {
+    let inner: any HTTPTransport
+
+    func send(_ request: UpstreamRequest) async throws -> UpstreamResponse {
+        if request.path.hasPrefix("/rest/v1/user"), request.method != "GET" {
+            return UpstreamResponse(status: 503, body: #"{"message":"service unavailable"}"#)
+        }
+        return try await inner.send(request)
     }
 }
