@@ -61,12 +61,18 @@ public struct BotInstance: Sendable {
     public func run() async throws {
         let id = identity.id
         observe(.starting)
+        // Without its row the bot can never be put in a room (foreign keys): it stays out of the lobby and the queue.
+        // A transient failure (5xx, 429, a timeout) is retried a few times first; a refusal (4xx) is final at once.
         do {
-            try await store.upsertUser(identity, now: time.now())
-        } catch {
-            // Without its row the bot can never be put in a room (foreign keys): it stays out of the lobby and the queue.
+            try await RetryRunner(backoff: .notification, attemptTimeout: nil, time: time).run { [store, identity, time] _ in
+                try await store.upsertUser(identity, now: time.now())
+            }
+        } catch let failure as RetryFailure {
             observe(.stopped)
-            throw BotUserRowError(botID: id, underlying: error)
+            throw BotUserRowError(botID: id, underlying: failure.lastError)
+        } catch {
+            observe(.stopped)
+            throw error
         }
         let lobby = await client.channel(
             RealtimePresenceSource.lobby, options: ChannelOptions(presenceKey: id, presenceEnabled: true), exclusive: true)

@@ -3,8 +3,8 @@ import Shared
 
 /// The bots' writes through PostgREST: their `user` rows, messages, analytics, and the queue.
 ///
-/// Every write is one attempt; a failure is thrown for the caller to log, because a lost analytics row or
-/// `last_active` stamp must never stop a conversation.
+/// Every write is one attempt (`BotInstance` retries the `user` row); a failure is thrown for the caller to log,
+/// because a lost analytics row or `last_active` stamp must never stop a conversation.
 public struct BotStore: Sendable {
     let postgrest: PostgRESTClient
     let pgmq: PgmqClient
