@@ -21,8 +21,8 @@ binary="${MATCHMAKER_BIN:-$root/.build/debug/matchmaker}"
 sql() { psql -q -X -At -v ON_ERROR_STOP=1 "$@"; }
 
 sql <<SQL
-insert into public."user" (id, name, email, is_bot)
-select 'c' || i, 'c' || i, 'c' || i || '@test.invalid', i % 20 = 7 from generate_series(1, $users) i;
+insert into public."user" (id, name, email, email_verified, created_at, updated_at, is_bot)
+select 'c' || i, 'c' || i, 'c' || i || '@test.invalid', false, now(), now(), i % 20 = 7 from generate_series(1, $users) i;
 -- Every 25th user skipped the next one just now and both re-enqueued; 2 % enqueued twice.
 insert into public.skipped_pair (user_a_id, user_b_id)
 select 'c' || i, 'c' || (i + 1) from generate_series(1, $users - 1, 25) i

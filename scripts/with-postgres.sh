@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Runs a command against a throwaway PostgreSQL 15 with the project's schema applied.
+# Runs a command against a throwaway PostgreSQL 15 set up as a live Supabase project running the app.
 #
 #   scripts/with-postgres.sh swift test --filter PostgresTests
 #
 # Starts a fresh cluster (initdb in a temporary folder, a free TCP port on 127.0.0.1, the unix
-# socket in the same folder), loads pgmq (the extension where the server has it, otherwise the
-# stand-in under Tests/sql/) and the Realtime stand-in, applies deploy/supabase/migrations/*.sql in
-# order, exports DATABASE_URL and POSTGRES_{HOSTNAME,PORT,USER,PASSWORD,DB}, runs the command, and
+# socket in the same folder), then loads, in order:
+#   1. pgmq: the extension where the server has it, otherwise the upstream extension SQL shipped in
+#      the `pgmq` Python package (pinned in Tests/sql/requirements.txt, installed into the
+#      repository's .venv, which scripts/conformance.sh shares);
+#   2. Tests/sql/app-schema.sql: the app's tables, Supabase's roles, `pgmq_public` and the queue
+#      `stranger-queue`, as a live project has them;
+#   3. Tests/sql/realtime.sql, the stand-in of `realtime.send`;
+#   4. deploy/supabase/migrations/*.sql in order, twice (they must be idempotent).
+# It exports DATABASE_URL and POSTGRES_{HOSTNAME,PORT,USER,PASSWORD,DB}, runs the command, and
 # always stops and removes the cluster. As root, the server runs as the user `postgres` (or
 # `nobody`), since PostgreSQL refuses to run as root.
 #
@@ -23,6 +29,21 @@ if [[ $# -eq 0 ]]; then
     echo "usage: scripts/with-postgres.sh COMMAND [ARG...]" >&2
     exit 2
 fi
+
+# The upstream pgmq SQL from the pinned `pgmq` package in .venv (created if missing); prints its path.
+# `find_spec` locates the package without importing it (its client needs libpq).
+pgmq_sql() {
+    local venv="$root/.venv" path version
+    [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv" >&2
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$root/Tests/sql/requirements.txt" >&2
+    path="$("$venv/bin/python" -c 'import importlib.util, pathlib; print(pathlib.Path(importlib.util.find_spec("pgmq").submodule_search_locations[0]) / "sql")')"
+    version="$(grep -v '^#' "$path/VERSION" | head -1)"
+    if [[ "$version" != 1.13.0 ]]; then
+        echo "with-postgres: expected the pgmq 1.13.0 SQL in $path, found ${version:-nothing}" >&2
+        exit 1
+    fi
+    printf '%s\n' "$path/pgmq.sql"
+}
 
 workdir="$(mktemp -d /tmp/matchmaker-pg.XXXXXX)"
 as_owner=()
@@ -64,14 +85,20 @@ export PGHOST=127.0.0.1 PGPORT="$port" PGUSER="$user" PGPASSWORD="$password"
 "$pg_bin/psql" -q -v ON_ERROR_STOP=1 -d postgres -c "create database $database" >/dev/null
 export PGDATABASE="$database"
 
-psql_file() { "$pg_bin/psql" -q -X -v ON_ERROR_STOP=1 -f "$1" >/dev/null; }
+psql_file() { PGOPTIONS="-c client_min_messages=warning" "$pg_bin/psql" -q -X -v ON_ERROR_STOP=1 -f "$1" >/dev/null; }
 has_pgmq="$("$pg_bin/psql" -At -X -c "select count(*) from pg_available_extensions where name = 'pgmq'")"
 if [[ "$has_pgmq" == 0 ]]; then
-    psql_file "$root/Tests/sql/pgmq.sql"
+    pgmq_file="$(pgmq_sql)"
+    psql_file "$pgmq_file"
+else
+    "$pg_bin/psql" -q -X -v ON_ERROR_STOP=1 -c "create extension pgmq" >/dev/null
 fi
+psql_file "$root/Tests/sql/app-schema.sql"
 psql_file "$root/Tests/sql/realtime.sql"
-for migration in "$root"/deploy/supabase/migrations/*.sql; do
-    psql_file "$migration"
+for pass in 1 2; do
+    for migration in "$root"/deploy/supabase/migrations/*.sql; do
+        psql_file "$migration" || { echo "with-postgres: $(basename "$migration") failed on pass $pass" >&2; exit 1; }
+    done
 done
 
 export DATABASE_URL="postgres://$user:$password@127.0.0.1:$port/$database"

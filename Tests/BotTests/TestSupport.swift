@@ -35,8 +35,10 @@ func realtimeConfiguration(port: Int, joinsPerSecond: Int = 100) -> RealtimeConf
 }
 
 /// The bot service on `port` for the duration of `body`; then a graceful shutdown, as on SIGTERM.
+/// - Parameter storeTransport: what the bots' `BotStore` sends through, given the recording transport (a fault injector).
 func withBots<T: Sendable>(
     port: Int, count: Int, configure: (inout BotManager.Settings, inout RealtimeConfiguration) -> Void = { _, _ in },
+    storeTransport: (RecordingTransport) -> any HTTPTransport = { $0 },
     _ body: @escaping @Sendable (BotManager, RecordingTransport) async throws -> T
 ) async throws -> T {
     var settings = BotManager.Settings()
@@ -52,7 +54,7 @@ func withBots<T: Sendable>(
             client: http, baseURL: "http://127.0.0.1:\(port)", apiKey: "test-key", timeout: .seconds(5), logger: testLogger))
     let client = RealtimeClient(configuration: configuration, logger: testLogger)
     let manager = BotManager(
-        settings: settings, client: client, store: BotStore(transport: recorder), presence: LobbyObserver(client: client),
+        settings: settings, client: client, store: BotStore(transport: storeTransport(recorder)), presence: LobbyObserver(client: client),
         logger: testLogger)
     let group = ServiceGroup(
         configuration: ServiceGroupConfiguration(

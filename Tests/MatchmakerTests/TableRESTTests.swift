@@ -17,7 +17,37 @@ import Testing
         return headers
     }
 
-    let bot = #"{"id":"bot-1","name":"Mia","email":"bot-mia-1@bot.internal","is_bot":true,"is_anonymous":true,"bot_profile":"{}"}"#
+    let bot = #"""
+        {"id":"bot-1","name":"Mia","email":"bot-mia-1@bot.internal","email_verified":false,"created_at":"2026-11-29T12:00:00",
+         "updated_at":"2026-11-29T12:00:00","is_bot":true,"is_anonymous":true,"bot_profile":"{}"}
+        """#
+
+    /// The app's `user` table has no default for `email_verified`, `created_at` and `updated_at`, and a unique email:
+    /// the embedded table refuses what PostgreSQL would.
+    @Test func theUserTableRefusesRowsTheAppsTableRefuses() async throws {
+        try await AppHarness().app.test(.router) { client in
+            // The bot row this service wrote before issue 10: no `email_verified`, no `created_at`.
+            let old = #"{"id":"bot-x","name":"Mia","email":"bot-x@bot.internal","is_bot":true,"updated_at":"2026-11-29T12:00:00"}"#
+            let refused = try await client.execute(uri: "/rest/v1/user", method: .post, headers: headers(), body: jsonBody(old))
+            #expect(refused.status == .badRequest)
+            #expect(refused.json?["code"] == "23502")
+            #expect(refused.json?["message"] == #"null value in column "email_verified" of relation "user" violates not-null constraint"#)
+
+            let noCreatedAt = old.replacingOccurrences(of: #""is_bot":true"#, with: #""is_bot":true,"email_verified":true"#)
+            let second = try await client.execute(uri: "/rest/v1/user", method: .post, headers: headers(), body: jsonBody(noCreatedAt))
+            #expect(second.json?["code"] == "23502")
+            #expect(second.json?["message"] == #"null value in column "created_at" of relation "user" violates not-null constraint"#)
+
+            _ = try await client.execute(uri: "/rest/v1/user", method: .post, headers: headers(), body: jsonBody(bot))
+            let sameEmail = bot.replacingOccurrences(of: #""id":"bot-1""#, with: #""id":"bot-2""#)
+            let clash = try await client.execute(
+                uri: "/rest/v1/user?on_conflict=id", method: .post, headers: headers(prefer: "resolution=ignore-duplicates"),
+                body: jsonBody(sameEmail))
+            #expect(clash.status == .conflict)
+            #expect(clash.json?["code"] == "23505")
+            #expect(clash.json?["message"] == #"duplicate key value violates unique constraint "user_email_unique""#)
+        }
+    }
 
     @Test func userUpsertMergesDuplicatesAndAPlainDuplicateIs23505() async throws {
         try await AppHarness().app.test(.router) { client in

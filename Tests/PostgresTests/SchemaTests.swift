@@ -46,13 +46,16 @@ struct PostgresSuite {
                 ]
             )
             for role in ["service_role", "anon", "authenticated"] {
+                // Supabase's grant of the queue wrappers stays (the app enqueues as anon); our RPCs are the service role's.
                 let canRead = try await client.count(
+                    "select has_function_privilege(\(role), 'pgmq_public.read(text, integer, integer)', 'execute')::int4::int8")
+                let canCommit = try await client.count(
                     """
-                    select has_function_privilege(\(role), 'pgmq_public.read(text, integer, integer)', 'execute')::int4::int8
-                         + has_function_privilege(\(role), 'public.commit_stranger_match(text, varchar, text, text, bigint[], integer, integer, timestamptz)', 'execute')::int4::int8
+                    select has_function_privilege(\(role), 'public.commit_stranger_match(text, varchar, text, text, bigint[], integer, integer, timestamptz)', 'execute')::int4::int8
                     """
                 )
-                #expect(canRead == (role == "service_role" ? 2 : 0), "execute grants for \(role)")
+                #expect(canRead == 1, "pgmq_public.read for \(role)")
+                #expect(canCommit == (role == "service_role" ? 1 : 0), "commit_stranger_match for \(role)")
             }
         }
     }

@@ -59,6 +59,49 @@ enum TestDatabase {
         }
     }
 
+    /// Runs `script` with `psql` in one transaction that is rolled back, and returns its output rows
+    /// (`label|value` with `-At`). For checks that change grants or roles: nothing outlives the script.
+    static func rolledBack(_ script: String) throws -> [String] {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("probe-\(UUID().uuidString).sql")
+        try Data("begin;\n\(script)\nrollback;\n".utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["psql", try requireURL(), "-q", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-f", file.path]
+        var environment = ProcessInfo.processInfo.environment
+        environment["PATH"] = "/usr/lib/postgresql/15/bin:" + (environment["PATH"] ?? "/usr/bin:/bin")
+        environment["PGOPTIONS"] = "-c client_min_messages=warning"
+        process.environment = environment
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let rows = output.fileHandleForReading.readDataToEndOfFile()
+        let failure = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        if process.terminationStatus != 0 {
+            throw TestSetupError(message: "psql failed: \(String(decoding: failure, as: UTF8.self))")
+        }
+        return String(decoding: rows, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+
+    /// A probe for `rolledBack(_:)`: `probe.outcome(sql)` runs `sql` as the current role and returns `ok`, or
+    /// the SQLSTATE it failed with (`42501` for permission denied). Executable by everyone.
+    static let probe = """
+        create schema probe;
+        grant usage on schema probe to public;
+        create function probe.outcome(statement text) returns text language plpgsql as $probe$
+        begin
+            execute statement;
+            return 'ok';
+        exception when others then
+            return sqlstate;
+        end
+        $probe$;
+        grant execute on function probe.outcome(text) to public;
+        """
+
     /// Every migration, in order.
     static var migrations: [URL] {
         let folder = root.appendingPathComponent("deploy/supabase/migrations")
@@ -74,14 +117,15 @@ enum TestDatabase {
 
 /// Creates users and queues for a test.
 extension PostgresClient {
-    /// Inserts users (`bots` get `is_bot = true`).
+    /// Inserts users as the app does, with every column its `user` table requires (`bots` get `is_bot = true`).
     func createUsers(_ ids: [String], bots: Set<String> = []) async throws {
         let isBot = ids.map { bots.contains($0) }
         let emails = ids.map { "\($0)@test.invalid" }
         try await command(
             """
-            insert into public."user" (id, name, email, is_bot, is_anonymous)
-            select id, id, email, bot, true from unnest(\(ids)::text[], \(emails)::text[], \(isBot)::bool[]) as t (id, email, bot)
+            insert into public."user" (id, name, email, email_verified, created_at, updated_at, is_bot, is_anonymous)
+            select id, id, email, false, now(), now(), bot, true
+            from unnest(\(ids)::text[], \(emails)::text[], \(isBot)::bool[]) as t (id, email, bot)
             on conflict (id) do nothing
             """,
             logger: TestDatabase.logger

@@ -48,7 +48,18 @@ async def test_a_lone_human_meets_a_bot_chats_and_the_bot_requeues(base_url: str
     fill_after = float(os.environ["BOT_FILL_AFTER_SECONDS"])
     interval = float(os.environ["MATCH_INTERVAL_SECONDS"])
     human = f"human-{uuid.uuid4().hex[:8]}"
-    client.table("user").upsert({"id": human, "name": "Human", "email": f"{human}@example.com", "is_bot": False}).execute()
+    stamp = "2026-11-29T12:00:00"
+    client.table("user").upsert(
+        {
+            "id": human,
+            "name": "Human",
+            "email": f"{human}@example.com",
+            "email_verified": False,
+            "created_at": stamp,
+            "updated_at": stamp,
+            "is_bot": False,
+        }
+    ).execute()
 
     realtime = AsyncRealtimeClient(realtime_url, token="anon-key", auto_reconnect=False)
     await realtime.connect()

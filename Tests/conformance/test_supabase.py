@@ -126,6 +126,10 @@ def test_the_bot_table_calls(client: Client, statuses: StatusLog) -> None:
         "id": bot_id,
         "name": "Mia",
         "email": f"bot-mia-{bot_id}@bot.internal",
+        # The app's `user` table has no default for these three: every writer sends them.
+        "email_verified": True,
+        "created_at": "2026-11-29T12:00:00",
+        "updated_at": "2026-11-29T12:00:00",
         "is_bot": True,
         "is_anonymous": True,
         "bot_profile": profile,
@@ -136,8 +140,22 @@ def test_the_bot_table_calls(client: Client, statuses: StatusLog) -> None:
     renamed = client.table("user").upsert({**bot, "name": "Mia 2"}, on_conflict="id").execute().data
     assert renamed[0]["name"] == "Mia 2"
     assert renamed[0]["created_at"] == created[0]["created_at"]
+    # The bot service's restart: insert ignoring the existing row (then a PATCH), so `created_at` stays the first one.
+    later = {**bot, "created_at": "2026-11-30T12:00:00", "updated_at": "2026-11-30T12:00:00"}
+    client.table("user").upsert(later, on_conflict="id", ignore_duplicates=True).execute()
+    kept = client.table("user").select("created_at, updated_at").eq("id", bot_id).execute().data
+    assert kept == [{"created_at": created[0]["created_at"], "updated_at": created[0]["updated_at"]}]
     client.table("user").insert(
-        {"id": human_id, "name": "Human", "email": f"{human_id}@example.com", "is_bot": False}, returning="minimal"
+        {
+            "id": human_id,
+            "name": "Human",
+            "email": f"{human_id}@example.com",
+            "email_verified": False,
+            "created_at": "2026-11-29T12:00:00",
+            "updated_at": "2026-11-29T12:00:00",
+            "is_bot": False,
+        },
+        returning="minimal",
     ).execute()
     assert statuses.statuses[-1] == 201
     with pytest.raises(APIError) as duplicate:

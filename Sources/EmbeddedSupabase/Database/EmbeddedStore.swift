@@ -65,13 +65,16 @@ public final class EmbeddedStore: Sendable {
         }
     }
 
-    /// Marks a user as a bot, creating a placeholder `user` row when there is none.
+    /// Marks a user as a bot, creating a placeholder `user` row when there is none (with every column the
+    /// app's table requires).
     public func addBot(_ id: String) {
         try? update { tables, now in
             let bot: RowFilter = .condition(column: "id", op: .eq, operands: [id], negated: false)
             if try tables.update("user", set: ["is_bot": true], where: bot).isEmpty {
+                let stamp = JSONValue.string(Timestamp.format(now))
                 let row: EmbeddedTables.Row = [
-                    "id": .string(id), "name": .string(id), "email": .string("\(id)@bot.internal"), "is_bot": true,
+                    "id": .string(id), "name": .string(id), "email": .string("\(id)@bot.internal"), "email_verified": true,
+                    "created_at": stamp, "updated_at": stamp, "is_bot": true,
                 ]
                 _ = try tables.insert("user", [row], now: now)
             }

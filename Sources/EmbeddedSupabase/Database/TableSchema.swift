@@ -1,7 +1,8 @@
 import Foundation
 import Shared
 
-/// One embedded table's columns and keys, as `deploy/supabase/migrations/` declares them.
+/// One embedded table's columns and keys, as the app's schema has them (`Tests/sql/app-schema.sql`; the
+/// migrations create the same where a table is missing).
 struct TableSchema: Sendable {
     /// A column's SQL type, as far as casting and comparing need it.
     enum ColumnType: String, Sendable {
@@ -57,22 +58,29 @@ extension TableSchema {
         uniqueKeysWithValues: [user, room, roomMember, message, skippedPair, botAnalytics].map { ($0.name, $0) }
     )
 
+    /// The app's `user` (better-auth with the bot columns): `email_verified`, `created_at` and `updated_at` are
+    /// NOT NULL without a default, as drizzle left them, so a writer that omits one fails with `23502`.
     static let user = TableSchema(
         name: "user",
         columns: [
             Column(name: "id", type: .text, nullable: false),
             Column(name: "name", type: .text, nullable: false),
             Column(name: "email", type: .text, nullable: false),
-            Column(name: "email_verified", type: .boolean, nullable: false, defaultValue: false),
+            Column(name: "email_verified", type: .boolean, nullable: false),
             Column(name: "image", type: .text),
-            Column(name: "created_at", type: .timestamp, nullable: false, defaultsToNow: true),
-            Column(name: "updated_at", type: .timestamp, nullable: false, defaultsToNow: true),
+            Column(name: "bio", type: .text),
+            Column(name: "role", type: .text, defaultValue: "user"),
+            Column(name: "banned", type: .boolean),
+            Column(name: "ban_reason", type: .text),
+            Column(name: "ban_expires", type: .timestamp),
             Column(name: "is_anonymous", type: .boolean),
+            Column(name: "created_at", type: .timestamp, nullable: false),
+            Column(name: "updated_at", type: .timestamp, nullable: false),
             Column(name: "is_bot", type: .boolean),
             Column(name: "bot_profile", type: .text),
             Column(name: "last_active", type: .timestamp),
         ],
-        keys: [UniqueKey(name: "user_pkey", columns: ["id"]), UniqueKey(name: "user_email_key", columns: ["email"])],
+        keys: [UniqueKey(name: "user_pkey", columns: ["id"]), UniqueKey(name: "user_email_unique", columns: ["email"])],
         cascades: [
             Cascade(table: "skipped_pair", column: "user_a_id", references: "id"),
             Cascade(table: "skipped_pair", column: "user_b_id", references: "id"),

@@ -21,17 +21,29 @@ public struct BotIdentity: Sendable, Hashable {
     /// `user.name`: the profile's name.
     public var name: String { profile.name }
 
-    /// The `user` row upserted on start (`is_bot`, `is_anonymous`, `bot_profile`), stamped `now`.
+    /// The `user` row inserted on the bot's first start, stamped `now`.
+    ///
+    /// It carries every column the app's `user` table requires without a default (`name`, `email`, unique per
+    /// bot, `email_verified`, `created_at`, `updated_at`), and the bot's own (`is_bot`, `is_anonymous`,
+    /// `bot_profile`, `last_active`). Timestamps are `timestamp without time zone` text in UTC.
     public func userRow(now: Date) -> JSONValue {
-        let stamp = Self.localTimestamp(now)
+        var row = userUpdate(now: now)
+        row["created_at"] = .string(Self.localTimestamp(now))
+        return .object(row)
+    }
+
+    /// The columns a restart writes over the bot's existing row: those of `userRow(now:)` except `created_at`,
+    /// which keeps the first start's stamp.
+    public func userUpdate(now: Date) -> [String: JSONValue] {
+        let stamp = JSONValue.string(Self.localTimestamp(now))
         return [
-            "id": .string(id), "name": .string(name), "email": .string(email), "email_verified": false, "is_bot": true,
-            "is_anonymous": true, "bot_profile": .string(profile.json), "updated_at": .string(stamp), "last_active": .string(stamp),
+            "id": .string(id), "name": .string(name), "email": .string(email), "email_verified": true, "is_bot": true,
+            "is_anonymous": true, "bot_profile": .string(profile.json), "updated_at": stamp, "last_active": stamp,
         ]
     }
 
     /// `timestamp without time zone` text in UTC, as `user.last_active` and `updated_at` take it.
-    static func localTimestamp(_ date: Date) -> String {
+    public static func localTimestamp(_ date: Date) -> String {
         let text = Timestamp.format(date)
         return String(text.prefix(text.count - "+00:00".count))
     }

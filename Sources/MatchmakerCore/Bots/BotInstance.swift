@@ -56,14 +56,23 @@ public struct BotInstance: Sendable {
     }
 
     /// Runs the bot until `stop()`.
-    /// - Throws: the `RealtimeError` that made its lobby or user channel give up.
+    /// - Throws: `BotUserRowError` when its `user` row could not be written (it then joins nothing and queues
+    ///   nothing), or the `RealtimeError` that made its lobby or user channel give up.
     public func run() async throws {
         let id = identity.id
         observe(.starting)
+        // Without its row the bot can never be put in a room (foreign keys): it stays out of the lobby and the queue.
+        // A transient failure (5xx, 429, a timeout) is retried a few times first; a refusal (4xx) is final at once.
         do {
-            try await store.upsertUser(identity, now: time.now())
+            try await RetryRunner(backoff: .notification, attemptTimeout: nil, time: time).run { [store, identity, time] _ in
+                try await store.upsertUser(identity, now: time.now())
+            }
+        } catch let failure as RetryFailure {
+            observe(.stopped)
+            throw BotUserRowError(botID: id, underlying: failure.lastError)
         } catch {
-            logger.warning("Bot user row not written", metadata: ["error": "\(error)"])
+            observe(.stopped)
+            throw error
         }
         let lobby = await client.channel(
             RealtimePresenceSource.lobby, options: ChannelOptions(presenceKey: id, presenceEnabled: true), exclusive: true)
@@ -266,4 +275,17 @@ public struct BotInstance: Sendable {
                 "Bot broadcast failed", metadata: ["realtime.topic": "\(channel.topic)", "realtime.event": "\(event)", "error": "\(error)"])
         }
     }
+}
+
+/// A bot's `user` row could not be written, so the bot did not start: it joined no channel and was not queued.
+public struct BotUserRowError: Error, CustomStringConvertible, ClassifiedError {
+    /// The bot's `user.id`.
+    public var botID: String
+    /// Why the write failed (an `UpstreamError` with PostgREST's code, such as `23502` or `23505`).
+    public var underlying: any Error
+
+    public var description: String { "user row of \(botID) not written: \(underlying)" }
+
+    /// The write's own class: a 4xx (the table refuses the row) is final, a 5xx or a timeout may pass.
+    public var failureClass: FailureClass { ErrorClassifier.classify(underlying) }
 }

@@ -46,6 +46,9 @@ public final class BotManager: Service {
         public var skippedTicks = 0
         /// Bots that failed to start or lost their channels.
         public var failedBots = 0
+        /// Bots whose `user` row could not be written, each counted once however often it is retried: they never
+        /// joined the lobby or the queue. A refusal by the table (a 4xx) also sets `halted`.
+        public var unwritableBots = 0
         /// The last bot failure.
         public var lastError: String?
         /// Set when a bot failed with a non-retryable error (`UNAUTHORIZED`, …): no more bots are started.
@@ -61,6 +64,8 @@ public final class BotManager: Service {
     private struct State {
         var bots: [Int: Entry] = [:]
         var stats = Stats()
+        /// The bots behind `stats.unwritableBots`, so that each is reported once.
+        var unwritable: Set<String> = []
     }
 
     /// The settings.
@@ -216,12 +221,21 @@ public final class BotManager: Service {
             try await bot.run()
         } catch {
             let pattern = ErrorClassifier.classify(error)
-            state.withLock { state in
+            let unwritable = error as? BotUserRowError
+            let firstReport = state.withLock { state -> Bool in
                 state.stats.failedBots += 1
                 state.stats.lastError = "\(error)"
                 if !pattern.isRetryable { state.stats.halted = "\(error)" }
+                guard let unwritable, state.unwritable.insert(unwritable.botID).inserted else { return unwritable == nil }
+                state.stats.unwritableBots = state.unwritable.count
+                return true
             }
-            logger.error("Bot failed", metadata: ["bot.id": "\(bot.identity.id)", "error": "\(error)"])
+            let metadata: Logger.Metadata = ["bot.id": "\(bot.identity.id)", "error": "\(error)"]
+            switch (unwritable, firstReport) {
+            case (nil, _): logger.error("Bot failed", metadata: metadata)
+            case (.some, true): logger.error("Bot user row not written: the bot is not started and not queued", metadata: metadata)
+            case (.some, false): logger.debug("Bot user row still not written", metadata: metadata)
+            }
         }
         _ = state.withLock { $0.bots.removeValue(forKey: bot.identity.slot) }
     }

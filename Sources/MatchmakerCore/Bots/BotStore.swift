@@ -3,8 +3,8 @@ import Shared
 
 /// The bots' writes through PostgREST: their `user` rows, messages, analytics, and the queue.
 ///
-/// Every write is one attempt; a failure is thrown for the caller to log, because a lost analytics row or
-/// `last_active` stamp must never stop a conversation.
+/// Every write is one attempt (`BotInstance` retries the `user` row); a failure is thrown for the caller to log,
+/// because a lost analytics row or `last_active` stamp must never stop a conversation.
 public struct BotStore: Sendable {
     let postgrest: PostgRESTClient
     let pgmq: PgmqClient
@@ -15,9 +15,18 @@ public struct BotStore: Sendable {
         pgmq = PgmqClient(postgrest: postgrest, queue: queue)
     }
 
-    /// `POST /rest/v1/user?on_conflict=id` with `Prefer: resolution=merge-duplicates`: the bot's row, reused.
+    /// Writes the bot's `user` row, reused across restarts, in two calls:
+    /// `POST /rest/v1/user?on_conflict=id` with `Prefer: resolution=ignore-duplicates` inserts the full row
+    /// (`BotIdentity.userRow(now:)`) the first time and leaves an existing one alone, then
+    /// `PATCH /rest/v1/user?id=eq.<id>` brings an existing row up to date (`BotIdentity.userUpdate(now:)`).
+    ///
+    /// One `merge-duplicates` upsert cannot do this: PostgREST updates every column it was sent, and the insert
+    /// must send `created_at` (the app's table has no default for it), so a restart would overwrite the first
+    /// start's `created_at`. A failure of either call is thrown: the bot must not queue without its row (the
+    /// room's foreign keys would refuse it).
     public func upsertUser(_ identity: BotIdentity, now: Date) async throws {
-        try await postgrest.insert("user", rows: [identity.userRow(now: now)], upsertOn: "id")
+        try await postgrest.insert("user", rows: [identity.userRow(now: now)], upsertOn: "id", resolution: .ignoreDuplicates)
+        try await postgrest.update("user", set: identity.userUpdate(now: now), filters: [.eq("id", identity.id)])
     }
 
     /// `pgmq_public.send` of `{userId, continent: "World"}`.

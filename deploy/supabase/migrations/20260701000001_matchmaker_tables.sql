@@ -1,29 +1,36 @@
 -- The tables the matchmaker and its bots use, compatible with the app's schema (drizzle 0000–0006).
 --
--- On a Supabase project that already runs the app, every table exists: this file then only adds
--- what is missing (columns, indexes). On plain PostgreSQL it creates the slice from scratch,
+-- On a Supabase project that already runs the app, every table and role exists: this file then only
+-- adds what is missing (columns, indexes, grants to the service role) and changes nothing the app
+-- owns. On plain PostgreSQL it creates the slice from scratch as the app's migrations define it,
 -- including Supabase's API roles. Applying it twice is harmless.
 
+-- Supabase's API roles, where they are missing (plain PostgreSQL). As on Supabase, the service role
+-- bypasses row-level security; creating it so needs a superuser, which a bare server's owner is.
 do $$
-declare
-    api_role text;
 begin
-    foreach api_role in array array['anon', 'authenticated', 'service_role'] loop
-        if not exists (select 1 from pg_roles where rolname = api_role) then
-            execute format('create role %I nologin', api_role);
-        end if;
-    end loop;
+    if not exists (select 1 from pg_roles where rolname = 'anon') then
+        create role anon nologin noinherit;
+    end if;
+    if not exists (select 1 from pg_roles where rolname = 'authenticated') then
+        create role authenticated nologin noinherit;
+    end if;
+    if not exists (select 1 from pg_roles where rolname = 'service_role') then
+        create role service_role nologin noinherit bypassrls;
+    end if;
 end
 $$;
 
+-- better-auth's user with the bot columns of 0006. As in the app, `email_verified`, `created_at` and
+-- `updated_at` have no default (drizzle fills them on the client side): every writer sends them.
 create table if not exists public."user" (
     id text primary key,
     name text not null,
-    email text not null unique,
-    email_verified boolean not null default false,
+    email text not null constraint user_email_unique unique,
+    email_verified boolean not null,
     image text,
-    created_at timestamp not null default now(),
-    updated_at timestamp not null default now()
+    created_at timestamp not null,
+    updated_at timestamp not null
 );
 alter table public."user" add column if not exists is_anonymous boolean;
 alter table public."user" add column if not exists is_bot boolean;
@@ -43,7 +50,7 @@ create index if not exists room_owner_idx on public.room (owner_id);
 create table if not exists public.room_member (
     room_id varchar(24) not null references public.room (id) on delete cascade,
     user_id text not null references public."user" (id),
-    joined_at timestamptz default now(),
+    joined_at timestamptz not null default now(),
     primary key (room_id, user_id)
 );
 alter table public.room_member add column if not exists last_read_at timestamptz not null default now();
@@ -55,7 +62,7 @@ create table if not exists public.message (
     room_id varchar(24) not null references public.room (id) on delete cascade,
     sender_id text not null references public."user" (id),
     content text not null,
-    created_at timestamptz default now()
+    created_at timestamptz not null default now()
 );
 create index if not exists message_room_idx on public.message (room_id, created_at);
 
@@ -78,7 +85,7 @@ create table if not exists public.bot_analytics (
     conversation_duration integer not null,
     human_skipped boolean not null,
     bot_skipped boolean not null,
-    created_at timestamptz default now()
+    created_at timestamptz not null default now()
 );
 create index if not exists bot_analytics_bot_idx on public.bot_analytics (bot_id);
 create index if not exists bot_analytics_created_at_idx on public.bot_analytics (created_at);

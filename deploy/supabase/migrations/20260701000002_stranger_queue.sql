@@ -1,8 +1,15 @@
--- The pgmq queue `stranger-queue` and its PostgREST exposure `pgmq_public`, for `service_role` only.
+-- The pgmq queue `stranger-queue`, its per-user index, and the service role's access to it.
+--
+-- Additive only (docs/contract.md §6a). On a live project the queue and Supabase's `pgmq_public`
+-- wrappers already exist, granted to `anon`, `authenticated` and `service_role`, and the app server
+-- enqueues through `pgmq_public.send` with the anon key. This file therefore creates the queue and
+-- each wrapper only where it is missing, never replaces, drops or revokes anything, and only adds
+-- grants for the service role. Closing the queue to browsers is a separate, opt-in step:
+-- `deploy/supabase/hardening/close_queue_to_browsers.sql`.
 --
 -- pgmq comes from `create extension pgmq` where the server offers it (every Supabase project). A
--- plain PostgreSQL without the extension must have the pgmq functions loaded beforehand (the tests
--- load a compatible stand-in). Applying this file twice is harmless.
+-- plain PostgreSQL without the extension must have pgmq's SQL loaded beforehand (the tests load the
+-- upstream SQL shipped in the `pgmq` Python package). Applying this file twice is harmless.
 
 do $$
 begin
@@ -26,65 +33,86 @@ $$;
 -- message of its two users in one statement, found through this index.
 create index if not exists "q_stranger-queue_user_idx" on pgmq."q_stranger-queue" ((message ->> 'userId'));
 
+-- `pgmq_public`, where Supabase's "expose queues" switch has not created it (plain PostgreSQL). Each
+-- wrapper is created only when no function with its name and arguments exists, with Supabase's
+-- definition: a thin SECURITY INVOKER call of `pgmq.*`. The ones created here are executable by the
+-- service role only; Supabase's own, where they exist, are left exactly as they are.
 create schema if not exists pgmq_public;
 
-create or replace function pgmq_public.send(queue_name text, message jsonb, sleep_seconds integer default 0)
-returns setof bigint
-language plpgsql set search_path = '' as $$
+do $migration$
+declare
+    wrapper record;
 begin
-    return query select * from pgmq.send(queue_name, message, sleep_seconds);
+    for wrapper in
+        select * from (values
+            ('pgmq_public.send(text, jsonb, integer)', $fn$
+                create function pgmq_public.send(queue_name text, message jsonb, sleep_seconds integer default 0)
+                returns setof bigint
+                language plpgsql set search_path = '' as $body$
+                begin
+                    return query select * from pgmq.send(queue_name := queue_name, msg := message, delay := sleep_seconds);
+                end;
+                $body$ $fn$),
+            ('pgmq_public.send_batch(text, jsonb[], integer)', $fn$
+                create function pgmq_public.send_batch(queue_name text, messages jsonb[], sleep_seconds integer default 0)
+                returns setof bigint
+                language plpgsql set search_path = '' as $body$
+                begin
+                    return query select * from pgmq.send_batch(queue_name := queue_name, msgs := messages, delay := sleep_seconds);
+                end;
+                $body$ $fn$),
+            -- `sleep_seconds` is the visibility timeout of the lease, not a wait for messages.
+            ('pgmq_public.read(text, integer, integer)', $fn$
+                create function pgmq_public.read(queue_name text, sleep_seconds integer, n integer)
+                returns setof pgmq.message_record
+                language plpgsql set search_path = '' as $body$
+                begin
+                    return query select * from pgmq.read(queue_name := queue_name, vt := sleep_seconds, qty := n);
+                end;
+                $body$ $fn$),
+            ('pgmq_public.pop(text)', $fn$
+                create function pgmq_public.pop(queue_name text)
+                returns setof pgmq.message_record
+                language plpgsql set search_path = '' as $body$
+                begin
+                    return query select * from pgmq.pop(queue_name := queue_name);
+                end;
+                $body$ $fn$),
+            ('pgmq_public.archive(text, bigint)', $fn$
+                create function pgmq_public.archive(queue_name text, message_id bigint)
+                returns boolean
+                language plpgsql set search_path = '' as $body$
+                begin
+                    return pgmq.archive(queue_name := queue_name, msg_id := message_id);
+                end;
+                $body$ $fn$),
+            ('pgmq_public.delete(text, bigint)', $fn$
+                create function pgmq_public.delete(queue_name text, message_id bigint)
+                returns boolean
+                language plpgsql set search_path = '' as $body$
+                begin
+                    return pgmq.delete(queue_name := queue_name, msg_id := message_id);
+                end;
+                $body$ $fn$)
+        ) as wrappers (signature, definition)
+    loop
+        if to_regprocedure(wrapper.signature) is null then
+            execute wrapper.definition;
+            -- Ours, just created: closed to everyone but the service role.
+            execute format('revoke all on function %s from public', wrapper.signature);
+            execute format('grant execute on function %s to service_role', wrapper.signature);
+        end if;
+    end loop;
 end
-$$;
+$migration$;
 
-create or replace function pgmq_public.send_batch(queue_name text, messages jsonb[], sleep_seconds integer default 0)
-returns setof bigint
-language plpgsql set search_path = '' as $$
-begin
-    return query select * from pgmq.send_batch(queue_name, messages, sleep_seconds);
-end
-$$;
-
--- `sleep_seconds` is the visibility timeout of the lease, not a wait for messages.
-create or replace function pgmq_public.read(queue_name text, sleep_seconds integer, n integer)
-returns setof pgmq.message_record
-language plpgsql set search_path = '' as $$
-begin
-    return query select * from pgmq.read(queue_name, sleep_seconds, n);
-end
-$$;
-
-create or replace function pgmq_public.pop(queue_name text)
-returns setof pgmq.message_record
-language plpgsql set search_path = '' as $$
-begin
-    return query select * from pgmq.pop(queue_name);
-end
-$$;
-
-create or replace function pgmq_public.archive(queue_name text, message_id bigint)
-returns boolean
-language plpgsql set search_path = '' as $$
-begin
-    return pgmq.archive(queue_name, message_id);
-end
-$$;
-
-create or replace function pgmq_public.delete(queue_name text, message_id bigint)
-returns boolean
-language plpgsql set search_path = '' as $$
-begin
-    return pgmq.delete(queue_name, message_id);
-end
-$$;
-
--- Only the service role reaches the queue: the wrappers run as the caller (security invoker), so it
--- needs the schemas, the functions and the queue tables.
-revoke all on all functions in schema pgmq_public from public, anon, authenticated;
+-- What the matchmaker needs as the service role (the `supabase` backend goes through PostgREST with
+-- the service-role key): the wrappers, the pgmq functions and the queue tables, now and later.
+-- Grants only add; whatever else a role may do stays as it was.
 grant usage on schema pgmq_public, pgmq to service_role;
 grant execute on all functions in schema pgmq_public to service_role;
 grant execute on all functions in schema pgmq to service_role;
 grant select, insert, update, delete on all tables in schema pgmq to service_role;
 grant usage, select, update on all sequences in schema pgmq to service_role;
--- Queues created later by the same owner are reachable by the service role too.
 alter default privileges in schema pgmq grant select, insert, update, delete on tables to service_role;
 alter default privileges in schema pgmq grant usage, select, update on sequences to service_role;

@@ -3,8 +3,11 @@
 -- `create_stranger_room` writes a room and its two members in one statement. `commit_stranger_match`
 -- does that and, in the same transaction, consumes both users' queue messages and records the
 -- pending `stranger_matched` notifications in `matchmaker_outbox`: after it commits, each user is in
--- a room they will be told about (or the match is undone and they are queued again). Applying this
--- file twice is harmless.
+-- a room they will be told about (or the match is undone and they are queued again). Only the
+-- service role (and the owner) may call these functions or touch the outbox: Supabase's default
+-- privileges grant new functions in `public` to `anon` and `authenticated`, so every function here
+-- is revoked from them right after it is created (our own objects; nothing of the app's is touched).
+-- Applying this file twice is harmless.
 
 create table if not exists public.matchmaker_outbox (
     room_id varchar(24) primary key references public.room (id) on delete cascade,
@@ -19,6 +22,13 @@ create table if not exists public.matchmaker_outbox (
 comment on table public.matchmaker_outbox is
     'Rooms whose users are not yet known to be told; `messages` are the consumed queue rows, restored on undo.';
 create index if not exists matchmaker_outbox_claim_idx on public.matchmaker_outbox (claimed_until);
+-- The outbox is the matchmaker's alone, yet it sits in `public`, which PostgREST exposes and where
+-- Supabase grants every new table to `anon` and `authenticated` by default. Row-level security with
+-- no policy keeps their rows hidden even if a grant comes back; the revoke (of our own table's
+-- grants) makes a browser's read fail outright. The service role bypasses row-level security, and
+-- the table's owner (the direct `postgres` backend) is not subject to it.
+alter table public.matchmaker_outbox enable row level security;
+revoke all on public.matchmaker_outbox from public, anon, authenticated;
 
 -- The room row and both members, all or nothing; returns the row as PostgREST shows it.
 create or replace function public.create_stranger_room(

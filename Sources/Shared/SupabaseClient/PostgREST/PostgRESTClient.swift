@@ -28,12 +28,22 @@ public struct PostgRESTClient: Sendable {
         return rows
     }
 
-    /// `POST /rest/v1/<table>` (insert, or upsert with `onConflict`), returning nothing.
-    public func insert(_ table: String, rows: [JSONValue], upsertOn onConflict: String? = nil) async throws {
+    /// What an upsert does with a row whose `on_conflict` key exists (PostgREST's `Prefer: resolution=`).
+    public enum Resolution: String, Sendable {
+        /// Update the existing row with every column sent (`ON CONFLICT … DO UPDATE`).
+        case mergeDuplicates = "merge-duplicates"
+        /// Keep the existing row as it is (`ON CONFLICT … DO NOTHING`).
+        case ignoreDuplicates = "ignore-duplicates"
+    }
+
+    /// `POST /rest/v1/<table>` (insert, or upsert with `onConflict` and `resolution`), returning nothing.
+    public func insert(
+        _ table: String, rows: [JSONValue], upsertOn onConflict: String? = nil, resolution: Resolution = .mergeDuplicates
+    ) async throws {
         var headers = ["content-profile": "public", "prefer": "return=minimal"]
         var path = "/rest/v1/\(table)"
         if let onConflict {
-            headers["prefer"] = "resolution=merge-duplicates,return=minimal"
+            headers["prefer"] = "resolution=\(resolution.rawValue),return=minimal"
             path += "?on_conflict=\(onConflict)"
         }
         _ = try await send(UpstreamRequest(method: "POST", path: path, headers: headers, body: .array(rows)))

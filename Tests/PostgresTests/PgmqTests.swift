@@ -4,7 +4,24 @@ import PostgresNIO
 import Shared
 import Testing
 
+/// pgmq as the tests have it: the upstream extension SQL (pgmq 1.13.0, from the `pgmq` Python package), not a stand-in.
 extension PostgresSuite {
+    @Test func theQueueIsTheUpstreamPgmq() async throws {
+        try await TestDatabase.withClient { client in
+            // Upstream's message record has `last_read_at` (the old stand-in's had not), and its grouped reads exist.
+            let lastReadAt = try await client.count(
+                """
+                select count(*) from pg_attribute a join pg_type t on t.typrelid = a.attrelid
+                where t.oid = 'pgmq.message_record'::regtype and a.attname = 'last_read_at'
+                """
+            )
+            #expect(lastReadAt == 1)
+            let groupedReads = try await client.count(
+                "select count(*) from pg_proc where oid = to_regprocedure('pgmq.read_grouped(text, integer, integer)')")
+            #expect(groupedReads == 1)
+        }
+    }
+
     @Test func concurrentReadsNeverLeaseTheSameMessage() async throws {
         let queue = "\(TestDatabase.uniquePrefix("lease"))-q"
         let total = 600

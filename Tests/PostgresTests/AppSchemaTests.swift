@@ -1,0 +1,238 @@
+import EmbeddedSupabase
+import Foundation
+import MatchmakerCore
+import PostgresNIO
+import Shared
+import Testing
+
+/// Our migrations on top of the app's database as a live project has it (`Tests/sql/app-schema.sql`): they only
+/// add, the app's anon-key enqueue keeps working, our objects are closed to browsers, the opt-in hardening closes
+/// the queue, and the bots' rows fit the app's `user` table (docs/contract.md §6a, §8).
+extension PostgresSuite {
+    /// The statements a browser (or anyone) might try on the queue, by label.
+    static let queueProbes: [(String, String)] = [
+        ("send", #"select pgmq_public.send('stranger-queue', '{"userId":"u1","continent":"Europe"}'::jsonb)"#),
+        ("send_batch", #"select pgmq_public.send_batch('stranger-queue', array['{"userId":"u2"}']::jsonb[])"#),
+        ("read", "select pgmq_public.read('stranger-queue', 0, 1)"),
+        ("pop", "select pgmq_public.pop('stranger-queue')"),
+        ("delete", "select pgmq_public.delete('stranger-queue', 1)"),
+        ("archive", "select pgmq_public.archive('stranger-queue', 1)"),
+        ("pgmq.read", "select pgmq.read('stranger-queue', 0, 1)"),
+        ("queue table", #"select message from pgmq."q_stranger-queue""#),
+    ]
+
+    /// `role|label|outcome` lines for `probes` run as each of `roles`.
+    static func probing(_ probes: [(String, String)], as roles: [String]) -> String {
+        roles.flatMap { role in
+            ["set role \(role);"] + probes.map { "select '\(role)', '\($0.0)', probe.outcome($probe$\($0.1)$probe$);" } + ["reset role;"]
+        }.joined(separator: "\n")
+    }
+
+    /// The expected lines for `probing`: `ok` unless `outcomes` says otherwise.
+    static func expected(_ probes: [(String, String)], as role: String, _ outcomes: [String: String] = [:]) -> [String] {
+        probes.map { "\(role)|\($0.0)|\(outcomes[$0.0] ?? "ok")" }
+    }
+
+    @Test func theAppSchemaFixtureHoldsTheAppsConstraints() throws {
+        let rows = try TestDatabase.rolledBack(
+            TestDatabase.probe + """
+                select rolname, rolbypassrls from pg_roles where rolname in ('anon', 'authenticated', 'service_role') order by 1;
+                insert into public."user" (id, name, email, email_verified, created_at, updated_at)
+                values ('fx-a', 'A', 'same@test.invalid', false, now(), now());
+                select 'no email_verified', probe.outcome($$insert into public."user" (id, name, email, created_at, updated_at)
+                    values ('fx-b', 'B', 'b@test.invalid', now(), now())$$);
+                select 'no created_at', probe.outcome($$insert into public."user" (id, name, email, email_verified, updated_at)
+                    values ('fx-b', 'B', 'b@test.invalid', false, now())$$);
+                select 'no updated_at', probe.outcome($$insert into public."user" (id, name, email, email_verified, created_at)
+                    values ('fx-b', 'B', 'b@test.invalid', false, now())$$);
+                select 'same email', probe.outcome($$insert into public."user" (id, name, email, email_verified, created_at, updated_at)
+                    values ('fx-b', 'B', 'same@test.invalid', false, now(), now())$$);
+                select 'owner unknown', probe.outcome($$insert into public.room (id, name, owner_id) values ('fx-r0', 'x', 'nobody')$$);
+                insert into public.room (id, name, owner_id) values ('fx-r1', 'x', 'fx-a');
+                select 'member unknown', probe.outcome($$insert into public.room_member (room_id, user_id) values ('fx-r1', 'nobody')$$);
+                insert into public.room_member (room_id, user_id) values ('fx-r1', 'fx-a');
+                insert into public.message (id, room_id, sender_id, content) values ('fx-m1', 'fx-r1', 'fx-a', 'hi');
+                delete from public.room where id = 'fx-r1';
+                select 'cascade', count(*) from public.room_member where room_id = 'fx-r1';
+                select 'cascade', count(*) from public.message where room_id = 'fx-r1';
+                """)
+        #expect(
+            rows == [
+                "anon|f", "authenticated|f", "service_role|t",
+                "no email_verified|23502", "no created_at|23502", "no updated_at|23502", "same email|23505",
+                "owner unknown|23503", "member unknown|23503", "cascade|0", "cascade|0",
+            ])
+    }
+
+    @Test func theAppEnqueuesAsAnonAfterOurMigrationsAndSupabasesQueueGrantsAreUntouched() throws {
+        // A mark on each of Supabase's wrappers that `create or replace` would wipe (it resets a function's settings).
+        let wrappers = [
+            "pgmq_public.send(text, jsonb, integer)", "pgmq_public.send_batch(text, jsonb[], integer)",
+            "pgmq_public.read(text, integer, integer)", "pgmq_public.pop(text)", "pgmq_public.archive(text, bigint)",
+            "pgmq_public.delete(text, bigint)",
+        ]
+        let marks = wrappers.map { "alter function \($0) set work_mem = '1111kB';" }.joined(separator: "\n")
+        let migrations = (TestDatabase.migrations + TestDatabase.migrations).map { "\\i \($0.path)" }.joined(separator: "\n")
+        let kept = wrappers.map { signature in
+            """
+            select '\(signature)', 'work_mem=1111kB' = any(proconfig), not prosecdef,
+                has_function_privilege('anon', '\(signature)', 'execute'),
+                has_function_privilege('authenticated', '\(signature)', 'execute')
+            from pg_proc where oid = '\(signature)'::regprocedure;
+            """
+        }.joined(separator: "\n")
+        let rows = try TestDatabase.rolledBack(
+            TestDatabase.probe + marks + "\n" + migrations + "\n" + kept + "\n" + """
+                select 'queue table', bool_and(has_table_privilege(role, 'pgmq."q_stranger-queue"', privilege))
+                from unnest(array['anon', 'authenticated']) as role, unnest(array['select', 'insert', 'update', 'delete']) as privilege;
+                """ + "\n" + Self.probing(Self.queueProbes, as: ["anon", "authenticated", "service_role"]))
+        #expect(Array(rows.prefix(wrappers.count + 1)) == wrappers.map { "\($0)|t|t|t|t" } + ["queue table|t"])
+        #expect(
+            Array(rows.dropFirst(wrappers.count + 1))
+                == Self.expected(Self.queueProbes, as: "anon") + Self.expected(Self.queueProbes, as: "authenticated")
+                + Self.expected(Self.queueProbes, as: "service_role"),
+            "as a live project has it: nothing closed until the owner opts in")
+    }
+
+    @Test func closingTheQueueToBrowsersKeepsTheAppsEnqueueAndStopsEverythingElse() throws {
+        let hardening = TestDatabase.root.appendingPathComponent("deploy/supabase/hardening/close_queue_to_browsers.sql").path
+        let rows = try TestDatabase.rolledBack(
+            TestDatabase.probe + "\n\\i \(hardening)\n\\i \(hardening)\n"
+                + Self.probing(Self.queueProbes, as: ["anon", "authenticated", "service_role"]))
+        let closed = [
+            "read": "42501", "pop": "42501", "delete": "42501", "archive": "42501", "pgmq.read": "42501", "queue table": "42501",
+        ]
+        #expect(
+            rows
+                == Self.expected(Self.queueProbes, as: "anon", closed) + Self.expected(Self.queueProbes, as: "authenticated", closed)
+                + Self.expected(Self.queueProbes, as: "service_role"))
+    }
+
+    @Test func ourOutboxAndRPCsAreClosedToBrowsersAndOpenToTheServiceRole() throws {
+        let probes: [(String, String)] = [
+            ("outbox select", "select count(*) from public.matchmaker_outbox"),
+            (
+                "outbox insert",
+                "insert into public.matchmaker_outbox (room_id, queue_name, room, users, messages, claimed_until) "
+                    + "values ('x', 'q', '{}', '{}', '[]', now())"
+            ),
+            ("create_stranger_room", "select public.create_stranger_room('probe-room', 'nobody-a', 'nobody-b')"),
+            ("commit_stranger_match", "select public.commit_stranger_match('stranger-queue', 'probe-room', 'nobody-a', 'nobody-b', '{}')"),
+            ("ack_stranger_match", "select public.ack_stranger_match('probe-room')"),
+            ("delete_stranger_room", "select public.delete_stranger_room('probe-room')"),
+            ("claim_stranger_matches", "select public.claim_stranger_matches()"),
+            ("release_stranger_messages", "select public.release_stranger_messages('stranger-queue', '{}', now())"),
+        ]
+        let rows = try TestDatabase.rolledBack(
+            TestDatabase.probe + """
+                select 'outbox', relrowsecurity, (select count(*) from pg_policies where tablename = 'matchmaker_outbox')
+                from pg_class where oid = 'public.matchmaker_outbox'::regclass;
+                """ + "\n" + Self.probing(probes, as: ["anon", "authenticated", "service_role"]))
+        let denied = Dictionary(uniqueKeysWithValues: probes.map { ($0.0, "42501") })
+        #expect(
+            rows
+                == ["outbox|t|0"] + Self.expected(probes, as: "anon", denied) + Self.expected(probes, as: "authenticated", denied)
+                + Self.expected(
+                    probes, as: "service_role",
+                    // Allowed, and then refused by the data: the outbox row's room and the room's owner do not exist.
+                    ["outbox insert": "23503", "create_stranger_room": "23503", "commit_stranger_match": "MM001"]))
+    }
+
+    @Test func rowLevelSecurityHidesTheOutboxEvenFromABrowserGivenTheTable() async throws {
+        let prefix = TestDatabase.uniquePrefix("rls")
+        try await TestDatabase.withClient { client in _ = try await Self.abandonedMatch(client, prefix: prefix) }
+        // Supabase's default privileges would grant a new table to anon; our revoke is undone here to test RLS alone.
+        let rows = try TestDatabase.rolledBack(
+            """
+            grant select on public.matchmaker_outbox to anon;
+            set role anon;
+            select 'anon', count(*) from public.matchmaker_outbox;
+            reset role;
+            set role service_role;
+            select 'service_role', count(*) > 0 from public.matchmaker_outbox where users[1] = '\(prefix)a';
+            reset role;
+            """)
+        #expect(rows == ["anon|0", "service_role|t"])
+    }
+
+    @Test func aBotRowAsTheBotServiceWritesItIsAcceptedByTheAppsUserTable() throws {
+        let identity = BotIdentity(slot: 3)
+        let first = Date(timeIntervalSince1970: 1_800_000_000)
+        let restart = first.addingTimeInterval(3600)
+        /// What PostgREST runs for the bot's `POST …?on_conflict=id` (ignore-duplicates) and its `PATCH …?id=eq.<id>`.
+        func upsert(_ now: Date) throws -> String {
+            guard case .object(let row) = identity.userRow(now: now) else { throw TestSetupError(message: "not an object") }
+            let insert = row.keys.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+            let update = identity.userUpdate(now: now).keys.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+            return """
+                insert into public."user" (\(insert))
+                select \(insert) from jsonb_populate_record(null::public."user", $json$\(try JSONCoding.string(JSONValue.object(row)))$json$)
+                on conflict (id) do nothing;
+                update public."user" set (\(update)) = (
+                    select \(update) from jsonb_populate_record(
+                        null::public."user", $json$\(try JSONCoding.string(JSONValue.object(identity.userUpdate(now: now))))$json$)
+                ) where id = '\(identity.id)';
+                """
+        }
+        let stamp = { (date: Date) in "'\(BotIdentity.localTimestamp(date))'::timestamp" }
+        // What this service wrote before issue 10: `email_verified` false and no `created_at`.
+        var before = identity.userUpdate(now: first)
+        before["email_verified"] = false
+        let rows = try TestDatabase.rolledBack(
+            TestDatabase.probe + """
+                set role service_role;
+                \(try upsert(first))
+                select 'first', email, email_verified, is_bot, is_anonymous, bot_profile is not null,
+                    created_at = \(stamp(first)), updated_at = \(stamp(first)), last_active = \(stamp(first))
+                from public."user" where id = '\(identity.id)';
+                \(try upsert(restart))
+                select 'restart', count(*), bool_and(created_at = \(stamp(first))), bool_and(updated_at = \(stamp(restart))),
+                    bool_and(last_active = \(stamp(restart)))
+                from public."user" where id = '\(identity.id)';
+                select 'row before issue 10', probe.outcome($probe$
+                    insert into public."user" select * from jsonb_populate_record(
+                        null::public."user", $json$\(try JSONCoding.string(JSONValue.object(before)))$json$)
+                    on conflict (id) do nothing
+                $probe$);
+                """)
+        #expect(
+            rows == [
+                "first|bot-humorous-jordan-3@bot.internal|t|t|t|t|t|t|t", "restart|1|t|t|t", "row before issue 10|23502",
+            ])
+    }
+
+    @Test func twoAppUsersEnqueuedAsAnonArePairedIntoTheAppsRoomTables() async throws {
+        let prefix = TestDatabase.uniquePrefix("app")
+        let (a, b) = ("\(prefix)a", "\(prefix)b")
+        try await TestDatabase.withClient { client in
+            try await client.createUsers([a, b])
+            try await client.command("select pgmq.purge_queue('stranger-queue')", logger: TestDatabase.logger)
+            try await client.withConnection { connection in
+                // The app server's enqueue: `pgmq_public.send` with the anon key.
+                try await connection.command("set role anon", logger: TestDatabase.logger)
+                for user in [a, b] {
+                    let body = #"{"userId":"\#(user)","continent":"Europe"}"#
+                    try await connection.command(
+                        "select pgmq_public.send('stranger-queue', \(body)::jsonb)", logger: TestDatabase.logger)
+                }
+                try await connection.command("reset role", logger: TestDatabase.logger)
+            }
+            let backend = PostgresBackend(client: client, queueName: "stranger-queue", settings: .init(), logger: TestDatabase.logger)
+            let notifier = EmbeddedNotifier()
+            let report = try await MatchPass(
+                ports: backend.ports(presence: EmbeddedPresence(.unavailable(reason: "test")), notifier: notifier),
+                settings: .init(), logger: TestDatabase.logger
+            ).run()
+            #expect(report.pairedRooms == 1)
+            let room = try #require(report.rooms.first)
+            #expect(room.ownerID == a && room.name == "\(a)-\(b)")
+            #expect(
+                try await client.count(
+                    "select count(*) from public.room where id = \(room.id) and \"isDM\" and not is_locked and owner_id = \(a)") == 1)
+            #expect(try await client.count("select count(*) from public.room_member where room_id = \(room.id)") == 2)
+            #expect(try await client.count(#"select count(*) from pgmq."q_stranger-queue""#) == 0)
+            #expect(try await client.count("select count(*) from public.matchmaker_outbox where room_id = \(room.id)") == 0)
+            #expect(Set(notifier.log.map(\.userID)) == [a, b])
+        }
+    }
+}
