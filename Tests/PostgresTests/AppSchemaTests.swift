@@ -217,7 +217,7 @@ extension PostgresSuite {
                 }
                 try await connection.command("reset role", logger: TestDatabase.logger)
             }
-            let backend = PostgresBackend(client: client, queueName: "stranger-queue", settings: .init(), logger: TestDatabase.logger)
+            let backend = PostgresBackend(client: client, queueName: "stranger-queue", logger: TestDatabase.logger)
             let notifier = EmbeddedNotifier()
             let report = try await MatchPass(
                 ports: backend.ports(presence: EmbeddedPresence(.unavailable(reason: "test")), notifier: notifier),
