@@ -2,6 +2,7 @@ import EmbeddedSupabase
 import Foundation
 import MatchmakerCore
 import Shared
+import TestSupport
 import Testing
 
 /// The bots' `user` rows against the embedded backend, whose `user` table holds the app's constraints.
