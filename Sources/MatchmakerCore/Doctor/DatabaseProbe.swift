@@ -14,12 +14,16 @@ struct DatabaseProbe {
     let queue: String
     /// The project's host (from `SUPABASE_URL`), to tell the old Edge Function's URL from ours.
     let projectHost: String?
+    /// How long the first query may take (`REALTIME_CONNECT_TIMEOUT`): a database that never answers fails the check.
+    let connectTimeout: Duration
     let logger: Logger
 
     /// Every check, in order; the first failure to connect ends the list.
     func checks() async -> [DoctorCheck] {
         do {
-            _ = try await client.query("select 1", logger: logger).decode(Int.self).all()
+            try await withTimeout(connectTimeout, time: .system) {
+                _ = try await client.query("select 1", logger: logger).decode(Int.self).all()
+            }
         } catch {
             return [
                 DoctorCheck(
@@ -111,8 +115,20 @@ struct DatabaseProbe {
         guard (try? await scalar(Bool.self, "select to_regclass('cron.job') is not null")) == true else {
             return Diagnosis.cron(jobs: nil, projectHost: projectHost)
         }
-        let jobs = (try? await client.query("select jobid, command from cron.job", logger: logger).decode((Int64, String).self).all()) ?? []
-        return Diagnosis.cron(jobs: jobs.map { (Int($0.0), $0.1) }, projectHost: projectHost)
+        var jobs =
+            ((try? await client.query("select jobid, command from cron.job", logger: logger).decode((Int64, String).self).all()) ?? [])
+            .map { (id: Int($0.0), command: $0.1) }
+        // `deploy/supabase/cron.sql` (and Supabase's own recipe) keep the URL in Vault as `project_url`:
+        // read that one URL, so that a job calling the project's function is recognised.
+        if jobs.contains(where: { $0.command.contains("decrypted_secrets") }),
+            (try? await scalar(Bool.self, "select to_regclass('vault.decrypted_secrets') is not null")) == true,
+            let url = try? await scalar(
+                String.self,
+                "select decrypted_secret from vault.decrypted_secrets where name = 'project_url' and decrypted_secret like 'http%'")
+        {
+            jobs = jobs.map { job in job.command.contains("decrypted_secrets") ? (job.id, "\(job.command) -- project_url: \(url)") : job }
+        }
+        return Diagnosis.cron(jobs: jobs, projectHost: projectHost)
     }
 
     private func zeroLeaseCheck() async -> DoctorCheck {
