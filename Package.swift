@@ -7,18 +7,23 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
-/// What every test target that runs the matchmaker needs: the shared test support, the library, the
-/// embedded stand-in and the server pieces the harness exposes.
-let liveTestDependencies: [Target.Dependency] = [
-    "TestSupport",
+/// What a program that runs `serve` on the embedded backend needs (benchmarks, the test support).
+let liveServerDependencies: [Target.Dependency] = [
     "MatchmakerCore",
     "EmbeddedSupabase",
     "Shared",
     .product(name: "Hummingbird", package: "hummingbird"),
-    .product(name: "HummingbirdTesting", package: "hummingbird"),
+    .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
     .product(name: "Logging", package: "swift-log"),
-    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
 ]
+
+/// What every test target that runs the matchmaker needs: the shared test support, the library, the
+/// embedded stand-in and the server pieces the harness exposes.
+let liveTestDependencies: [Target.Dependency] =
+    ["TestSupport"] + liveServerDependencies + [
+        .product(name: "HummingbirdTesting", package: "hummingbird"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+    ]
 
 let package = Package(
     name: "matchmaker",
@@ -107,41 +112,19 @@ let package = Package(
         ),
         .executableTarget(
             name: "RealtimeBench",
-            dependencies: [
-                "MatchmakerCore",
-                "EmbeddedSupabase",
-                "Shared",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: liveServerDependencies,
             path: "bench/RealtimeBench",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "PassBench",
-            dependencies: [
-                "MatchmakerCore",
-                "EmbeddedSupabase",
-                "Shared",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            ],
+            dependencies: liveServerDependencies + [.product(name: "AsyncHTTPClient", package: "async-http-client")],
             path: "bench/PassBench",
             swiftSettings: swiftSettings
         ),
         .target(
             name: "TestSupport",
-            dependencies: [
-                "MatchmakerCore",
-                "EmbeddedSupabase",
-                "Shared",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: liveServerDependencies + [.product(name: "HummingbirdTesting", package: "hummingbird")],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
@@ -175,7 +158,6 @@ let package = Package(
             name: "RealtimeTests",
             dependencies: liveTestDependencies + [
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
                 .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "Metrics", package: "swift-metrics"),

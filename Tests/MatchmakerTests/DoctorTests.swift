@@ -22,7 +22,7 @@ import Testing
         config.anonKey = try await Self.key(role: "anon")
         config.pass.attemptTimeout = .seconds(5)
         configure(&config)
-        return await Doctor(config: config, logger: testLogger).run()
+        return await Doctor.run(config: config, logger: testLogger)
     }
 
     func status(_ report: DoctorReport, _ id: String) -> DoctorCheck.Status? { report.checks.first { $0.id == id }?.status }
@@ -93,7 +93,7 @@ import Testing
     }
 
     @Test func noConfigurationIsNotReady() async {
-        let report = await Doctor(config: MatchmakerConfig(), logger: testLogger).run()
+        let report = await Doctor.run(config: MatchmakerConfig(), logger: testLogger)
         #expect(report.checks.map(\.id) == ["config"])
         #expect(!report.ready)
     }

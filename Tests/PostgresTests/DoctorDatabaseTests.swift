@@ -12,11 +12,21 @@ extension PostgresSuite {
         var config = MatchmakerConfig()
         config.databaseURL = try TestDatabase.requireURL()
         config.queueName = queue
-        return await Doctor(config: config, logger: TestDatabase.logger).run()
+        return await Doctor.run(config: config, logger: TestDatabase.logger)
     }
 
     func check(_ report: DoctorReport, _ id: String) throws -> DoctorCheck {
         try #require(report.checks.first { $0.id == id }, "no check \(id) in \(report.text)")
+    }
+
+    /// The check `id` while `breaking` is in force; `restoring` undoes it before anything is asserted.
+    func checkWhileBroken(_ client: PostgresClient, queue: String, _ id: String, breaking: PostgresQuery, restoring: PostgresQuery)
+        async throws -> DoctorCheck
+    {
+        try await client.command(breaking, logger: TestDatabase.logger)
+        let report = try await doctor(queue: queue)
+        try await client.command(restoring, logger: TestDatabase.logger)
+        return try check(report, id)
     }
 
     @Test func doctorPassesOnTheAppsDatabaseAndNamesEachProblem() async throws {
@@ -65,25 +75,23 @@ extension PostgresSuite {
             #expect(cron.fix?.hasPrefix("select cron.unschedule(42)") == true)
 
             // Row-level security switched off on our outbox.
-            try await client.command("alter table public.matchmaker_outbox disable row level security", logger: TestDatabase.logger)
-            let rls = try check(try await doctor(queue: queue), "database.rls")
-            try await client.command("alter table public.matchmaker_outbox enable row level security", logger: TestDatabase.logger)
+            let rls = try await checkWhileBroken(
+                client, queue: queue, "database.rls", breaking: "alter table public.matchmaker_outbox disable row level security",
+                restoring: "alter table public.matchmaker_outbox enable row level security")
             #expect(rls.status == .fail)
 
             // The app server's enqueue closed to anon.
-            try await client.command(
-                "revoke execute on function pgmq_public.send(text, jsonb, integer) from public, anon", logger: TestDatabase.logger)
-            let enqueue = try check(try await doctor(queue: queue), "database.anon_enqueue")
-            try await client.command(
-                "grant execute on function pgmq_public.send(text, jsonb, integer) to public, anon", logger: TestDatabase.logger)
+            let enqueue = try await checkWhileBroken(
+                client, queue: queue, "database.anon_enqueue",
+                breaking: "revoke execute on function pgmq_public.send(text, jsonb, integer) from public, anon",
+                restoring: "grant execute on function pgmq_public.send(text, jsonb, integer) to public, anon")
             #expect(enqueue.status == .warn)
 
             // A migration missing.
-            try await client.command(
-                "alter function public.claim_stranger_matches rename to claim_stranger_matches_away", logger: TestDatabase.logger)
-            let migrations = try check(try await doctor(queue: queue), "database.migrations")
-            try await client.command(
-                "alter function public.claim_stranger_matches_away rename to claim_stranger_matches", logger: TestDatabase.logger)
+            let migrations = try await checkWhileBroken(
+                client, queue: queue, "database.migrations",
+                breaking: "alter function public.claim_stranger_matches rename to claim_stranger_matches_away",
+                restoring: "alter function public.claim_stranger_matches_away rename to claim_stranger_matches")
             #expect(migrations.status == .fail)
             #expect(migrations.detail.contains("missing 20260701000005_claim_stranger_matches"))
 
@@ -101,7 +109,7 @@ extension PostgresSuite {
         var config = MatchmakerConfig()
         config.databaseURL = "postgres://nobody:nothing@127.0.0.1:1/none?sslmode=disable"
         config.pass.attemptTimeout = .seconds(1)
-        let report = await Doctor(config: config, logger: TestDatabase.logger).run()
+        let report = await Doctor.run(config: config, logger: TestDatabase.logger)
         #expect(report.checks.map(\.id) == ["database.connection"])
         #expect(!report.ready)
     }

@@ -30,13 +30,8 @@ struct PassBench {
 
     static func measure(users count: Int, logger: Logger) async throws {
         let backend = EmbeddedBackend()
-        var config = MatchmakerConfig()
-        config.port = 0
-        config.matchInterval = .seconds(3600)  // passes only when the bench calls the function
-        var bots = BotConfig()
-        bots.enabled = false
         let server = await buildServe(
-            config: config, bots: bots, backend: .embedded(backend), exporter: PrometheusExporter(), logger: logger)
+            config: .onDemand, bots: .off, backend: .embedded(backend), exporter: PrometheusExporter(), logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.application.run() }
             let url = "http://127.0.0.1:\(await server.port.value() ?? 0)"

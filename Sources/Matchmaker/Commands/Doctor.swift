@@ -14,7 +14,7 @@ struct Doctor: AsyncParsableCommand {
 
     func run() async throws {
         let (config, logger) = try common.bootstrap()
-        let report = await MatchmakerCore.Doctor(config: config, logger: logger).run()
+        let report = await MatchmakerCore.Doctor.run(config: config, logger: logger)
         print(json ? try JSONCoding.string(report, pretty: true) : report.text)
         if !report.ready { throw ExitCode.failure }
     }

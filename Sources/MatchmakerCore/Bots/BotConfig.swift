@@ -40,3 +40,12 @@ public struct BotConfig: Sendable, Hashable {
         serviceRoleKey = reader.string(forKey: "supabase.serviceRoleKey", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
     }
 }
+
+extension BotConfig {
+    /// No in-process bots.
+    public static var off: BotConfig {
+        var config = BotConfig()
+        config.enabled = false
+        return config
+    }
+}

@@ -118,6 +118,15 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
 }
 
 extension MatchmakerConfig {
+    /// A server on a free loopback port whose passes run only when the function is called (the schedule
+    /// is an hour): what benchmarks and live tests start.
+    public static var onDemand: MatchmakerConfig {
+        var config = MatchmakerConfig()
+        config.port = 0
+        config.matchInterval = .seconds(3600)
+        return config
+    }
+
     /// The Realtime client's settings for `url` with `apiKey`: connect timeout, channels per socket, join rate.
     public func realtimeConfiguration(url: String, apiKey: String) -> RealtimeConfiguration {
         var configuration = RealtimeConfiguration(url: url, apiKey: apiKey)

@@ -8,18 +8,10 @@ import Shared
 /// `matchmaker doctor`: checks a project before the switch-over from the Edge Function and the Bun bot
 /// service, through its APIs (`SUPABASE_URL` with the service key, and `SUPABASE_ANON_KEY` for what
 /// browsers can do) and/or its database (`DATABASE_URL`). It changes nothing.
-public struct Doctor: Sendable {
-    let config: MatchmakerConfig
-    let logger: Logger
-
-    /// A doctor for the project `config` points at.
-    public init(config: MatchmakerConfig, logger: Logger) {
-        self.config = config
-        self.logger = logger
-    }
-
-    /// Runs every check the configuration allows, with the clients they need, then stops the clients.
-    public func run() async -> DoctorReport {
+public enum Doctor {
+    /// Runs every check the configuration allows against the project `config` points at, with the
+    /// clients the checks need, then stops the clients.
+    public static func run(config: MatchmakerConfig, logger: Logger) async -> DoctorReport {
         guard config.supabaseURL != nil || config.databaseURL != nil else {
             return DoctorReport(checks: [
                 DoctorCheck(
@@ -29,15 +21,15 @@ public struct Doctor: Sendable {
         }
         var checks: [DoctorCheck] = []
         if let url = config.supabaseURL, let key = config.serviceRoleKey {
-            checks += await supabaseChecks(url: url, key: key)
+            checks += await supabaseChecks(url: url, key: key, config: config, logger: logger)
         }
         if let url = config.databaseURL {
-            checks += await databaseChecks(url: url)
+            checks += await databaseChecks(url: url, config: config, logger: logger)
         }
         return DoctorReport(checks: checks)
     }
 
-    private func supabaseChecks(url: String, key: String) async -> [DoctorCheck] {
+    private static func supabaseChecks(url: String, key: String, config: MatchmakerConfig, logger: Logger) async -> [DoctorCheck] {
         let timeout = config.pass.attemptTimeout ?? .seconds(8)
         let http = AsyncHTTPTransport.makeClient(connectTimeout: timeout)
         let service = AsyncHTTPTransport(client: http, baseURL: url, apiKey: key, timeout: timeout, logger: logger)
@@ -45,12 +37,12 @@ public struct Doctor: Sendable {
         let realtime = RealtimeClient(
             configuration: config.realtimeConfiguration(url: url, apiKey: key), handshakeProbe: service, logger: logger)
         let probe = SupabaseProbe(url: url, serviceKey: key, service: service, anon: anon, queue: config.queueName, realtime: realtime)
-        let checks = await withServices([realtime]) { await probe.checks() }
+        let checks = await withServices([realtime], logger: logger) { await probe.checks() }
         try? await http.shutdown()
         return checks
     }
 
-    private func databaseChecks(url: String) async -> [DoctorCheck] {
+    private static func databaseChecks(url: String, config: MatchmakerConfig, logger: Logger) async -> [DoctorCheck] {
         let configuration: PostgresClient.Configuration
         do {
             configuration = try DatabaseURL(url).configuration
@@ -65,11 +57,11 @@ public struct Doctor: Sendable {
         let probe = DatabaseProbe(
             client: client, queue: config.queueName, projectHost: host, connectTimeout: config.pass.attemptTimeout ?? .seconds(8),
             logger: logger)
-        return await withServices([PostgresClientService(client: client)]) { await probe.checks() }
+        return await withServices([PostgresClientService(client: client)], logger: logger) { await probe.checks() }
     }
 
     /// Runs `body` while `services` run, then shuts them down.
-    private func withServices<T: Sendable>(_ services: [any Service], _ body: @Sendable () async -> T) async -> T {
+    private static func withServices<T: Sendable>(_ services: [any Service], logger: Logger, _ body: @Sendable () async -> T) async -> T {
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, logger: logger))
         return await withTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try? await group.run() }
