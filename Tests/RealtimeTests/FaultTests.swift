@@ -39,14 +39,7 @@ import Testing
             ) { client in
                 let channel = await client.channel("busy")
                 try await withThrowingTaskGroup(of: RealtimeError?.self) { group in
-                    group.addTask {
-                        do {
-                            try await channel.subscribe()
-                            return nil
-                        } catch let error as RealtimeError {
-                            return error
-                        }
-                    }
+                    group.addTask { try await channel.subscriptionError() }
                     var backoffs: [Duration] = []
                     for await sleep in time.sleeps where sleep != .seconds(8) && sleep != .seconds(1000) {
                         backoffs.append(sleep)
@@ -81,14 +74,7 @@ import Testing
             ) { client in
                 let channel = await client.channel("silent")
                 try await withThrowingTaskGroup(of: RealtimeError?.self) { group in
-                    group.addTask {
-                        do {
-                            try await channel.subscribe()
-                            return nil
-                        } catch let error as RealtimeError {
-                            return error
-                        }
-                    }
+                    group.addTask { try await channel.subscriptionError() }
                     for await observation in observations {
                         if case .joinReceived = observation { break }
                     }

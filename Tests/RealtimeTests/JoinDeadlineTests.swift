@@ -27,14 +27,7 @@ import Testing
                 var sleeps = time.sleeps.filter { $0 != .seconds(1000) }.makeAsyncIterator()
                 let channel = await client.channel("deadlines")
                 try await withThrowingTaskGroup(of: RealtimeError?.self) { group in
-                    group.addTask {
-                        do {
-                            try await channel.subscribe()
-                            return nil
-                        } catch let error as RealtimeError {
-                            return error
-                        }
-                    }
+                    group.addTask { try await channel.subscriptionError() }
 
                     _ = await joins.next()
                     guard case .joining(_, let firstDeadline) = channel.machine.state else {

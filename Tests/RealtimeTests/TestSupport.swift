@@ -138,3 +138,15 @@ extension ChannelEvent {
     }
     var broadcastEvent: String? { if case .broadcast(let event, _, _) = self { event } else { nil } }
 }
+
+extension RealtimeChannel {
+    /// Subscribes; the `RealtimeError` it ends with, or nil once joined (any other error is thrown).
+    func subscriptionError() async throws -> RealtimeError? {
+        do {
+            try await subscribe()
+            return nil
+        } catch let error as RealtimeError {
+            return error
+        }
+    }
+}

@@ -6,16 +6,11 @@ import Shared
 /// Rooms, skips and users in PostgreSQL. A match commits through `public.commit_stranger_match`: the
 /// room, its members, the consumed queue messages and the pending notifications in one transaction.
 public struct PostgresMatchStore: MatchStore {
+    /// The pool the store's statements run on.
     let client: PostgresClient
+    /// The pgmq queue whose messages a commit consumes.
     let queueName: String
     let logger: Logger
-
-    /// A store over `client` whose commits consume messages from the pgmq queue `queueName`.
-    public init(client: PostgresClient, queueName: String, logger: Logger) {
-        self.client = client
-        self.queueName = queueName
-        self.logger = logger
-    }
 
     public func recentSkips(among users: [String], since: Date) async throws -> [Skip] {
         guard !users.isEmpty else { return [] }
