@@ -7,9 +7,11 @@ import Testing
 
 /// Many bots against a hub that limits, refuses or drops them: the pool must never storm it.
 extension LiveBotTests {
-    @Suite(.timeLimit(.minutes(2))) struct BotStormTests {
+    @Suite(.timeLimit(.minutes(3))) struct BotStormTests {
         @Test func manyBotsNeverJoinFasterThanTheLimit() async throws {
-            try await withWatchdog {
+            // 401 joins at 100/s take 4 s; a machine saturated by other work (builds beside the suite) has taken
+            // 76 s to get 200 bots through their rows and joins, so the watchdog allows 150.
+            try await withWatchdog(.seconds(150)) {
                 let bots = 200
                 let limit = 100
                 try await withMatchmaker { port, backend in

@@ -144,6 +144,22 @@ private let t0 = Date(timeIntervalSince1970: 1_800_000_000)
         #expect(machine.channelCrashed(crash) == [.report(crash)])
     }
 
+    @Test func aRetryWaitingWhenTheSocketDropsRejoinsWhenItReopens() {
+        var machine = ChannelStateMachine()
+        #expect(machine.beginRejoin())
+        _ = machine.startJoin(ref: "1", now: t0)
+        guard case .retry(let at, _) = machine.failed(.retryable, now: t0, unit: 0.5) else {
+            Issue.record("a timed-out join is retried")
+            return
+        }
+        #expect(machine.state == .errored(retryAt: at))
+        // The socket closes: the rejoin loop sleeping until `at` is cancelled with it.
+        #expect(machine.socketDropped(cause: RealtimeError(.socketClosed, reason: "dropped")).isEmpty)
+        machine.joinLoopEnded()
+        #expect(machine.state == .errored(retryAt: nil))
+        #expect(machine.socketOpened() == [.rejoin])
+    }
+
     @Test func aCloseCarriesTheSystemErrorBeforeItAndIsTheAttemptsFailureDuringAJoin() {
         var machine = ChannelStateMachine()
         let system = RealtimeError(.system, reason: "Client presence rate limit exceeded")

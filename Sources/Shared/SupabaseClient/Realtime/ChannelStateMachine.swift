@@ -208,9 +208,12 @@ public struct ChannelStateMachine: Sendable, Hashable {
         return candidate == joinRef
     }
 
+    /// The join is gone. A retry that was waiting for its instant now waits for the socket instead: the
+    /// rejoin loop that slept until then ends with the socket, and only `.errored(retryAt: nil)` is rejoined
+    /// when it reopens.
     private mutating func loseJoin() {
         switch state {
-        case .joined, .joining: state = .errored(retryAt: nil)
+        case .joined, .joining, .errored: state = .errored(retryAt: nil)
         default: break
         }
     }
