@@ -43,12 +43,15 @@ public struct PostgresMatchStore: MatchStore {
     }
 
     public func commit(_ match: MatchCommit) async throws {
+        // `created_at` goes as the text the report and `stranger_matched` carry: binding the `Date` would
+        // store it truncated to the microsecond, where the text is rounded (1 µs apart half the time).
+        let createdAt = Timestamp.format(match.room.createdAt)
         try await database {
             try await client.command(
                 """
                 select public.commit_stranger_match(\(queueName), \(match.room.id), \(match.user1), \(match.user2),
                     \(match.msgIDs)::bigint[], \(match.claimSeconds)::int4, \(match.skipWindowSeconds)::int4,
-                    \(match.room.createdAt))::text
+                    \(createdAt)::timestamptz)::text
                 """,
                 logger: logger
             )
