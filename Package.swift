@@ -145,7 +145,9 @@ let package = Package(
         ),
         .testTarget(
             name: "PostgresTests",
-            dependencies: liveTestDependencies + [.product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: liveTestDependencies + [
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),

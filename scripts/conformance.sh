@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Conformance of the embedded backend with the official Supabase Python clients (pinned in
 # Tests/conformance/requirements.txt): `realtime` against the hub with open keys, both clients as a lone
-# human who meets an in-process bot, and `supabase` against the REST slice and the function with a JWT
+# human who meets an in-process bot, `matchmaker match --record` then `replay`, `matchmaker bots` as its own
+# process, and `supabase` against the REST slice and the function with a JWT
 # secret configured. Each suite gets its own
 # `matchmaker serve` on a free port, always stopped afterwards.
 # Usage: scripts/conformance.sh [pytest args...]
@@ -63,6 +64,8 @@ run_suite() {
 
 run_suite Tests/conformance/test_realtime.py "" "$@"
 run_suite Tests/conformance/test_two_process.py "" "$@"
+run_suite Tests/conformance/test_record.py "" "$@"
+run_suite Tests/conformance/test_bots_command.py "" "$@"
 # Bots on, as `serve` runs by default, with short waits so that a lone human meets one quickly.
 export BOT_FILL_AFTER_SECONDS=1 MATCH_INTERVAL_SECONDS=0.5
 SERVE_ENV="BOTS=on BOT_MIN_COUNT=2 BOT_MAX_COUNT=2 BOT_STAGGER_MIN_MS=0 BOT_STAGGER_MAX_MS=0

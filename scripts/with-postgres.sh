@@ -4,7 +4,8 @@
 #   scripts/with-postgres.sh swift test --filter PostgresTests
 #
 # Starts a fresh cluster (initdb in a temporary folder, a free TCP port on 127.0.0.1, the unix
-# socket in the same folder), then loads, in order:
+# socket in the same folder, TLS on with a throwaway self-signed certificate for `localhost` and
+# 127.0.0.1; plain connections are still accepted), then loads, in order:
 #   1. pgmq: the extension where the server has it, otherwise the upstream extension SQL shipped in
 #      the `pgmq` Python package (pinned in Tests/sql/requirements.txt, installed into the
 #      repository's .venv, which scripts/conformance.sh shares);
@@ -12,7 +13,9 @@
 #      `stranger-queue`, as a live project has them;
 #   3. Tests/sql/realtime.sql, the stand-in of `realtime.send`;
 #   4. deploy/supabase/migrations/*.sql in order, twice (they must be idempotent).
-# It exports DATABASE_URL and POSTGRES_{HOSTNAME,PORT,USER,PASSWORD,DB}, runs the command, and
+# It exports DATABASE_URL and POSTGRES_{HOSTNAME,PORT,USER,PASSWORD,DB}, POSTGRES_TLS_ROOT_CERT (the
+# server's certificate, its own root) and POSTGRES_TLS_OTHER_ROOT_CERT (a root that did not sign it),
+# runs the command, and
 # always stops and removes the cluster. As root, the server runs as the user `postgres` (or
 # `nobody`), since PostgreSQL refuses to run as root.
 #
@@ -77,8 +80,18 @@ chmod 600 "$workdir/pwfile"
 "${as_owner[@]}" "$pg_bin/initdb" -D "$workdir/data" -U "$user" --pwfile="$workdir/pwfile" \
     --auth=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 >"$workdir/initdb.log" 2>&1 \
     || { cat "$workdir/initdb.log" >&2; exit 1; }
+# Throwaway certificates, valid for a day: the server's (self-signed) and another root that did not sign it.
+for name in server other; do
+    openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=localhost" \
+        -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+        -keyout "$workdir/$name.key" -out "$workdir/$name.crt" >/dev/null 2>&1 \
+        || { echo "with-postgres: openssl could not make a certificate" >&2; exit 1; }
+done
+chmod 600 "$workdir/server.key"
+[[ ${#as_owner[@]} -gt 0 ]] && chown "$owner" "$workdir/server.key" "$workdir/server.crt"
+chmod 644 "$workdir/server.crt" "$workdir/other.crt"
 "${as_owner[@]}" "$pg_bin/pg_ctl" -D "$workdir/data" -l "$workdir/server.log" -w -t 30 \
-    -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$workdir -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c timezone=UTC" \
+    -o "-c ssl=on -c ssl_cert_file=$workdir/server.crt -c ssl_key_file=$workdir/server.key -c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$workdir -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c timezone=UTC" \
     start >/dev/null || { cat "$workdir/server.log" >&2; exit 1; }
 
 export PGHOST=127.0.0.1 PGPORT="$port" PGUSER="$user" PGPASSWORD="$password"
@@ -103,6 +116,7 @@ done
 
 export DATABASE_URL="postgres://$user:$password@127.0.0.1:$port/$database"
 export POSTGRES_HOSTNAME=127.0.0.1 POSTGRES_PORT="$port" POSTGRES_USER="$user" POSTGRES_PASSWORD="$password" POSTGRES_DB="$database"
+export POSTGRES_TLS_ROOT_CERT="$workdir/server.crt" POSTGRES_TLS_OTHER_ROOT_CERT="$workdir/other.crt"
 export MATCHMAKER_SQL_ROOT="$root"
 set +e
 "$@"

@@ -158,6 +158,84 @@ func jsonBody(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
         }
     }
 
+    func token(role: String?) async throws -> String {
+        try await JWTVerifier.sign(SupabaseClaims(role: role, exp: Date().addingTimeInterval(600)), secret: Self.secret)
+    }
+
+    /// Our room RPCs are `service_role`'s alone (docs/contract.md §6a): PostgREST answers 42501 with 401 for
+    /// `anon` (a token without a role is anon) and 403 for `authenticated`; nothing is written.
+    @Test(arguments: [("anon", 401), (nil, 401), ("authenticated", 403)] as [(String?, Int)])
+    func theRoomRPCsRefuseEveryRoleButTheServiceRole(role: String?, status: Int) async throws {
+        let harness = await harness()
+        let refused = try await token(role: role)
+        let service = try await token(role: "service_role")
+        let calls = [
+            ("create_stranger_room", #"{"room_id":"r1","user1":"alice","user2":"bob"}"#),
+            ("commit_stranger_match", #"{"queue_name":"stranger-queue","room_id":"r2","user1":"a","user2":"b","msg_ids":[]}"#),
+            ("ack_stranger_match", #"{"room_id":"r1"}"#),
+            ("delete_stranger_room", #"{"room_id":"r1"}"#),
+            ("release_stranger_messages", #"{"queue_name":"stranger-queue","msg_ids":[],"leased_until":"2030-01-01T00:00:00Z"}"#),
+            ("claim_stranger_matches", "{}"),
+        ]
+        try await harness.app.test(.router) { client in
+            for (function, body) in calls {
+                let response = try await client.execute(
+                    uri: "/rest/v1/rpc/\(function)", method: .post,
+                    headers: [.contentType: "application/json", .authorization: "Bearer \(refused)"], body: jsonBody(body))
+                #expect(response.status.code == status, "\(function)")
+                #expect(
+                    response.json
+                        == [
+                            "code": "42501", "message": .string("permission denied for function \(function)"), "details": .null,
+                            "hint": .null,
+                        ], "\(function)")
+            }
+            #expect(harness.pass.backend.store.contents.rooms.isEmpty)
+            let created = try await client.execute(
+                uri: "/rest/v1/rpc/create_stranger_room", method: .post,
+                headers: [.contentType: "application/json", .authorization: "Bearer \(service)"], body: jsonBody(calls[0].1))
+            #expect(created.status == .ok)
+            #expect(created.json?["name"] == "alice-bob")
+        }
+    }
+
+    /// `matchmaker_outbox` has its anon and authenticated grants revoked (§6a): 42501 before anything else.
+    @Test func theOutboxIsClosedToAnon() async throws {
+        let anon = try await token(role: "anon")
+        try await harness().app.test(.router) { client in
+            let response = try await client.execute(
+                uri: "/rest/v1/matchmaker_outbox?select=room_id", method: .get, headers: [.authorization: "Bearer \(anon)"])
+            #expect(response.status == .unauthorized)
+            #expect(response.json?["code"] == "42501")
+            #expect(response.json?["message"] == "permission denied for table matchmaker_outbox")
+        }
+    }
+
+    /// Supabase's `pgmq_public` wrappers keep the project's grants: without the opt-in hardening anon may
+    /// send and read (the app server enqueues with the anon key); the function endpoint takes any valid JWT.
+    @Test func anonKeepsThePgmqWrappersAndTheFunction() async throws {
+        let anon = try await token(role: "anon")
+        var fields = rpcHeaders
+        fields[.authorization] = "Bearer \(anon)"
+        let headers = fields
+        try await harness().app.test(.router) { client in
+            let sent = try await client.execute(
+                uri: "/rest/v1/rpc/send", method: .post, headers: headers,
+                body: jsonBody(#"{"queue_name":"stranger-queue","message":{"userId":"a"}}"#))
+            #expect(sent.status == .ok)
+            #expect(sent.json == [1])
+            let read = try await client.execute(
+                uri: "/rest/v1/rpc/read", method: .post, headers: headers,
+                body: jsonBody(#"{"queue_name":"stranger-queue","sleep_seconds":0,"n":1}"#))
+            #expect(read.status == .ok)
+            guard case .array(let rows)? = read.json else { Issue.record("not an array: \(read.text)"); return }
+            #expect(rows.map { $0["msg_id"] } == [1])
+            let function = try await client.execute(
+                uri: "/functions/v1/stranger-matchmaker", method: .post, headers: [.authorization: "Bearer \(anon)"])
+            #expect(function.status == .ok)
+        }
+    }
+
     @Test func theEmbeddedRESTSliceChecksTokensToo() async throws {
         try await harness().app.test(.router) { client in
             let response = try await client.execute(

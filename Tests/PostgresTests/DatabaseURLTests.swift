@@ -1,4 +1,5 @@
 import MatchmakerCore
+import NIOSSL
 import Testing
 
 /// `DATABASE_URL` parsing needs no server.
@@ -25,5 +26,22 @@ import Testing
     func malformedURLsAreRefused(_ text: String) throws {
         let error = try #require(throws: DatabaseURLError.self) { try DatabaseURL(text) }
         #expect(!error.description.contains(text) || text.isEmpty)
+    }
+}
+
+@Suite struct DatabaseURLTLSTests {
+    @Test func sslmodeAndSslrootcertAreReadAsLibpqReadsThem() throws {
+        let base = "postgres://u:p@db.example.com/postgres"
+        #expect(try DatabaseURL(base).tlsMode == .verifyFull)
+        #expect(try DatabaseURL(base + "?sslmode=require").tlsMode == .require)
+        #expect(try DatabaseURL(base + "?sslmode=prefer").tlsMode == .require)
+        #expect(try DatabaseURL(base + "?sslmode=require&sslrootcert=/ca.pem").tlsMode == .verifyCA)
+        #expect(try DatabaseURL(base + "?sslmode=verify-ca").tlsMode == .verifyCA)
+        #expect(try DatabaseURL(base + "?sslmode=verify-full&sslrootcert=/ca.pem").rootCertificatePath == "/ca.pem")
+        #expect(try DatabaseURL(base + "?sslmode=verify-full&sslrootcert=system").rootCertificatePath == nil)
+        #expect(try DatabaseURL(base + "?sslmode=disable").tlsConfiguration == nil)
+        #expect(try DatabaseURL(base + "?sslmode=require").tlsConfiguration?.certificateVerification == CertificateVerification.none)
+        let error = try #require(throws: DatabaseURLError.self) { try DatabaseURL(base + "?sslmode=verify_full") }
+        #expect(error.description == "invalid DATABASE_URL: unknown sslmode verify_full")
     }
 }

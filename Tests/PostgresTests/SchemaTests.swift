@@ -162,35 +162,3 @@ struct PostgresSuite {
         }
     }
 }
-
-extension PostgresSuite {
-    @Test func cronSQLSchedulesThePassEveryTenSecondsAndItsJobRuns() async throws {
-        let cron = try String(contentsOf: TestDatabase.root.appendingPathComponent("deploy/supabase/cron.sql"), encoding: .utf8)
-        let body = cron.split(separator: "\n", omittingEmptySubsequences: false)
-            .filter { !$0.lowercased().hasPrefix("create extension") }.joined(separator: "\n")
-        #expect(body.count < cron.count, "cron.sql creates pg_cron and pg_net")
-        let stubs = TestDatabase.root.appendingPathComponent("Tests/sql/cron-stubs.sql").path
-        let script = """
-            begin;
-            \\i \(stubs)
-            \(body)
-            \(body)
-            do $check$
-            declare
-                job cron.job;
-            begin
-                select * into strict job from cron.job;
-                if job.schedule <> '10 seconds' or job.jobname <> 'stranger-matchmaker-every-10s' then
-                    raise exception 'unexpected job %', job;
-                end if;
-                execute job.command;
-            end
-            $check$;
-            rollback;
-            """
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("cron-check-\(UUID().uuidString).sql")
-        try Data(script.utf8).write(to: file)
-        defer { try? FileManager.default.removeItem(at: file) }
-        try TestDatabase.applyFile(file)
-    }
-}

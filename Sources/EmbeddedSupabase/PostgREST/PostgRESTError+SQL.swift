@@ -18,12 +18,27 @@ extension PostgRESTError {
     }
 }
 
+extension PostgRESTError {
+    /// Refuses `role` unless it is `service_role`, as the grants of `deploy/supabase/migrations/` do on our
+    /// RPCs and `matchmaker_outbox` (docs/contract.md §6a): `42501`, which PostgREST answers 401 for `anon`
+    /// and 403 for any other role. A `nil` role (no keys configured) is let through.
+    static func requireServiceRole(_ role: String?, for object: String) throws(PostgRESTError) {
+        guard let role, role != "service_role" else { return }
+        throw PostgRESTError(
+            status: role == "anon" ? .unauthorized : .forbidden, code: "42501", message: "permission denied for \(object)")
+    }
+}
+
 extension Request {
-    /// Verifies `Authorization` (or, without it, `apikey`) when keys are configured, as PostgREST does.
-    func authorizePostgREST(with verifier: JWTVerifier?) async throws {
-        guard let verifier else { return }
+    /// Verifies `Authorization` (or, without it, `apikey`) when keys are configured, as PostgREST does,
+    /// and returns the database role the request runs as: the token's `role` claim, `anon` without one
+    /// (PostgREST's anonymous role). `nil` when no keys are configured: every caller is let through.
+    @discardableResult
+    func authorizePostgREST(with verifier: JWTVerifier?) async throws -> String? {
+        guard let verifier else { return nil }
         let token = headers[.authorization] ?? headers[HTTPField.Name("apikey")!].map { "Bearer \($0)" }
-        guard (try? await verifier.verify(authorization: token)) != nil else { throw PostgRESTError.invalidJWT }
+        guard let claims = try? await verifier.verify(authorization: token) else { throw PostgRESTError.invalidJWT }
+        return claims.role ?? "anon"
     }
 
     /// The schema of the request: `Accept-Profile` on GET and HEAD, `Content-Profile` otherwise; `public` by default.

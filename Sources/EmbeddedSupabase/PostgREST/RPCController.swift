@@ -40,7 +40,7 @@ struct RPCController: Sendable {
     }
 
     @Sendable func call(_ request: Request, context: some RequestContext) async throws -> Response {
-        try await request.authorizePostgREST(with: verifier)
+        let role = try await request.authorizePostgREST(with: verifier)
         let schema = request.headers[HTTPField.Name("Content-Profile")!] ?? "public"
         guard ["public", "pgmq_public"].contains(schema) else {
             throw PostgRESTError(
@@ -65,6 +65,9 @@ struct RPCController: Sendable {
         else {
             throw Self.notFound(schema: schema, function: function, arguments: arguments.keys.sorted())
         }
+        // Supabase's pgmq_public wrappers are left as the project has them (anon may call them until the
+        // opt-in hardening); our room RPCs are the service role's alone.
+        if schema == "public" { try PostgRESTError.requireServiceRole(role, for: "function \(function)") }
         var values: [String: Argument] = [:]
         for parameter in parameters {
             guard let value = arguments[parameter.name] else { continue }

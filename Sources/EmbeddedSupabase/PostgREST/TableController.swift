@@ -90,8 +90,9 @@ struct TableController: Sendable {
 
     /// Authorizes, checks the schema and parses the query string.
     private func prepare(_ request: Request, _ context: some RequestContext) async throws -> (String, PostgRESTQuery) {
-        try await request.authorizePostgREST(with: verifier)
+        let role = try await request.authorizePostgREST(with: verifier)
         let table = try context.parameters.require("table")
+        if table == "matchmaker_outbox" { try PostgRESTError.requireServiceRole(role, for: "table matchmaker_outbox") }
         switch request.profile {
         case "public":
             break

@@ -75,7 +75,7 @@ public struct MatchPass: Sendable {
         var report = PassReport()
         report.totalUsers = rows.count
         guard !rows.isEmpty else {
-            metrics.record(report, plan: nil, duration: ContinuousClock.now - started)
+            metrics.record(report, plan: nil, now: time.now(), duration: ContinuousClock.now - started)
             return report
         }
 
@@ -133,7 +133,7 @@ public struct MatchPass: Sendable {
         // gets a millisecond of slack; another reader's lease would end at least a second later.
         await release(plan.kept, leasedUntil: rows.map(\.visibleAt).max()!.addingTimeInterval(0.001))
 
-        metrics.record(report, plan: plan, duration: ContinuousClock.now - started)
+        metrics.record(report, plan: plan, now: now, duration: ContinuousClock.now - started)
         logger.info(
             "Pass completed",
             metadata: [

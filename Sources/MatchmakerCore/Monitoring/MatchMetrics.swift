@@ -40,8 +40,9 @@ public struct MatchMetrics: Sendable {
         oldestWait = Gauge(label: "matchmaker_oldest_wait_seconds", factory: factory)
     }
 
-    /// Records a finished pass.
-    func record(_ report: PassReport, plan: Plan?, duration: Duration) {
+    /// Records a finished pass; `now` is the pass's own clock (the injected `Timekeeper`), against which
+    /// the oldest wait of the users it kept or expired is measured.
+    func record(_ report: PassReport, plan: Plan?, now: Date, duration: Duration) {
         passesOK.increment()
         if report.degraded { passesDegraded.increment() }
         pairsBotFill.increment(by: report.botFills)
@@ -55,7 +56,7 @@ public struct MatchMetrics: Sendable {
         leased.record(report.totalUsers)
         if let plan {
             let waits = (plan.kept + plan.expired).map(\.firstEnqueuedAt)
-            oldestWait.record(waits.min().map { -$0.timeIntervalSinceNow } ?? 0)
+            oldestWait.record(waits.min().map { now.timeIntervalSince($0) } ?? 0)
         } else {
             oldestWait.record(0)
         }

@@ -1,0 +1,118 @@
+import EmbeddedSupabase
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import MatchmakerCore
+import Shared
+import Testing
+
+/// Every metric the README lists under `/metrics`, with its value after a scripted run, read back
+/// from `/metrics` itself (one exporter per test, as `serve` has one per process).
+@Suite struct MetricsTests {
+    /// The samples of a Prometheus text exposition: `name{labels}` → value.
+    static func samples(_ text: String) -> [String: Double] {
+        var samples: [String: Double] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            samples[String(line[..<space])] = value
+        }
+        return samples
+    }
+
+    func metrics(_ client: some TestClientProtocol) async throws -> [String: Double] {
+        Self.samples(try await client.execute(uri: "/metrics", method: .get).text)
+    }
+
+    func pass(_ client: some TestClientProtocol) async throws -> Int {
+        Int(try await client.execute(uri: "/functions/v1/stranger-matchmaker", method: .post).status.code)
+    }
+
+    @Test func everyMatchmakerMetricCountsWhatHappened() async throws {
+        let harness = AppHarness()
+        let backend = harness.pass.backend
+        try await harness.app.test(.router) { client in
+            // 1, degraded (nobody in the lobby): alice and bob paired (bob told on the second attempt), alice's
+            // second message a duplicate, one malformed message, "old" past QUEUE_TTL told and removed.
+            try harness.pass.enqueue("alice", age: 3)
+            try harness.pass.enqueue("bob", age: 2)
+            try harness.pass.enqueue("alice", age: 1)
+            _ = try backend.pgmq.send(backend.queueName, message: ["user": "x"])
+            try harness.pass.enqueue("old", age: 75)
+            backend.faults.script(.notify(user: "bob"), [.error, .ok])
+            #expect(try await pass(client) == 200)
+            var samples = try await metrics(client)
+            #expect(samples["matchmaker_queue_leased_messages"] == 5)
+            #expect(samples["matchmaker_oldest_wait_seconds"] == 75)
+
+            // 2, with a lobby: "h" waited past BOT_FILL_AFTER and takes the waiting bot; "gone" left the lobby.
+            backend.store.addBot("bot-1")
+            backend.presence.set(.available(["h": [["status": "waiting"]], "bot-1": [["user_id": "bot-1", "status": "waiting"]]]))
+            try harness.pass.enqueue("h", age: 10)
+            try harness.pass.enqueue("bot-1", age: 10)
+            try harness.pass.enqueue("gone", age: 40)
+            #expect(try await pass(client) == 200)
+
+            // 3: u2 is never told, so the pair is undone and u1 told `stranger_skipped`.
+            backend.presence.set(.available(["u1": [["status": "waiting"]], "u2": [["status": "waiting"]]]))
+            try harness.pass.enqueue("u1")
+            try harness.pass.enqueue("u2")
+            backend.faults.script(.notify(user: "u2"), [.error])
+            #expect(try await pass(client) == 200)
+
+            // 4: the queue cannot be read.
+            backend.faults.script(.read, [.error])
+            #expect(try await pass(client) == 500)
+
+            samples = try await metrics(client)
+            let expected: [String: Double] = [
+                #"matchmaker_passes_total{outcome="ok"}"#: 3,
+                #"matchmaker_passes_total{outcome="failed"}"#: 1,
+                "matchmaker_degraded_passes_total": 1,
+                #"matchmaker_pairs_total{kind="humans"}"#: 1,
+                #"matchmaker_pairs_total{kind="bot_fill"}"#: 1,
+                "matchmaker_pairs_undone_total": 1,
+                #"matchmaker_drops_total{reason="stale"}"#: 1,
+                #"matchmaker_drops_total{reason="expired"}"#: 1,
+                #"matchmaker_drops_total{reason="malformed"}"#: 1,
+                #"matchmaker_drops_total{reason="duplicate"}"#: 1,
+                #"matchmaker_notifications_total{outcome="delivered"}"#: 7,
+                #"matchmaker_notifications_total{outcome="failed"}"#: 1,
+                "matchmaker_notification_failed_attempts_total": 5,
+                "matchmaker_pass_seconds_count": 3,
+                "matchmaker_queue_leased_messages": 2,
+                "matchmaker_oldest_wait_seconds": 0,
+            ]
+            for (name, value) in expected.sorted(by: { $0.key < $1.key }) {
+                #expect(samples[name] == value, "\(name)")
+            }
+        }
+    }
+
+    @Test func everyRealtimeMetricReachesTheEndpoint() async throws {
+        let harness = AppHarness()
+        let monitor = RealtimeMonitor(factory: harness.exporter.factory)
+        monitor.connecting(socket: 1, reconnect: false)
+        monitor.opened(socket: 1)
+        monitor.succeeded(after: .milliseconds(20))
+        monitor.connecting(socket: 2, reconnect: false)
+        monitor.failed(RealtimeError(.joinRefused, reason: "ChannelRateLimitReached"), at: Date(timeIntervalSince1970: 0))
+        monitor.connecting(socket: 2, reconnect: true)
+        monitor.opened(socket: 2)
+        monitor.closed(socket: 1, wasOpen: true)
+        try await harness.app.test(.router) { client in
+            let samples = try await metrics(client)
+            let expected: [String: Double] = [
+                "realtime_connect_attempts_total": 3,
+                "realtime_failed_connections_total": 1,
+                "realtime_reconnect_attempts_total": 1,
+                "realtime_active_connections": 1,
+                "realtime_response_seconds_count": 1,
+                "realtime_response_seconds_sum": 0.02,
+                #"realtime_errors_total{pattern="ChannelRateLimitReached"}"#: 1,
+            ]
+            for (name, value) in expected.sorted(by: { $0.key < $1.key }) {
+                #expect(samples[name] == value, "\(name)")
+            }
+        }
+    }
+}
