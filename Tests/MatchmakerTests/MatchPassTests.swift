@@ -361,17 +361,21 @@ struct ReportingQueue: MatchQueue {
             group.addTask { _ = try await runner.run() }
             var notifications = notifier.log.makeAsyncIterator()
             _ = await notifications.next()
-            // The first pass is now parked inside a notification; start a second one.
+            // The first pass is now parked inside a notification; start a second one and wait until the runner
+            // holds it back (a count no event announces).
+            #expect(runner.waiting == 0)
             group.addTask { _ = try await runner.run() }
-            for _ in 0..<200 { await Task.yield() }
+            try await eventually { runner.waiting == 1 }
             var leaseLog = leases.makeAsyncIterator()
             #expect(await leaseLog.next() == "lease [1, 2]")
             let rows = harness.backend.pgmq.rows(harness.backend.queueName)
             #expect(rows.map(\.msgID) == [3, 4], "the first pass's commit consumed 1 and 2")
-            #expect(rows.allSatisfy { $0.readCount == 0 }, "and no second pass has leased 3 and 4")
+            #expect(rows.map(\.readCount) == [0, 0], "the waiting call has not leased 3 and 4")
+            #expect(runner.stats.snapshot.passes == 0, "the first pass is still running")
             notifier.open()
             try await group.waitForAll()
             #expect(await leaseLog.next() == "lease [3, 4]")
+            #expect(runner.waiting == 0)
         }
         #expect(runner.stats.snapshot.passes == 2)
     }

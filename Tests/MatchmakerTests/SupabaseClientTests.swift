@@ -80,9 +80,19 @@ func withEmbeddedSupabase(
         }
     }
 
-    @Test func restBroadcastReachesTheHub() async throws {
+    @Test func restBroadcastSendsTheContractsBatchAndTheHubAccepts() async throws {
         try await withEmbeddedSupabase { transport, _ in
-            try await BroadcastClient(transport: transport).send(topic: "user:alice", event: "stranger_matched", payload: ["room": [:]])
+            let recorder = RecordingTransport(recording: transport)
+            try await BroadcastClient(transport: recorder).send(topic: "user:alice", event: "stranger_matched", payload: ["room": [:]])
+            #expect(recorder.exchanges.count == 1)
+            let exchange = try #require(recorder.exchanges.first)
+            #expect(exchange.request.method == "POST")
+            #expect(exchange.request.path == "/realtime/v1/api/broadcast")
+            #expect(
+                exchange.request.body == [
+                    "messages": [["topic": "user:alice", "event": "stranger_matched", "payload": ["room": [:]], "private": false]]
+                ])
+            #expect(exchange.response?.status == 202)
         }
     }
 

@@ -82,7 +82,10 @@ import Testing
         let backend = EmbeddedBackend(hub: RealtimeHub(settings: settings))
         try await withLiveServer(backend: backend) { port, _ in
             try await withRawSocket(port: port, version: .v2) { socket in
-                await #expect(throws: (any Error).self) { _ = try await socket.next() }
+                let opened = ContinuousClock.now
+                // The hub sends nothing on a silent socket: the next thing the client sees is the end of the stream.
+                await #expect(throws: RealtimeError(.socketClosed, reason: "closed")) { _ = try await socket.next() }
+                #expect(ContinuousClock.now - opened >= .milliseconds(200), "closed only once the idle timeout ran out")
             }
         }
     }

@@ -45,20 +45,27 @@ import Testing
         }
     }
 
+    /// Realtime's changeset errors: per message in a batch, per field, and `messages` itself when it is missing.
     @Test(arguments: [
-        ("/realtime/v1/api/broadcast", #"{"messages":[{"topic":"t","event":"e","payload":"text"}]}"#),
-        ("/realtime/v1/api/broadcast", #"{"messages":[{"event":"e","payload":{}}]}"#),
-        ("/realtime/v1/api/broadcast", #"{}"#),
-        ("/realtime/v1/api/broadcast", "not json"),
-        ("/realtime/v1/api/broadcast/t/events/e", "[1]"),
+        (
+            "/realtime/v1/api/broadcast", #"{"messages":[{"topic":"t","event":"e","payload":"text"}]}"#,
+            #"{"errors":{"messages":[{"payload":["is invalid"]}]}}"#
+        ),
+        (
+            "/realtime/v1/api/broadcast", #"{"messages":[{"topic":"t","event":"e","payload":{}},{"event":"e","payload":{}}]}"#,
+            #"{"errors":{"messages":[{},{"topic":["can't be blank"]}]}}"#
+        ),
+        ("/realtime/v1/api/broadcast", #"{}"#, #"{"errors":{"messages":["can't be blank"]}}"#),
+        ("/realtime/v1/api/broadcast", "not json", #"{"errors":{"messages":["can't be blank"]}}"#),
+        ("/realtime/v1/api/broadcast/t/events/e", "[1]", #"{"errors":{"payload":["is invalid"]}}"#),
     ])
-    func badBodiesAre422(path: String, body: String) async throws {
+    func badBodiesAre422(path: String, body: String, errors: String) async throws {
         try await withLiveHTTP { http, _ in
             let (status, json) = try await http.execute(
                 uri: path, method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: body)
             ) { ($0.status, try? JSONCoding.decoder.decode(JSONValue.self, from: Data($0.body.readableBytesView))) }
             #expect(status == .unprocessableContent)
-            #expect(json?["errors"] != nil)
+            #expect(json == (try JSONValue(parsing: Data(errors.utf8))))
         }
     }
 

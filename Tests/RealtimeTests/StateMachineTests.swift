@@ -76,12 +76,16 @@ private let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 
     @Test func retriesEndAfterMaxRetries() {
         var machine = ChannelStateMachine(backoff: Backoff(maxRetries: 2, baseDelay: .seconds(1), maxDelay: .seconds(2)))
-        let r9 = machine.failed(.retryable, now: t0, unit: 0) != .giveUp(reason: .exhausted, attempts: 1)
+        // maxRetries 2: failures 1 and 2 are retried after min(1 s × 2^(k-1), 2 s) (no jitter at unit 0); failure 3 ends it.
+        let r9 = machine.failed(.retryable, now: t0, unit: 0) == .retry(at: t0.addingTimeInterval(1), delay: .seconds(1))
         #expect(r9)
-        let r10 = machine.failed(.retryable, now: t0, unit: 0) != .giveUp(reason: .exhausted, attempts: 2)
+        #expect(machine.state == .errored(retryAt: t0.addingTimeInterval(1)))
+        let r10 = machine.failed(.retryable, now: t0, unit: 0) == .retry(at: t0.addingTimeInterval(2), delay: .seconds(2))
         #expect(r10)
         let r11 = machine.failed(.retryable, now: t0, unit: 0) == .giveUp(reason: .exhausted, attempts: 3)
         #expect(r11)
+        #expect(machine.state == .failed)
+        #expect(machine.failures == 3)
     }
 
     @Test func aSocketDropMarksAJoinedChannelForRejoinAndASuccessResetsFailures() {

@@ -115,6 +115,10 @@ public struct Fixture: Codable, Sendable {
         public var queue: [Remaining]
         /// Messages archived.
         public var archived: [Int64]
+        /// Every notification attempt, failed ones included, grouped by user (in user order) and in attempt
+        /// order within a user. Present only when the fixture scripts notification faults (`faults.notify`),
+        /// so that retries are part of what such a fixture checks.
+        public var notificationAttempts: [NotificationAttempt]?
     }
 
     /// A room and its member ids.

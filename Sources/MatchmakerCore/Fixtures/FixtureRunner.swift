@@ -154,7 +154,14 @@ extension Fixture {
             queue: backend.pgmq.rows(backend.queueName).map {
                 Fixture.Remaining(msgID: $0.msgID, readCount: $0.readCount, leased: $0.visibleAt > time.now())
             },
-            archived: backend.pgmq.archived(backend.queueName).map(\.msgID)
+            archived: backend.pgmq.archived(backend.queueName).map(\.msgID),
+            notificationAttempts: (faults.notify ?? [:]).isEmpty ? nil : attempts(in: backend.notifier)
         )
+    }
+
+    /// The notifier's attempts grouped by user, in user order, keeping the attempt order within each user
+    /// (the two users of a pair are told concurrently, so only the order per user is meaningful).
+    private func attempts(in notifier: EmbeddedNotifier) -> [NotificationAttempt] {
+        notifier.attempts.enumerated().sorted { ($0.element.userID, $0.offset) < ($1.element.userID, $1.offset) }.map(\.element)
     }
 }

@@ -11,12 +11,16 @@ public actor PassRunner {
     public nonisolated let stats: StatsBook
     private var busy = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
+    private let waitingCallers = Mutex(0)
 
     /// Creates a runner for `pass`.
     public init(pass: MatchPass, stats: StatsBook = StatsBook()) {
         self.pass = pass
         self.stats = stats
     }
+
+    /// Callers parked behind a running pass, waiting for their turn.
+    public nonisolated var waiting: Int { waitingCallers.withLock { $0 } }
 
     /// Waits for any running pass, then runs one.
     public func run() async throws -> PassReport {
@@ -37,7 +41,9 @@ public actor PassRunner {
             busy = true
             return
         }
+        waitingCallers.withLock { $0 += 1 }
         await withCheckedContinuation { waiters.append($0) }
+        waitingCallers.withLock { $0 -= 1 }
     }
 
     private func release() {
