@@ -7,15 +7,15 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
-/// What a program that runs `serve` on the embedded backend needs (benchmarks, the test support).
-let liveServerDependencies: [Target.Dependency] = [
-    "MatchmakerCore",
-    "EmbeddedSupabase",
-    "Shared",
+/// The HTTP and WebSocket server with logging: what every target that serves routes needs.
+let serverProducts: [Target.Dependency] = [
     .product(name: "Hummingbird", package: "hummingbird"),
     .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
     .product(name: "Logging", package: "swift-log"),
 ]
+
+/// What a program that runs `serve` on the embedded backend needs (benchmarks, the test support).
+let liveServerDependencies: [Target.Dependency] = ["MatchmakerCore", "EmbeddedSupabase", "Shared"] + serverProducts
 
 /// What every test target that runs the matchmaker needs: the shared test support, the library, the
 /// embedded stand-in and the server pieces the harness exposes.
@@ -64,24 +64,15 @@ let package = Package(
         ),
         .target(
             name: "EmbeddedSupabase",
-            dependencies: [
-                "Shared",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-            ],
+            dependencies: ["Shared", .product(name: "NIOCore", package: "swift-nio")] + serverProducts,
             swiftSettings: swiftSettings
         ),
         .target(
             name: "MatchmakerCore",
-            dependencies: [
+            dependencies: serverProducts + [
                 "Shared",
                 "EmbeddedSupabase",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Configuration", package: "swift-configuration"),
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

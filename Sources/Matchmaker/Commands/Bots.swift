@@ -18,10 +18,8 @@ struct Bots: AsyncParsableCommand {
     var url: String?
 
     func run() async throws {
-        var extra = listen.values
-        if let url { extra["supabase.url"] = ConfigValue(.string(url), isSecret: false) }
-        let (config, logger) = try common.bootstrap(extra: extra)
-        let bots = try common.bots(extra: extra)
+        let project: [AbsoluteConfigKey: ConfigValue] = url.map { ["supabase.url": ConfigValue(.string($0), isSecret: false)] } ?? [:]
+        let (config, bots, logger) = try listen.bootstrap(common, adding: project)
         let app = try CommonOptions.validated { () throws(ConfigError) in try buildBots(config: config, bots: bots, logger: logger) }
         logger.info("Starting the bot service", metadata: ["http.host": "\(config.host)", "http.port": "\(config.port)"])
         try await app.runService()

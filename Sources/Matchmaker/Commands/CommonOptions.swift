@@ -54,6 +54,15 @@ struct ListenOptions: ParsableArguments {
     @Option(help: "Port to bind; 0 picks a free one (HTTP_PORT, default 8080).")
     var port: Int?
 
+    /// Reads the configuration of a long-running command (this address, then `extra`, then the
+    /// environment), its bot keys, and bootstraps logging.
+    func bootstrap(_ common: CommonOptions, adding extra: [AbsoluteConfigKey: ConfigValue]) throws -> (MatchmakerConfig, BotConfig, Logger)
+    {
+        let values = self.values.merging(extra) { $1 }
+        let (config, logger) = try common.bootstrap(extra: values)
+        return (config, try common.bots(extra: values), logger)
+    }
+
     /// The options given, as configuration values.
     var values: [AbsoluteConfigKey: ConfigValue] {
         var values: [AbsoluteConfigKey: ConfigValue] = [:]

@@ -16,10 +16,9 @@ struct Serve: AsyncParsableCommand {
     var interval: Double?
 
     func run() async throws {
-        var extra = listen.values
-        if let interval { extra["match.interval"] = ConfigValue(.string(String(interval)), isSecret: false) }
-        let (config, logger) = try common.bootstrap(extra: extra)
-        let bots = try common.bots(extra: extra)
+        let scheduled: [AbsoluteConfigKey: ConfigValue] =
+            interval.map { ["match.interval": ConfigValue(.string(String($0)), isSecret: false)] } ?? [:]
+        let (config, bots, logger) = try listen.bootstrap(common, adding: scheduled)
         let exporter = PrometheusExporter()
         exporter.bootstrap()
         let backend = try Backend.make(config: config, logger: logger, oneShot: false)
