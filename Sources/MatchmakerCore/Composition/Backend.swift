@@ -87,18 +87,6 @@ public struct Backend: Sendable {
 
     /// Runs `body` while the backend's clients run, then stops them.
     public func withServices<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
-        let group = ServiceGroup(
-            configuration: .init(services: services.map { .init(service: $0) }, logger: Logger(label: "matchmaker.clients"))
-        )
-        return try await withThrowingTaskGroup(of: T?.self) { tasks in
-            tasks.addTask {
-                try await group.run()
-                return nil
-            }
-            defer { tasks.cancelAll() }
-            let result = try await body()
-            await group.triggerGracefulShutdown()
-            return result
-        }
+        try await withRunning(services, logger: Logger(label: "matchmaker.clients"), body)
     }
 }

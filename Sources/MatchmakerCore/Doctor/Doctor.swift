@@ -37,9 +37,7 @@ public enum Doctor {
         let realtime = RealtimeClient(
             configuration: config.realtimeConfiguration(url: url, apiKey: key), handshakeProbe: service, logger: logger)
         let probe = SupabaseProbe(url: url, serviceKey: key, service: service, anon: anon, queue: config.queueName, realtime: realtime)
-        let checks = await withServices([realtime], logger: logger) { await probe.checks() }
-        try? await http.shutdown()
-        return checks
+        return await withClients([HTTPClientService(client: http), realtime], logger: logger) { await probe.checks() }
     }
 
     private static func databaseChecks(url: String, config: MatchmakerConfig, logger: Logger) async -> [DoctorCheck] {
@@ -57,25 +55,13 @@ public enum Doctor {
         let probe = DatabaseProbe(
             client: client, queue: config.queueName, projectHost: host, connectTimeout: config.pass.attemptTimeout ?? .seconds(8),
             logger: logger)
-        return await withServices([PostgresClientService(client: client)], logger: logger) { await probe.checks() }
+        return await withClients([client], logger: logger) { await probe.checks() }
     }
 
-    /// Runs `body` while `services` run, then shuts them down.
-    private static func withServices<T: Sendable>(_ services: [any Service], logger: Logger, _ body: @Sendable () async -> T) async -> T {
-        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, logger: logger))
-        return await withTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try? await group.run() }
-            let result = await body()
-            await group.triggerGracefulShutdown()
-            tasks.cancelAll()
-            return result
-        }
+    /// The probe's checks, run while its clients run; the clients stop afterwards.
+    private static func withClients(_ clients: [any Service], logger: Logger, _ probe: @Sendable () async -> [DoctorCheck]) async
+        -> [DoctorCheck]
+    {
+        (try? await withRunning(clients, logger: logger, probe)) ?? []
     }
-}
-
-/// Runs a `PostgresClient`'s pool as a service.
-private struct PostgresClientService: Service {
-    let client: PostgresClient
-
-    func run() async throws { await client.run() }
 }

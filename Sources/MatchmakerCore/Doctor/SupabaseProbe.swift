@@ -7,10 +7,13 @@ import Shared
 /// a probe topic. The verdicts are `Diagnosis`'s.
 struct SupabaseProbe {
     /// Our migrations that add functions, oldest first, each with a call that changes nothing.
-    static let migrationProbes: [(migration: String, function: String, arguments: [String: JSONValue])] = [
-        ("20260701000003_stranger_rooms", "ack_stranger_match", ["room_id": "doctor000000000000000000"]),
-        ("20260701000004_release_stranger_messages", "release_stranger_messages", [:]),
-        ("20260701000005_claim_stranger_matches", "claim_stranger_matches", ["claim_seconds": 0, "max_rows": 0]),
+    static let migrationProbes: [(migration: String, function: String, arguments: @Sendable (_ queue: String) -> [String: JSONValue])] = [
+        ("20260701000003_stranger_rooms", "ack_stranger_match", { _ in ["room_id": "doctor000000000000000000"] }),
+        (
+            "20260701000004_release_stranger_messages", "release_stranger_messages",
+            { queue in ["queue_name": .string(queue), "msg_ids": [], "leased_until": "1970-01-01T00:00:00Z"] }
+        ),
+        ("20260701000005_claim_stranger_matches", "claim_stranger_matches", { _ in ["claim_seconds": 0, "max_rows": 0] }),
     ]
 
     let url: String
@@ -32,11 +35,7 @@ struct SupabaseProbe {
         checks.append(Diagnosis.queue(read, name: queue))
         var migrations: [(migration: String, function: String, present: Bool)] = []
         for probe in Self.migrationProbes {
-            var arguments = probe.arguments
-            if probe.function == "release_stranger_messages" {
-                arguments = ["queue_name": .string(queue), "msg_ids": [], "leased_until": .string(Timestamp.format(Date()))]
-            }
-            let answer = await call(probe.function, schema: "public", arguments, on: service)
+            let answer = await call(probe.function, schema: "public", probe.arguments(queue), on: service)
             migrations.append((probe.migration, probe.function, answer.succeeded))
         }
         checks.append(Diagnosis.migrations(migrations, scope: "supabase"))
