@@ -17,6 +17,8 @@ public struct EmbeddedSupabase: Sendable {
     public let hub: RealtimeHub
     /// Failures injected into queue and table calls.
     public let faults: EmbeddedFaults
+    /// The one clock of queues, tables and the hub's sockets (message visibility, timestamps, idle timeout).
+    public let time: Timekeeper
 
     /// Creates empty queues named `queues`, empty tables and an idle hub sharing one clock.
     public init(queues: [String], time: Timekeeper = .system, hub: RealtimeHub = RealtimeHub()) {
@@ -24,6 +26,7 @@ public struct EmbeddedSupabase: Sendable {
         let database = EmbeddedDatabase(queues: queues)
         self.faults = faults
         self.hub = hub
+        self.time = time
         pgmq = EmbeddedPgmq(database: database, time: time, faults: faults)
         store = EmbeddedStore(database: database, faults: faults, time: time)
     }
@@ -36,11 +39,11 @@ public struct EmbeddedSupabase: Sendable {
         RPCController(pgmq: pgmq, store: store, verifier: verifier).addRoutes(to: rest)
         TableController(store: store, verifier: verifier).addRoutes(to: rest)
         let realtime = router.group().add(middleware: BodyLimitMiddleware<Context>(shape: .realtime))
-        RealtimeHubController(hub: hub, verifier: verifier).addRoutes(to: realtime)
+        RealtimeHubController(hub: hub, verifier: verifier, time: time).addRoutes(to: realtime)
     }
 
     /// The router that decides upgrades of `/realtime/v1/websocket` to the hub.
-    public func webSocketRouter(verifier: JWTVerifier?, time: Timekeeper = .system) -> Router<BasicWebSocketRequestContext> {
+    public func webSocketRouter(verifier: JWTVerifier?) -> Router<BasicWebSocketRequestContext> {
         RealtimeHubController(hub: hub, verifier: verifier, time: time).webSocketRouter()
     }
 }

@@ -38,12 +38,10 @@ extension LiveBotTests {
                                 + "sockets \(stats.sockets), joins retried \(retries), busiest second sent \(stats.busiestJoinSecond)"
                         )
                         // The pool's own departures are the guarantee: never more than `limit` `phx_join` frames in any
-                        // second. The hub stamps a join when its session loop reaches the frame, and here it shares two cores
-                        // with 200 bots, their N² presence fan-out and the other suites, so its stalls bunch frames that left
-                        // spaced (100–117 seen). Its count still catches a storm: without the limiter it would be ~400.
+                        // second of its clock (it records each frame as it leaves and holds the next one until the window
+                        // allows it, so load can delay joins but never bunch them). The rate itself, on the test clock, is
+                        // `JoinRateLimiterTests`; here no bound is put on real durations.
                         #expect(stats.busiestJoinSecond <= limit, "the pool sent \(stats.busiestJoinSecond) joins in one second")
-                        #expect(stats.busiestJoinSecond >= limit / 2, "the burst really ran at the limit")
-                        #expect(busiest <= limit * 3 / 2, "the hub saw \(busiest) joins in one second")
                         #expect(stats.channelsPerSocket.allSatisfy { $0 <= 10 })
                         // One join per channel; a join whose reply a saturated machine delays past the connect timeout is
                         // retried through the same limiter, so retries never raise the rate (checked above).
@@ -89,29 +87,18 @@ extension LiveBotTests {
                             try await watcher.subscribe()
                             _ = await lobbyState(watcher) { botsPresent($0) == bots }
                             let observations = backend.hub.observe()
-                            let dropped = Date()
                             backend.hub.dropAllConnections()
-                            var reconnects: [Double] = []
+                            var reconnected = 0
                             let expected = manager.client.stats().sockets + 1
                             for await observation in observations {
-                                if case .connected = observation { reconnects.append(Date().timeIntervalSince(dropped)) }
-                                if reconnects.count == expected { break }
+                                if case .connected = observation { reconnected += 1 }
+                                if reconnected == expected { break }
                             }
+                            // Every bot is tracked in the lobby again. When each socket comes back (its jittered delay) is
+                            // `FaultTests.droppedSocketsReconnectEachAfterItsOwnJitteredDelay`, on the test clock.
                             let back = await lobbyState(watcher) { botsPresent($0) == bots }
-                            let allBack = Date().timeIntervalSince(dropped)
                             #expect(back != nil)
-                            let spread = (reconnects.max() ?? 0) - (reconnects.min() ?? 0)
-                            print(
-                                "drop: \(expected) sockets back between \(String(format: "%.3f", reconnects.min() ?? 0)) and "
-                                    + "\(String(format: "%.3f", reconnects.max() ?? 0)) s (spread \(String(format: "%.3f", spread)) s), "
-                                    + "all \(bots) bots tracked again after \(String(format: "%.3f", allBack)) s")
-                            // The first reconnect waits 200 ms + up to 30 % jitter, after the closed socket is noticed
-                            // (measured 0.32–0.40 s, spread 0.085 s); everyone must be back well within the
-                            // second step of the schedule.
-                            #expect(reconnects.min() ?? 0 >= 0.2)
-                            #expect(reconnects.max() ?? 9 <= 5)
-                            #expect(spread > 0.01, "jitter spreads the reconnects")
-                            #expect(allBack < 5)
+                            #expect(manager.stats.totalBots == bots)
                         }
                     }
                 }

@@ -92,6 +92,70 @@ import Testing
         }
     }
 
+    /// The reconnect schedule on the test clock: after the hub drops every socket, each socket waits its own
+    /// jittered first delay (base × (1 + 0.3 × unit)) and reconnects then, not before; its channels rejoin.
+    @Test func droppedSocketsReconnectEachAfterItsOwnJitteredDelay() async throws {
+        try await withLiveServer { port, backend in
+            let time = ManualTime()
+            let units = ScriptedUnits([0, 0.5, 1])
+            try await withClient(
+                port: port, version: .v2, time: time.timekeeper, unit: { units.next() },
+                configure: {
+                    $0.reconnectBackoff = Backoff(maxRetries: 5, baseDelay: .milliseconds(200), maxDelay: .seconds(5))
+                    $0.heartbeatInterval = .seconds(1000)
+                    $0.maxChannelsPerConnection = 1
+                    $0.joinsPerSecond = 10_000
+                    $0.joinWindowMargin = .zero
+                }
+            ) { client in
+                // The join gate spaces joins by 0.1 ms on the test clock: those waits are let through at once; the
+                // longer sleeps (reconnect delays) come to the test.
+                let (longSleeps, forward) = AsyncStream.makeStream(of: Duration.self)
+                let driver = Task {
+                    for await sleep in time.sleeps {
+                        if sleep < .milliseconds(1) { time.advance(by: sleep) } else { forward.yield(sleep) }
+                    }
+                }
+                defer { driver.cancel() }
+                var channels: [RealtimeChannel] = []
+                for name in ["one", "two", "three"] {
+                    let channel = await client.channel(name)
+                    try await channel.subscribe()
+                    channels.append(channel)
+                }
+                #expect(client.stats().sockets == 3)
+                let observations = backend.hub.observe()
+                let dropped = time.now
+                backend.hub.dropAllConnections()
+                var delays: [Double] = []
+                for await sleep in longSleeps where sleep < .seconds(1) {
+                    delays.append(sleep.seconds)
+                    if delays.count == 3 { break }
+                }
+                delays.sort()
+                #expect(zip(delays, [0.2, 0.23, 0.26]).allSatisfy { abs($0 - $1) < 1e-9 }, "delays \(delays)")
+                #expect(backend.hub.connectionCount == 0, "nobody reconnects before its delay")
+                var connected = observations.makeAsyncIterator()
+                var elapsed = 0.0
+                for (index, delay) in delays.enumerated() {
+                    // A microsecond past each deadline: the clock's arithmetic need not land on it exactly.
+                    time.advance(by: .seconds(double: delay - elapsed + 1e-6))
+                    elapsed = delay + 1e-6
+                    while let observation = await connected.next() {
+                        if case .connected = observation { break }
+                    }
+                    #expect(backend.hub.connectionCount == index + 1)
+                }
+                // The last socket is back 0.26 s after the drop; rejoins of the earlier ones may have let the clock
+                // through a join-gate step or two (0.1 ms each) meanwhile.
+                let back = time.now.timeIntervalSince(dropped)
+                #expect(back >= 0.26 && back < 0.2605, "back after \(back) s")
+                for channel in channels { try await eventually { channel.isJoined } }
+                #expect(client.monitor.snapshot.reconnectAttempts == 3)
+            }
+        }
+    }
+
     @Test func aLatePresenceStateMakesThePassDegradedAndDropsNobody() async throws {
         let backend = EmbeddedBackend()
         try await withLiveServer(backend: backend) { port, backend in

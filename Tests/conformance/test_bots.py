@@ -87,8 +87,9 @@ async def test_a_lone_human_meets_a_bot_chats_and_the_bot_requeues(base_url: str
         # The room is named user1-user2 after the earlier message; the bot enqueued first, so it owns the room.
         bot = room["name"].removeprefix(f"{human}-").removesuffix(f"-{human}")
         assert bot != room["name"] and bot.startswith("bot-") and room["owner_id"] in (human, bot), room
-        # BOT_FILL_AFTER plus one interval, and a second of slack for a loaded machine.
-        assert waited < fill_after + interval + 1, f"matched after {waited:.2f} s"
+        # No bound on real time here: when the fill comes is checked on the test clock
+        # (MatchSchedulerTests.aLoneHumanMeetsABotAtTheFirstPassAfterBotFillAfter).
+        print(f"a lone human met a bot after {waited:.2f} s (BOT_FILL_AFTER {fill_after} s, interval {interval} s)")
         await lobby.track({"status": "matched"})
 
         messages: asyncio.Queue = asyncio.Queue()
