@@ -192,6 +192,36 @@ import Testing
         }
     }
 
+    /// A nested `or=` filter, `depth` logic trees deep: `(or(or(…id.eq.bot-1…)))`.
+    static func nestedFilter(depth: Int) -> String {
+        "(" + String(repeating: "or(", count: depth - 1) + "id.eq.bot-1" + String(repeating: ")", count: depth)
+    }
+
+    /// Issue 16: a filter 14,000 levels deep (a 56 KB URL) took quadratic time to read and then overflowed the
+    /// stack (SIGSEGV). Trees up to 32 deep are read; deeper ones are refused before any parsing.
+    @Test func filtersNestedBeyondTheLimitAreRefusedAndTheLimitItselfWorks() async throws {
+        try await AppHarness().app.test(.router) { client in
+            _ = try await client.execute(uri: "/rest/v1/user", method: .post, headers: headers(), body: jsonBody(bot))
+            let deepest = try await client.execute(
+                uri: "/rest/v1/user?select=id&or=\(Self.nestedFilter(depth: 32))", method: .get, headers: headers())
+            #expect(deepest.status == .ok)
+            #expect(deepest.json == [["id": "bot-1"]])
+            for depth in [33, 14_000] {
+                let refused = try await client.execute(
+                    uri: "/rest/v1/user?or=\(Self.nestedFilter(depth: depth))", method: .get, headers: headers())
+                #expect(refused.status == .badRequest)
+                #expect(refused.json?["code"] == "PGRST100")
+                #expect(refused.json?["message"]?.stringValue?.contains("nested deeper than 32 levels") == true)
+            }
+            // Quoted parentheses are values, not nesting.
+            let quoted = try await client.execute(
+                uri: "/rest/v1/user?select=id&or=(id.eq.\"\(String(repeating: "(", count: 40))\",id.eq.bot-1)", method: .get,
+                headers: headers())
+            #expect(quoted.status == .ok)
+            #expect(quoted.json == [["id": "bot-1"]])
+        }
+    }
+
     @Test func tablesNeedAValidTokenWhenKeysAreConfigured() async throws {
         var harness = AppHarness()
         harness.verifier = await JWTVerifier(secret: "test-secret-test-secret-test-secret")

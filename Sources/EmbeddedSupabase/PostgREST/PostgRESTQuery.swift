@@ -6,6 +6,11 @@ import Foundation
 /// lt, lte, in, is`; `in.(a,"b,c")`; `or=(…)`, `and=(…)` and their `not.` forms, nested; `select=a,b`
 /// or `*`; `order=a.desc.nullslast,b`; `limit`, `offset`; `on_conflict=a,b`.
 struct PostgRESTQuery: Sendable, Hashable {
+    /// The deepest `or`/`and` nesting a filter may have. PostgREST itself sets none, but a request
+    /// thousands of levels deep costs quadratic time and unbounded recursion to read, so the stand-in
+    /// refuses it up front (`PGRST100`) in one linear scan; the app's filters are at most two deep.
+    static let maxLogicDepth = 32
+
     /// Columns to return; `nil` is `*`.
     var select: [String]?
     var filter: RowFilter = .everything
@@ -33,6 +38,7 @@ struct PostgRESTQuery: Sendable, Hashable {
             case "columns":
                 continue
             case "or", "and", "not.or", "not.and":
+                try Self.checkNesting(value)
                 filters.append(try Self.logic(key + value))
             default:
                 filters.append(try Self.condition(column: key, value, quoted: false))
@@ -60,6 +66,37 @@ struct PostgRESTQuery: Sendable, Hashable {
         }
         let tree: RowFilter = isOr ? .any(operands) : .all(operands)
         return negated ? .not(tree) : tree
+    }
+
+    /// Refuses a logic tree nested deeper than `maxLogicDepth`: counts the parentheses outside double quotes
+    /// that open a tree (the value's own, and each `or(`/`and(`), not an `in.(…)` list.
+    private static func checkNesting(_ text: String) throws(SQLError) {
+        let bytes = Array(text.utf8)
+        var opened: [Bool] = []  // for each open parenthesis: does it open a tree?
+        var trees = 0
+        var inQuotes = false
+        var escaped = false
+        for (index, byte) in bytes.enumerated() {
+            if escaped {
+                escaped = false
+            } else if byte == UInt8(ascii: "\\") && inQuotes {
+                escaped = true
+            } else if byte == UInt8(ascii: "\"") {
+                inQuotes.toggle()
+            } else if !inQuotes && byte == UInt8(ascii: "(") {
+                let before = bytes[..<index]
+                let isTree = index == 0 || before.suffix(2).elementsEqual("or".utf8) || before.suffix(3).elementsEqual("and".utf8)
+                opened.append(isTree)
+                if isTree { trees += 1 }
+                if trees > maxLogicDepth {
+                    throw SQLError(
+                        code: "PGRST100",
+                        message: "\"failed to parse logic tree: nested deeper than \(maxLogicDepth) levels\" (line 1, column 1)")
+                }
+            } else if !inQuotes && byte == UInt8(ascii: ")"), let isTree = opened.popLast() {
+                if isTree { trees -= 1 }
+            }
+        }
     }
 
     /// `[not.]op.value` on `column`; inside a logic tree a value may be double-quoted.
