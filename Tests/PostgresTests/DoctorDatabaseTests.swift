@@ -12,6 +12,9 @@ extension PostgresSuite {
         var config = MatchmakerConfig()
         config.databaseURL = try TestDatabase.requireURL()
         config.queueName = queue
+        // The production connect timeout (8 s) is not what these checks are about; a saturated CI machine has
+        // taken longer than that to open a connection.
+        config.pass.attemptTimeout = .seconds(60)
         return await Doctor.run(config: config, logger: TestDatabase.logger)
     }
 
