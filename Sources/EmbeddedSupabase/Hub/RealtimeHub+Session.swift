@@ -10,14 +10,14 @@ extension RealtimeHub {
     func serve(
         inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, version: ProtocolVersion, time: Timekeeper, logger: Logger
     ) async throws {
-        let (outbox, continuation) = AsyncStream.makeStream(of: Outgoing.self)
-        let id = connect(version: version, outbox: continuation, now: time.now())
+        let outbox = HubOutbox(limit: settings.maxOutboundBytes)
+        let id = connect(version: version, outbox: outbox, now: time.now())
         defer { disconnect(id) }
         logger.debug("Realtime hub socket open", metadata: ["realtime.connection": "\(id)", "realtime.vsn": "\(version.rawValue)"])
         let idleTimeout = settings.idleTimeout
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await frame in outbox {
+                for await frame in outbox.frames {
                     switch frame {
                     case .text(let text): try await outbound.write(.text(text))
                     case .binary(let bytes): try await outbound.write(.binary(ByteBuffer(bytes: bytes)))
@@ -25,7 +25,23 @@ extension RealtimeHub {
                         try await outbound.close(.normalClosure, reason: reason)
                         return
                     }
+                    outbox.written(frame)
                 }
+            }
+            group.addTask {
+                // A client that stopped reading: its socket is closed (the writer may be stuck in a write, so the
+                // session ends rather than queueing a close frame behind the backlog).
+                for await wanted in outbox.overflow {
+                    logger.warning(
+                        "Realtime hub disconnects a slow consumer",
+                        metadata: [
+                            "realtime.connection": "\(id)", "realtime.queued_bytes": "\(wanted)",
+                            "realtime.limit_bytes": "\(self.settings.maxOutboundBytes)",
+                        ])
+                    self.observeSlowConsumer(id, queuedBytes: wanted)
+                    return
+                }
+                try await Task.sleep(for: .seconds(1_000_000_000))
             }
             group.addTask {
                 for try await message in inbound.messages(maxSize: 1 << 20) {

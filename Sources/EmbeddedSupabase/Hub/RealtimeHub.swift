@@ -27,6 +27,8 @@ public final class RealtimeHub: Sendable {
         case joinReceived(topic: String, connection: Int, at: Date)
         /// A heartbeat arrived.
         case heartbeatReceived(connection: Int)
+        /// A socket that stopped reading was disconnected: `queuedBytes` is what it would have held with the next frame.
+        case slowConsumerDisconnected(connection: Int, queuedBytes: Int)
     }
 
     /// Limits and timeouts.
@@ -37,6 +39,8 @@ public final class RealtimeHub: Sendable {
         public var maxChannelsPerClient = 100
         /// Presence track/untrack calls per channel and window.
         public var presenceBudget = PresenceBudget()
+        /// Bytes of frames that may wait for one socket; a client that stops reading is disconnected beyond it.
+        public var maxOutboundBytes = 8 << 20
 
         /// The defaults.
         public init() {}
@@ -55,7 +59,7 @@ public final class RealtimeHub: Sendable {
 
     private struct Connection {
         var version: ProtocolVersion
-        var outbox: AsyncStream<Outgoing>.Continuation
+        var outbox: HubOutbox
         var joins: [String: Membership] = [:]
         var lastSeen: Date
     }
@@ -124,7 +128,7 @@ public final class RealtimeHub: Sendable {
     /// Closes every socket at once, as a crashing server would.
     public func dropAllConnections() {
         let outboxes = state.withLock { $0.connections.values.map(\.outbox) }
-        for outbox in outboxes { outbox.yield(.close(reason: "dropped")) }
+        for outbox in outboxes { outbox.send(.close(reason: "dropped")) }
     }
 
     /// Crashes the channel process of every member of `realtime:<name>`: each gets `phx_error` and is dropped
@@ -137,7 +141,7 @@ public final class RealtimeHub: Sendable {
                 let crash = PhoenixMessage(
                     joinRef: membership.joinRef, ref: membership.joinRef, topic: topic, event: PhoenixEvent.error, payload: [:]
                 )
-                connection.outbox.yield(.text(PhoenixSerializer(version: connection.version).encode(crash, includeJoinRef: false)))
+                connection.outbox.send(.text(PhoenixSerializer(version: connection.version).encode(crash, includeJoinRef: false)))
                 state.connections[id]?.joins[topic] = nil
                 Self.untrackAll(&state, connection: id, topic: Self.serverTopic(topic, isPrivate: membership.isPrivate))
             }
@@ -159,7 +163,7 @@ public final class RealtimeHub: Sendable {
     // MARK: - Connections
 
     /// Registers a socket speaking `version`; frames for it go to `outbox`.
-    func connect(version: ProtocolVersion, outbox: AsyncStream<Outgoing>.Continuation, now: Date) -> Int {
+    func connect(version: ProtocolVersion, outbox: HubOutbox, now: Date) -> Int {
         state.withLock { state in
             state.nextConnection += 1
             let id = state.nextConnection
@@ -179,6 +183,11 @@ public final class RealtimeHub: Sendable {
             connection.outbox.finish()
             state.observer?.yield(.disconnected(connection: id))
         }
+    }
+
+    /// Reports a socket closed for not reading.
+    func observeSlowConsumer(_ id: Int, queuedBytes: Int) {
+        state.withLock { $0.observer?.yield(.slowConsumerDisconnected(connection: id, queuedBytes: queuedBytes)) }
     }
 
     /// When the socket last sent anything.
@@ -352,7 +361,7 @@ public final class RealtimeHub: Sendable {
         state.withLock { state in
             guard let connection = state.connections[id] else { return }
             let reply = PhoenixMessage.reply(to: message, status: status, response: response)
-            connection.outbox.yield(.text(PhoenixSerializer(version: connection.version).encode(reply, includeJoinRef: false)))
+            connection.outbox.send(.text(PhoenixSerializer(version: connection.version).encode(reply, includeJoinRef: false)))
         }
     }
 
@@ -364,7 +373,7 @@ public final class RealtimeHub: Sendable {
         guard let connection = state.connections[id] else { return }
         let joinRef = connection.joins[topic]?.joinRef
         let message = PhoenixMessage(joinRef: joinRef, ref: nil, topic: topic, event: event, payload: payload)
-        connection.outbox.yield(.text(PhoenixSerializer(version: connection.version).encode(message, includeJoinRef: false)))
+        connection.outbox.send(.text(PhoenixSerializer(version: connection.version).encode(message, includeJoinRef: false)))
     }
 
     /// Removes a membership: presence leaves, then `phx_close` with the join ref.
@@ -373,7 +382,7 @@ public final class RealtimeHub: Sendable {
         untrackAll(&state, connection: id, topic: serverTopic(topic, isPrivate: membership.isPrivate))
         guard let connection = state.connections[id] else { return }
         let close = PhoenixMessage(joinRef: closeRef, ref: closeRef, topic: topic, event: PhoenixEvent.close, payload: [:])
-        connection.outbox.yield(.text(PhoenixSerializer(version: connection.version).encode(close, includeJoinRef: false)))
+        connection.outbox.send(.text(PhoenixSerializer(version: connection.version).encode(close, includeJoinRef: false)))
     }
 
     private static func untrackAll(_ state: inout State, connection id: Int, topic: String) {
@@ -409,10 +418,10 @@ public final class RealtimeHub: Sendable {
                 let frame = serializer.encodeUserBroadcast(
                     topic: topic, event: body["event"]?.stringValue ?? "", payload: body["payload"] ?? .null, meta: body["meta"]
                 )
-                connection.outbox.yield(.binary(frame))
+                connection.outbox.send(.binary(frame))
             } else {
                 let message = PhoenixMessage(topic: topic, event: PhoenixEvent.broadcast, payload: body)
-                connection.outbox.yield(.text(serializer.encode(message, includeJoinRef: false)))
+                connection.outbox.send(.text(serializer.encode(message, includeJoinRef: false)))
             }
         }
     }
