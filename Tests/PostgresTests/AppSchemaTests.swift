@@ -108,6 +108,54 @@ extension PostgresSuite {
                 + Self.expected(Self.queueProbes, as: "service_role"))
     }
 
+    /// Issue 16: `NOTIFY_PRIVATE` needs Realtime authorization. Realtime decides a private join by reading probe rows
+    /// of `realtime.messages` (topic = the channel's) under the client's role and claims, and a client's send by
+    /// inserting one; this replays both as Realtime does, with the project's own policies beside ours (one lets
+    /// any signed-in user send anywhere, one lets them read `room:` topics).
+    @Test func privateUserChannelsLetAUserReceiveOnlyTheirOwnAndOnlyTheServiceRoleSend() throws {
+        let hardening = TestDatabase.root.appendingPathComponent("deploy/supabase/hardening/private_user_channels.sql").path
+        let rows = try TestDatabase.rolledBack(
+            TestDatabase.probe + """
+
+                \\i \(hardening)
+                \\i \(hardening)
+                create policy app_send_anywhere on realtime.messages for insert to authenticated with check (true);
+                create policy app_read_rooms on realtime.messages for select to authenticated using (topic like 'room:%');
+                insert into realtime.messages (id, topic, extension) values
+                    ('00000000-0000-0000-0000-00000000000a', 'user:alice', 'broadcast'),
+                    ('00000000-0000-0000-0000-00000000000b', 'user:bob', 'broadcast'),
+                    ('00000000-0000-0000-0000-00000000000c', 'user:alice', 'presence'),
+                    ('00000000-0000-0000-0000-00000000000d', 'room:1', 'broadcast');
+                \(Self.realtimeProbes(role: "authenticated", sub: "alice"))
+                \(Self.realtimeProbes(role: "anon", sub: nil))
+                \(Self.realtimeProbes(role: "service_role", sub: nil))
+                """)
+        #expect(
+            rows == [
+                "authenticated|receive user:alice|1", "authenticated|receive user:bob|0", "authenticated|receive presence|0",
+                "authenticated|receive room:1|1", "authenticated|send user:alice|42501", "authenticated|send user:bob|42501",
+                "authenticated|send room:1|ok",
+                "anon|receive user:alice|0", "anon|receive user:bob|0", "anon|receive presence|0", "anon|receive room:1|0",
+                "anon|send user:alice|42501", "anon|send user:bob|42501", "anon|send room:1|42501",
+                "service_role|receive user:alice|1", "service_role|receive user:bob|1", "service_role|receive presence|1",
+                "service_role|receive room:1|1", "service_role|send user:alice|ok", "service_role|send user:bob|ok",
+                "service_role|send room:1|ok",
+            ])
+    }
+
+    /// Realtime's checks as `role` with the claim `sub`: a receive reads a probe row by id, a send inserts one.
+    static func realtimeProbes(role: String, sub: String?) -> String {
+        let claims = sub.map { #"{"sub":"\#($0)","role":"\#(role)"}"# } ?? #"{"role":"\#(role)"}"#
+        let receives = [("user:alice", "a"), ("user:bob", "b"), ("presence", "c"), ("room:1", "d")].map { label, id in
+            "select '\(role)', 'receive \(label)', count(*) from realtime.messages where id = '00000000-0000-0000-0000-00000000000\(id)';"
+        }
+        let sends = ["user:alice", "user:bob", "room:1"].map { topic in
+            "select '\(role)', 'send \(topic)', probe.outcome($probe$insert into realtime.messages (topic, extension) values ('\(topic)', 'broadcast')$probe$);"
+        }
+        return (["set local role \(role);", "set local request.jwt.claims = '\(claims)';"] + receives + sends + ["reset role;"])
+            .joined(separator: "\n")
+    }
+
     @Test func ourOutboxAndRPCsAreClosedToBrowsersAndOpenToTheServiceRole() throws {
         let probes: [(String, String)] = [
             ("outbox select", "select count(*) from public.matchmaker_outbox"),

@@ -25,3 +25,15 @@ begin
     values (topic, event, payload, private);
 end
 $$;
+
+-- As on Supabase: row-level security on, the API roles granted insert/select/update (the policies
+-- decide), and `auth.jwt()` reading the claims Realtime and PostgREST set for the request.
+alter table realtime.messages enable row level security;
+grant usage on schema realtime to anon, authenticated, service_role;
+grant select, insert, update on realtime.messages to anon, authenticated, service_role;
+
+create schema if not exists auth;
+grant usage on schema auth to anon, authenticated, service_role;
+create or replace function auth.jwt() returns jsonb language sql stable as $$
+    select coalesce(nullif(current_setting('request.jwt.claim', true), ''), nullif(current_setting('request.jwt.claims', true), ''))::jsonb
+$$;
