@@ -122,12 +122,23 @@ struct RealtimeHubController: Sendable {
     /// Realtime takes the token from `Authorization: Bearer`, else the `apikey` header (or, for the socket,
     /// the `x-api-key` header or `apikey` query parameter).
     private func authorized(_ request: Request, allowQueryKey: Bool) async -> Bool {
-        guard let verifier else { return true }
-        var token = request.headers[.authorization].flatMap { $0.lowercased().hasPrefix("bearer ") ? String($0.dropFirst(7)) : nil }
-        token = token ?? request.headers[HTTPField.Name("apikey")!] ?? request.headers[HTTPField.Name("x-api-key")!]
-        if allowQueryKey { token = token ?? request.uri.queryParameters.get("apikey") }
-        guard let token, !token.isEmpty else { return false }
-        return (try? await verifier.verify(token: token.trimmingCharacters(in: .whitespaces))) != nil
+        await refusal(of: request, allowQueryKey: allowQueryKey) == nil
+    }
+
+    /// Why `request` is refused, or `nil` when it may go on. A configured new API key (`sb_…`) stands for
+    /// its role, as the gateway in front of Realtime makes it.
+    func refusal(of request: Request, allowQueryKey: Bool) async -> InvalidJWT? {
+        guard let verifier else { return nil }
+        var key = request.headers[HTTPField.Name("apikey")!] ?? request.headers[HTTPField.Name("x-api-key")!]
+        if allowQueryKey { key = key ?? request.uri.queryParameters.get("apikey") }
+        do {
+            _ = try await verifier.authorize(authorization: request.headers[.authorization], apiKey: key, jwtInAPIKey: true)
+            return nil
+        } catch let error as InvalidJWT {
+            return error
+        } catch {
+            return InvalidJWT(reason: "\(error)")
+        }
     }
 
     private static func version(of request: Request) -> ProtocolVersion? {
