@@ -1,9 +1,11 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOHTTP1
 import Shared
 
 /// The embedded hub's routes: the WebSocket at `/realtime/v1/websocket` and the REST broadcast API
@@ -41,13 +43,27 @@ struct RealtimeHubController: Sendable {
         return router
     }
 
+    /// Whether the first request of a connection, `head`, may try the upgrade: a socket request with a
+    /// supported `vsn` and credentials the verifier accepts, or any other request (`UpgradeGate`).
+    @Sendable func admitsUpgrade(_ head: HTTPRequestHead) async -> Bool {
+        let uri = URI(head.uri)
+        guard uri.path == "/realtime/v1/websocket" else { return true }
+        if let vsn = uri.queryParameters.get("vsn"), ProtocolVersion(rawValue: vsn) == nil { return false }
+        let key = head.headers["apikey"].first ?? head.headers["x-api-key"].first ?? uri.queryParameters.get("apikey")
+        return await refusal(authorization: head.headers["authorization"].first, apiKey: key) == nil
+    }
+
     /// Adds the REST broadcast endpoints, and the answer to a socket request that was not upgraded.
     func addRoutes<Context: RequestContext>(to router: some RouterMethods<Context>) {
         router.post("/realtime/v1/api/broadcast") { try await broadcastBatch($0, context: $1) }
         router.post("/realtime/v1/api/broadcast/:topic/events/:event") { try await broadcastSingle($0, context: $1) }
-        router.get(Self.socketPath) { request, _ in
-            if await authorized(request, allowQueryKey: true) == false {
-                return Response.json(["error": "API key is missing"] as JSONValue, status: .unauthorized)
+        router.get(Self.socketPath) { request, context in
+            if let refusal = await refusal(of: request, allowQueryKey: true) {
+                context.logger.info("Realtime socket refused", metadata: ["error": "\(refusal)"])
+                let key = request.headers[.authorization] ?? request.headers[HTTPField.Name("apikey")!]
+                    ?? request.headers[HTTPField.Name("x-api-key")!] ?? request.uri.queryParameters.get("apikey")
+                let message = key == nil ? "API key is missing" : "The token provided is not a valid JWT"
+                return Response.json(["error": .string(message)] as JSONValue, status: .unauthorized)
             }
             guard Self.version(of: request) != nil else {
                 return Response.json(["error": "Unsupported vsn"] as JSONValue, status: .badRequest)
@@ -125,14 +141,19 @@ struct RealtimeHubController: Sendable {
         await refusal(of: request, allowQueryKey: allowQueryKey) == nil
     }
 
-    /// Why `request` is refused, or `nil` when it may go on. A configured new API key (`sb_…`) stands for
-    /// its role, as the gateway in front of Realtime makes it.
+    /// Why `request` is refused, or `nil` when it may go on.
     func refusal(of request: Request, allowQueryKey: Bool) async -> InvalidJWT? {
-        guard let verifier else { return nil }
         var key = request.headers[HTTPField.Name("apikey")!] ?? request.headers[HTTPField.Name("x-api-key")!]
         if allowQueryKey { key = key ?? request.uri.queryParameters.get("apikey") }
+        return await refusal(authorization: request.headers[.authorization], apiKey: key)
+    }
+
+    /// Why a request with these credentials is refused, or `nil` when it may go on. A configured new API
+    /// key (`sb_…`) stands for its role, as the gateway in front of Realtime makes it.
+    func refusal(authorization: String?, apiKey: String?) async -> InvalidJWT? {
+        guard let verifier else { return nil }
         do {
-            _ = try await verifier.authorize(authorization: request.headers[.authorization], apiKey: key, jwtInAPIKey: true)
+            _ = try await verifier.authorize(authorization: authorization, apiKey: apiKey, jwtInAPIKey: true)
             return nil
         } catch let error as InvalidJWT {
             return error
