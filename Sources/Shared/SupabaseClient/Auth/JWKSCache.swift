@@ -6,8 +6,8 @@ import Logging
 ///
 /// Keys are loaded by `refresh()` (the `JWKSRefresher` service calls it at start and then now and
 /// then) and, when a token names a `kid` the cache does not know, once more on demand: at most one
-/// fetch per `minimumRefreshInterval` (default 30 s), so that tokens with made-up `kid`s cannot make
-/// the server hammer the project. Concurrent lookups share one fetch.
+/// such on-demand fetch per `minimumRefreshInterval` (default 30 s), so that tokens with made-up `kid`s
+/// cannot make the server hammer the project. Concurrent lookups share one fetch.
 public actor JWKSCache {
     /// Fetches the JWKS document's text.
     public typealias Fetch = @Sendable () async throws -> String
@@ -26,7 +26,7 @@ public actor JWKSCache {
     private let time: Timekeeper
     private let logger: Logger
     private var keys: [String: Key] = [:]
-    private var lastAttempt: Date?
+    private var lastOnDemand: Date?
     private var inFlight: Task<Void, any Error>?
     /// How many fetches were started (for logs and tests).
     public private(set) var fetches = 0
@@ -49,7 +49,6 @@ public actor JWKSCache {
     /// - Throws: the fetch's error, or `InvalidJWKS` when the document has no usable key; the old keys stay.
     public func refresh() async throws {
         if let inFlight { return try await inFlight.value }
-        lastAttempt = time.now()
         fetches += 1
         let task = Task { try await self.load(try await self.fetch()) }
         inFlight = task
@@ -77,12 +76,13 @@ public actor JWKSCache {
         keys = loaded
     }
 
-    /// The key named `kid`; an unknown `kid` refreshes the keys first unless a fetch started less than
-    /// `minimumRefreshInterval` ago.
+    /// The key named `kid`; an unknown `kid` refreshes the keys first (or waits for a fetch under way)
+    /// unless an on-demand fetch started less than `minimumRefreshInterval` ago.
     func key(for kid: String) async -> Key? {
         if let key = keys[kid] { return key }
-        if inFlight == nil, let lastAttempt, time.now().timeIntervalSince(lastAttempt) < minimumRefreshInterval.seconds {
-            return nil
+        if inFlight == nil {
+            if let lastOnDemand, time.now().timeIntervalSince(lastOnDemand) < minimumRefreshInterval.seconds { return nil }
+            lastOnDemand = time.now()
         }
         do {
             try await refresh()
