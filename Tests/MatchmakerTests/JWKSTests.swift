@@ -183,3 +183,39 @@ let hour = Date().addingTimeInterval(3600)
         }
     }
 }
+
+/// `serve` with `SUPABASE_JWKS_URL` pointing at a JWKS document served over HTTP.
+@Suite struct JWKSServeTests {
+    @Test func serveVerifiesWithTheFetchedJWKSAndRefreshesOnceForANewKid() async throws {
+        let keys = try SigningKeys()
+        let secret = "super-secret-jwt-token-with-at-least-32-characters-long"
+        let jwks = JWKSServer(document: try SigningKeys.document([keys.rsJWK()]))
+        try await jwks.serve { url in
+            try await withLiveHTTP(configure: {
+                $0.jwksURL = url
+                $0.jwtSecret = secret
+            }) { client, _ in
+                let path = "/functions/v1/stranger-matchmaker"
+                func call(_ token: String) async throws -> HTTPResponse.Status {
+                    try await client.execute(uri: path, method: .post, headers: [.authorization: "Bearer \(token)"]).status
+                }
+                // The refresher's first fetch.
+                try await eventually { jwks.fetches.load(ordering: .relaxed) == 1 }
+                let rs = try await keys.signRS256(SupabaseClaims(role: "anon", exp: hour))
+                #expect(try await call(rs) == .ok)
+                #expect(try await call(try await JWTVerifier.sign(SupabaseClaims(role: "anon", exp: hour), secret: secret)) == .ok)
+                // A new ES256 key is published: its first token costs exactly one fetch and passes.
+                let document = try SigningKeys.document([keys.rsJWK(), keys.esJWK()])
+                jwks.document.withLock { $0 = document }
+                #expect(try await call(try await keys.signES256(SupabaseClaims(role: "anon", exp: hour))) == .ok)
+                #expect(jwks.fetches.load(ordering: .relaxed) == 2)
+                // A kid nobody publishes, a forged signature: 401, and no further fetch within 30 s.
+                #expect(try await call(try await keys.signES256(SupabaseClaims(role: "anon", exp: hour), kid: "nobody")) == .unauthorized)
+                let forged = try await JWTKeyCollection().add(ecdsa: ES256PrivateKey(), kid: JWKIdentifier(string: keys.esKid))
+                    .sign(SupabaseClaims(role: "service_role", exp: hour), kid: JWKIdentifier(string: keys.esKid))
+                #expect(try await call(forged) == .unauthorized)
+                #expect(jwks.fetches.load(ordering: .relaxed) == 2)
+            }
+        }
+    }
+}
