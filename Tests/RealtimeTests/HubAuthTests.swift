@@ -1,5 +1,8 @@
 import EmbeddedSupabase
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import HTTPTypes
 import HummingbirdTesting
 import MatchmakerCore
@@ -12,29 +15,21 @@ import Testing
 @Suite struct HubAuthTests {
     static let secret = "test-secret-test-secret-test-secret"
 
-    /// The headers of a WebSocket upgrade request (RFC 6455 §4.1).
-    static var upgradeHeaders: HTTPFields {
-        var fields = HTTPFields()
-        fields[.upgrade] = "websocket"
-        fields[.connection] = "Upgrade"
-        fields[.secWebSocketKey] = "dGhlIHNhbXBsZSBub25jZQ=="
-        fields[.secWebSocketVersion] = "13"
-        return fields
-    }
-
-    /// A bad or missing key on the upgrade request itself is 401 with `{"error": …}`, not a bare 400.
-    @Test func aRefusedUpgradeIs401WithRealtimesReason() async throws {
+    /// A bad or missing key on a real upgrade request (`Connection: Upgrade`, over a raw socket) is 401
+    /// with `{"error": …}`, not hummingbird-websocket's bare 400.
+    @Test func aRefusedUpgradeOverARawSocketIs401WithAReason() async throws {
         let expired = try await JWTVerifier.sign(SupabaseClaims(role: "anon", exp: Date().addingTimeInterval(-60)), secret: Self.secret)
-        for (query, reason) in [
-            ("vsn=2.0.0", "API key is missing"), ("apikey=not-a-jwt&vsn=2.0.0", "The token provided is not a valid JWT"),
-            ("apikey=\(expired)&vsn=2.0.0", "The token provided is not a valid JWT"),
-        ] {
-            // One server (one connection) per request: only a connection's first request may be upgraded.
-            try await withLiveHTTP(configure: { $0.jwtSecret = Self.secret }) { client, _ in
-                let response = try await client.execute(uri: "/realtime/v1/websocket?\(query)", method: .get, headers: Self.upgradeHeaders)
-                #expect(response.status == .unauthorized, "\(query)")
-                #expect(response.headers[.contentType]?.hasPrefix("application/json") == true)
-                #expect(try JSONValue(parsing: Data(response.body.readableBytesView)) == ["error": .string(reason)], "\(query)")
+        try await withLiveServer(configure: { $0.jwtSecret = Self.secret }) { port, _ in
+            for (query, reason) in [
+                ("vsn=2.0.0", "API key is missing"), ("apikey=bad&vsn=2.0.0", "The token provided is not a valid JWT"),
+                ("apikey=\(expired)&vsn=2.0.0", "The token provided is not a valid JWT"),
+            ] {
+                let answer = try RawHTTP.exchange(
+                    port: port,
+                    "GET /realtime/v1/websocket?\(query) HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+                        + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+                #expect(answer.hasPrefix("HTTP/1.1 401"), "\(answer)")
+                #expect(answer.hasSuffix(#"{"error":"\#(reason)"}"#), "\(answer)")
             }
         }
     }
@@ -43,17 +38,59 @@ import Testing
     /// the client then joins with no `access_token` (the key is not a JWT).
     @Test func theSecretKeyOpensTheSocketAndJoins() async throws {
         let key = "sb_secret_embedded_test_key"
-        try await withLiveHTTP(configure: { $0.serviceRoleKey = key }) { http, backend in
-            let port = try #require(http.port)
+        try await withLiveServer(configure: { $0.serviceRoleKey = key }) { port, backend in
             try await withClient(port: port, version: .v2, configure: { $0.apiKey = key }) { client in
                 let channel = await client.channel("room-1")
                 try await channel.subscribe()
                 #expect(backend.hub.joinsReceived == 1)
                 #expect(backend.hub.lastJoinAccessToken == .some(nil))
             }
-            let stranger = "/realtime/v1/websocket?apikey=sb_secret_not_this_project&vsn=2.0.0"
-            let refused = try await http.execute(uri: stranger, method: .get, headers: Self.upgradeHeaders)
-            #expect(refused.status == .unauthorized)
+            let refused = try RawHTTP.exchange(
+                port: port,
+                "GET /realtime/v1/websocket?apikey=sb_secret_not_this_project&vsn=2.0.0 HTTP/1.1\r\nHost: localhost\r\n"
+                    + "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    + "Sec-WebSocket-Version: 13\r\n\r\n")
+            #expect(refused.hasPrefix("HTTP/1.1 401"))
         }
     }
+}
+
+/// One HTTP exchange over a plain TCP socket, for requests an HTTP client library would not send as is.
+enum RawHTTP {
+    /// Sends `request` to 127.0.0.1:`port` and returns the response: its head and `Content-Length` bytes of body.
+    static func exchange(port: Int, _ request: String) throws -> String {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw RawHTTPError(step: "socket") }
+        defer { close(socket) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw RawHTTPError(step: "connect") }
+        let bytes = Array(request.utf8)
+        guard write(socket, bytes, bytes.count) == bytes.count else { throw RawHTTPError(step: "write") }
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let text = String(decoding: received, as: UTF8.self)
+            if let end = text.range(of: "\r\n\r\n") {
+                let head = text[..<end.lowerBound].lowercased()
+                let length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+                    .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
+                if text.utf8.count - text.utf8.distance(from: text.utf8.startIndex, to: end.upperBound) >= length { return text }
+            }
+            let count = read(socket, &buffer, buffer.count)
+            guard count > 0 else { return String(decoding: received, as: UTF8.self) }
+            received += buffer[0..<count]
+        }
+    }
+}
+
+struct RawHTTPError: Error {
+    var step: String
 }
