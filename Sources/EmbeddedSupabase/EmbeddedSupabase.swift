@@ -50,7 +50,8 @@ public struct EmbeddedSupabase: Sendable {
         let webSocketResponder = controller.webSocketRouter().buildResponder()
         return HTTPServerBuilder { responder in
             GatedUpgradeChannel(
-                inner: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: configuration),
+                inner: HTTP1WebSocketUpgradeChannel(
+                    responder: responder, webSocketResponder: webSocketResponder, configuration: configuration),
                 admits: controller.admitsUpgrade
             )
         }

@@ -60,7 +60,8 @@ final class HeaderRecorder: Sendable {
             try await http.shutdown()
         }
         let seen = recorder.seen.withLock { $0 }
-        #expect(seen.map(\.apikey) == ["sb_secret_abc", "sb_secret_abc", "sb_publishable_abc", "sb_publishable_abc", Self.legacy, Self.legacy])
+        #expect(
+            seen.map(\.apikey) == ["sb_secret_abc", "sb_secret_abc", "sb_publishable_abc", "sb_publishable_abc", Self.legacy, Self.legacy])
         #expect(seen.map(\.authorization) == [nil, nil, nil, nil, "Bearer \(Self.legacy)", "Bearer \(Self.legacy)"])
     }
 
@@ -88,7 +89,8 @@ final class HeaderRecorder: Sendable {
             }
             // The outbox is service_role's alone: the secret key gets past its grant (to the embedded backend's
             // "no such table", PGRST205), the publishable key does not.
-            for (key, status) in [(secret, HTTPResponse.Status.notFound), (publishable, .unauthorized), ("sb_secret_other", .unauthorized)] {
+            for (key, status) in [(secret, HTTPResponse.Status.notFound), (publishable, .unauthorized), ("sb_secret_other", .unauthorized)]
+            {
                 var fields = HTTPFields()
                 fields[HTTPField.Name("apikey")!] = key
                 let response = try await client.execute(uri: "/rest/v1/matchmaker_outbox?select=*", method: .get, headers: fields)

@@ -43,7 +43,9 @@ import Testing
         let project = try config(["SUPABASE_URL": "https://ref.supabase.co/", "SUPABASE_SERVICE_ROLE_KEY": "sb_secret_x"])
         #expect(project.jwksURL == "https://ref.supabase.co/auth/v1/.well-known/jwks.json")
         #expect(project.requiresAuthentication)
-        let withSecret = try config(["SUPABASE_URL": "https://ref.supabase.co", "SUPABASE_SERVICE_ROLE_KEY": "k", "SUPABASE_JWT_SECRET": "s"])
+        let withSecret = try config([
+            "SUPABASE_URL": "https://ref.supabase.co", "SUPABASE_SERVICE_ROLE_KEY": "k", "SUPABASE_JWT_SECRET": "s",
+        ])
         #expect(withSecret.jwksURL == nil)
         let both = try config([
             "SUPABASE_URL": "https://ref.supabase.co", "SUPABASE_SERVICE_ROLE_KEY": "k", "SUPABASE_JWT_SECRET": "s",
@@ -56,7 +58,8 @@ import Testing
 
     @Test func newKeysAndTheirAliases() throws {
         let aliases = try config([
-            "SUPABASE_URL": "https://ref.supabase.co", "SUPABASE_SECRET_KEY": "sb_secret_abc", "SUPABASE_PUBLISHABLE_KEY": "sb_publishable_abc",
+            "SUPABASE_URL": "https://ref.supabase.co", "SUPABASE_SECRET_KEY": "sb_secret_abc",
+            "SUPABASE_PUBLISHABLE_KEY": "sb_publishable_abc",
         ])
         #expect(aliases.serviceRoleKey == "sb_secret_abc")
         #expect(aliases.anonKey == "sb_publishable_abc")
@@ -65,7 +68,10 @@ import Testing
         #expect(preferred.serviceRoleKey == "eyJ.legacy.jwt")
         #expect(preferred.acceptedAPIKeys.isEmpty && !preferred.requiresAuthentication)
         #expect(try config(["SUPABASE_SECRET_KEY": "sb_secret_abc"]).requiresAuthentication)
-        #expect(try BotConfig(reader: ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: ["SUPABASE_SECRET_KEY": "sb_secret_abc"]))).serviceRoleKey == "sb_secret_abc")
+        #expect(
+            try BotConfig(
+                reader: ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: ["SUPABASE_SECRET_KEY": "sb_secret_abc"]))
+            ).serviceRoleKey == "sb_secret_abc")
     }
 
     @Test func realtimeKeysReachTheClientConfiguration() throws {

@@ -132,7 +132,8 @@ let hour = Date().addingTimeInterval(3600)
         let (verifier, _, _) = try await verifier(try SigningKeys.document([keys.esJWK()]))
         let impostor = ES256PrivateKey()
         let kid = JWKIdentifier(string: keys.esKid)
-        let forged = try await JWTKeyCollection().add(ecdsa: impostor, kid: kid).sign(SupabaseClaims(role: "service_role", exp: hour), kid: kid)
+        let forged = try await JWTKeyCollection().add(ecdsa: impostor, kid: kid).sign(
+            SupabaseClaims(role: "service_role", exp: hour), kid: kid)
         let error = await #expect(throws: InvalidJWT.self) { try await verifier.verify(token: forged) }
         #expect(error?.reason.contains("signature") == true)
     }

@@ -1,15 +1,13 @@
 import EmbeddedSupabase
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
-import HTTPTypes
-import HummingbirdTesting
 import MatchmakerCore
-import NIOCore
 import Shared
 import TestSupport
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The embedded hub's socket authentication: refusals as Realtime answers them, and the new API keys.
 @Suite struct HubAuthTests {
@@ -80,7 +78,8 @@ enum RawHTTP {
             let text = String(decoding: received, as: UTF8.self)
             if let end = text.range(of: "\r\n\r\n") {
                 let head = text[..<end.lowerBound].lowercased()
-                let length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+                let length =
+                    head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
                     .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
                 if text.utf8.count - text.utf8.distance(from: text.utf8.startIndex, to: end.upperBound) >= length { return text }
             }

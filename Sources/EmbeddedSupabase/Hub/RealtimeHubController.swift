@@ -60,7 +60,8 @@ struct RealtimeHubController: Sendable {
         router.get(Self.socketPath) { request, context in
             if let refusal = await refusal(of: request, allowQueryKey: true) {
                 context.logger.info("Realtime socket refused", metadata: ["error": "\(refusal)"])
-                let key = request.headers[.authorization] ?? request.headers[HTTPField.Name("apikey")!]
+                let key =
+                    request.headers[.authorization] ?? request.headers[HTTPField.Name("apikey")!]
                     ?? request.headers[HTTPField.Name("x-api-key")!] ?? request.uri.queryParameters.get("apikey")
                 let message = key == nil ? "API key is missing" : "The token provided is not a valid JWT"
                 return Response.json(["error": .string(message)] as JSONValue, status: .unauthorized)

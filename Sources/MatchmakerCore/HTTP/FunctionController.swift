@@ -34,7 +34,8 @@ struct FunctionController: Sendable {
         if let verifier {
             do {
                 _ = try await verifier.authorize(
-                    authorization: request.headers[.authorization], apiKey: request.headers.first { $0.name.canonicalName == "apikey" }?.value,
+                    authorization: request.headers[.authorization],
+                    apiKey: request.headers.first { $0.name.canonicalName == "apikey" }?.value,
                     jwtInAPIKey: false)
             } catch {
                 context.logger.info("Function call refused", metadata: ["error": "\(error)"])

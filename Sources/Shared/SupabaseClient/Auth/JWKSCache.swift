@@ -62,7 +62,8 @@ public actor JWKSCache {
         var loaded: [String: Key] = [:]
         for var jwk in document.keys {
             guard let kid = jwk.keyIdentifier?.string, let algorithm = Self.algorithm(of: jwk) else {
-                logger.warning("JWKS key skipped: no kid or no asymmetric algorithm", metadata: ["kid": "\(jwk.keyIdentifier?.string ?? "-")"])
+                logger.warning(
+                    "JWKS key skipped: no kid or no asymmetric algorithm", metadata: ["kid": "\(jwk.keyIdentifier?.string ?? "-")"])
                 continue
             }
             jwk.algorithm = JWK.Algorithm(rawValue: algorithm)
