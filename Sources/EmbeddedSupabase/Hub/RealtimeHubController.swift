@@ -61,8 +61,7 @@ struct RealtimeHubController: Sendable {
             if let refusal = await refusal(of: request, allowQueryKey: true) {
                 context.logger.info("Realtime socket refused", metadata: ["error": "\(refusal)"])
                 let key =
-                    request.headers[.authorization] ?? request.headers[HTTPField.Name("apikey")!]
-                    ?? request.headers[HTTPField.Name("x-api-key")!] ?? request.uri.queryParameters.get("apikey")
+                    request.headers[.authorization] ?? Self.apiKey(of: request, allowQueryKey: true)
                 let message = key == nil ? "API key is missing" : "The token provided is not a valid JWT"
                 return Response.json(["error": .string(message)] as JSONValue, status: .unauthorized)
             }
@@ -144,9 +143,13 @@ struct RealtimeHubController: Sendable {
 
     /// Why `request` is refused, or `nil` when it may go on.
     func refusal(of request: Request, allowQueryKey: Bool) async -> InvalidJWT? {
-        var key = request.headers[HTTPField.Name("apikey")!] ?? request.headers[HTTPField.Name("x-api-key")!]
-        if allowQueryKey { key = key ?? request.uri.queryParameters.get("apikey") }
-        return await refusal(authorization: request.headers[.authorization], apiKey: key)
+        await refusal(authorization: request.headers[.authorization], apiKey: Self.apiKey(of: request, allowQueryKey: allowQueryKey))
+    }
+
+    /// The key of `request`: its `apikey` or `x-api-key` header, or (for the socket) its `apikey` query parameter.
+    private static func apiKey(of request: Request, allowQueryKey: Bool) -> String? {
+        let header = { (name: String) in request.headers.first { $0.name.canonicalName == name }?.value }
+        return header("apikey") ?? header("x-api-key") ?? (allowQueryKey ? request.uri.queryParameters.get("apikey") : nil)
     }
 
     /// Why a request with these credentials is refused, or `nil` when it may go on. A configured new API

@@ -20,6 +20,7 @@ final class UpgradeGate: ChannelInboundHandler, RemovableChannelHandler {
     private let admits: @Sendable (HTTPRequestHead) async -> Bool
     private var held: [HTTPServerRequestPart] = []
     private var deciding = false
+    private var removed = false
 
     init(admits: @escaping @Sendable (HTTPRequestHead) async -> Bool) {
         self.admits = admits
@@ -47,8 +48,15 @@ final class UpgradeGate: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    /// Passes the held parts on (a refused upgrade without its upgrade headers) and leaves the pipeline.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        removed = true
+        held = []
+    }
+
+    /// Passes the held parts on (a refused upgrade without its upgrade headers) and leaves the pipeline;
+    /// nothing when the connection went away meanwhile (the pipeline removed the gate).
     private func release(admitted: Bool, context: ChannelHandlerContext) {
+        guard !removed else { return }
         let parts = held.map { part -> HTTPServerRequestPart in
             guard !admitted, case .head(var head) = part else { return part }
             head.headers.remove(name: "upgrade")

@@ -39,7 +39,8 @@ extension Request {
         guard let verifier else { return nil }
         do {
             let claims = try await verifier.authorize(
-                authorization: headers[.authorization], apiKey: headers[HTTPField.Name("apikey")!], jwtInAPIKey: true)
+                authorization: headers[.authorization], apiKey: headers.first { $0.name.canonicalName == "apikey" }?.value,
+                jwtInAPIKey: true)
             return claims.role ?? "anon"
         } catch {
             throw PostgRESTError.invalidJWT
