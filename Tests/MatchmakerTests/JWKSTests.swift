@@ -220,3 +220,67 @@ let hour = Date().addingTimeInterval(3600)
         }
     }
 }
+
+/// `JWKSRefresher`: the first fetch is retried with backoff until it succeeds, then refreshes wait `interval`.
+@Suite struct JWKSRefresherTests {
+    @Test func theFirstFetchIsRetriedWithBackoffUntilItSucceeds() async throws {
+        let keys = try SigningKeys()
+        let document = try SigningKeys.document([keys.esJWK()])
+        let attempts = Atomic<Int>(0)
+        let delays = Mutex<[Duration]>([])
+        // Sleeps return at once, except the wait after a success, which lasts until the test cancels it.
+        let time = Timekeeper(now: { Date() }) { duration in
+            delays.withLock { $0.append(duration) }
+            if duration >= .seconds(600) { try await Task.sleep(for: .seconds(3600)) }
+        }
+        let cache = JWKSCache(time: time, logger: testLogger) {
+            let attempt = attempts.add(1, ordering: .relaxed).newValue
+            guard attempt > 2 else { throw UpstreamError(kind: .status(503), message: "not yet") }
+            return document
+        }
+        let refresher = JWKSRefresher(cache: cache, url: "test", time: time, logger: testLogger)
+        let task = Task { try await refresher.run() }
+        try await eventually { delays.withLock { $0.count } == 3 }
+        task.cancel()
+        #expect(await cache.keyIDs == [keys.esKid])
+        #expect(attempts.load(ordering: .relaxed) == 3)
+        let waits = delays.withLock { $0 }
+        #expect(waits[0] >= .seconds(1) && waits[0] <= .seconds(1.3), "1 s plus up to 30 % jitter: \(waits)")
+        #expect(waits[1] >= .seconds(2) && waits[1] <= .seconds(2.6), "then 2 s: \(waits)")
+        #expect(waits[2] == .seconds(600), "then the refresh interval: \(waits)")
+    }
+
+    /// While the JWKS cannot be fetched, its tokens get 401 and HS256 tokens still pass; once the
+    /// document is served, its tokens pass.
+    @Test func serveAnswers401ForJWKSTokensUntilTheKeysArrive() async throws {
+        let keys = try SigningKeys()
+        let secret = "super-secret-jwt-token-with-at-least-32-characters-long"
+        let jwks = JWKSServer(document: "")
+        try await jwks.serve { url in
+            try await withLiveHTTP(configure: {
+                $0.jwksURL = url
+                $0.jwtSecret = secret
+            }) { client, _ in
+                func call(_ token: String) async throws -> HTTPResponse.Status {
+                    try await client.execute(
+                        uri: "/functions/v1/stranger-matchmaker", method: .post, headers: [.authorization: "Bearer \(token)"]
+                    )
+                    .status
+                }
+                let es = try await keys.signES256(SupabaseClaims(role: "anon", exp: hour))
+                try await eventually { jwks.fetches.load(ordering: .relaxed) >= 1 }
+                #expect(try await call(es) == .unauthorized)
+                #expect(try await call(try await JWTVerifier.sign(SupabaseClaims(role: "anon", exp: hour), secret: secret)) == .ok)
+                let document = try SigningKeys.document([keys.esJWK()])
+                jwks.document.withLock { $0 = document }
+                // The refresher's next retry (1 s, then 2 s, … after its failures) loads the keys.
+                var status = HTTPResponse.Status.unauthorized
+                for _ in 0..<300 where status != .ok {
+                    status = try await call(es)
+                    if status != .ok { try await Task.sleep(for: .milliseconds(100)) }
+                }
+                #expect(status == .ok)
+            }
+        }
+    }
+}
