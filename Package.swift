@@ -64,7 +64,10 @@ let package = Package(
         ),
         .target(
             name: "EmbeddedSupabase",
-            dependencies: ["Shared", .product(name: "NIOCore", package: "swift-nio")] + serverProducts,
+            dependencies: [
+                "Shared", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+            ] + serverProducts,
             swiftSettings: swiftSettings
         ),
         .target(

@@ -2,8 +2,8 @@
 # Conformance of the embedded backend with the official Supabase Python clients (pinned in
 # Tests/conformance/requirements.txt): `realtime` against the hub with open keys, both clients as a lone
 # human who meets an in-process bot, `matchmaker match --record` then `replay`, `matchmaker bots` as its own
-# process, and `supabase` against the REST slice and the function with a JWT
-# secret configured. Each suite gets its own
+# process, `supabase` against the REST slice and the function with a JWT
+# secret configured, and both clients with the new API keys (`sb_secret_…`, `sb_publishable_…`). Each suite gets its own
 # `matchmaker serve` on a free port, always stopped afterwards.
 # Usage: scripts/conformance.sh [pytest args...]
 # Exits non-zero when a test fails or when a suite ran no test.
@@ -72,3 +72,9 @@ SERVE_ENV="BOTS=on BOT_MIN_COUNT=2 BOT_MAX_COUNT=2 BOT_STAGGER_MIN_MS=0 BOT_STAG
     BOT_FILL_AFTER=$BOT_FILL_AFTER_SECONDS MATCH_INTERVAL=$MATCH_INTERVAL_SECONDS" \
     run_suite Tests/conformance/test_bots.py "" "$@"
 run_suite Tests/conformance/test_supabase.py "conformance-secret-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" "$@"
+# The new API keys (sb_secret_…, sb_publishable_…) and no JWT secret: the embedded backend maps them to
+# service_role and anon as Supabase's gateway does.
+export SB_SECRET_KEY="sb_secret_conformance_$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+export SB_PUBLISHABLE_KEY="sb_publishable_conformance_$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+SERVE_ENV="BOTS=off MATCH_INTERVAL=3600 SUPABASE_SERVICE_ROLE_KEY=$SB_SECRET_KEY SUPABASE_ANON_KEY=$SB_PUBLISHABLE_KEY" \
+    run_suite Tests/conformance/test_new_keys.py "" "$@"

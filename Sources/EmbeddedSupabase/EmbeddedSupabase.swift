@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Shared
 
@@ -40,6 +41,23 @@ public struct EmbeddedSupabase: Sendable {
         TableController(store: store, verifier: verifier).addRoutes(to: rest)
         let realtime = router.group().add(middleware: BodyLimitMiddleware<Context>(shape: .realtime))
         RealtimeHubController(hub: hub, verifier: verifier, time: time).addRoutes(to: realtime)
+    }
+
+    /// The HTTP/1 server with upgrades of `/realtime/v1/websocket` to the hub: a socket request the hub
+    /// refuses (bad key, unsupported `vsn`) is answered by the HTTP routes (401 `{"error": …}`, as
+    /// Realtime answers) instead of hummingbird-websocket's bare 400.
+    public func server(
+        verifier: JWTVerifier?, configuration: HTTP1WebSocketUpgradeChannel.Configuration, time: Timekeeper = .system
+    ) -> HTTPServerBuilder {
+        let controller = RealtimeHubController(hub: hub, verifier: verifier, time: time)
+        let webSocketResponder = controller.webSocketRouter().buildResponder()
+        return HTTPServerBuilder { responder in
+            GatedUpgradeChannel(
+                inner: HTTP1WebSocketUpgradeChannel(
+                    responder: responder, webSocketResponder: webSocketResponder, configuration: configuration),
+                admits: controller.admitsUpgrade
+            )
+        }
     }
 
     /// The router that decides upgrades of `/realtime/v1/websocket` to the hub.

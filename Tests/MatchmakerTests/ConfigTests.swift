@@ -39,6 +39,41 @@ import Testing
         #expect(config.logLevel == .debug)
     }
 
+    @Test func theJWKSURLDefaultsToTheProjectsWhenThereIsNoJWTSecret() throws {
+        let project = try config(["SUPABASE_URL": "https://ref.supabase.co/", "SUPABASE_SERVICE_ROLE_KEY": "sb_secret_x"])
+        #expect(project.jwksURL == "https://ref.supabase.co/auth/v1/.well-known/jwks.json")
+        #expect(project.requiresAuthentication)
+        let withSecret = try config([
+            "SUPABASE_URL": "https://ref.supabase.co", "SUPABASE_SERVICE_ROLE_KEY": "k", "SUPABASE_JWT_SECRET": "s",
+        ])
+        #expect(withSecret.jwksURL == nil)
+        let both = try config([
+            "SUPABASE_URL": "https://ref.supabase.co", "SUPABASE_SERVICE_ROLE_KEY": "k", "SUPABASE_JWT_SECRET": "s",
+            "SUPABASE_JWKS_URL": "https://keys.example/jwks.json",
+        ])
+        #expect(both.jwksURL == "https://keys.example/jwks.json" && both.jwtSecret == "s")
+        let local = try config([:])
+        #expect(local.jwksURL == nil && !local.requiresAuthentication)
+    }
+
+    @Test func newKeysAndTheirAliases() throws {
+        let aliases = try config([
+            "SUPABASE_URL": "https://ref.supabase.co", "SUPABASE_SECRET_KEY": "sb_secret_abc",
+            "SUPABASE_PUBLISHABLE_KEY": "sb_publishable_abc",
+        ])
+        #expect(aliases.serviceRoleKey == "sb_secret_abc")
+        #expect(aliases.anonKey == "sb_publishable_abc")
+        #expect(aliases.acceptedAPIKeys == ["sb_secret_abc", "sb_publishable_abc"])
+        let preferred = try config(["SUPABASE_SERVICE_ROLE_KEY": "eyJ.legacy.jwt", "SUPABASE_SECRET_KEY": "sb_secret_abc"])
+        #expect(preferred.serviceRoleKey == "eyJ.legacy.jwt")
+        #expect(preferred.acceptedAPIKeys.isEmpty && !preferred.requiresAuthentication)
+        #expect(try config(["SUPABASE_SECRET_KEY": "sb_secret_abc"]).requiresAuthentication)
+        #expect(
+            try BotConfig(
+                reader: ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: ["SUPABASE_SECRET_KEY": "sb_secret_abc"]))
+            ).serviceRoleKey == "sb_secret_abc")
+    }
+
     @Test func realtimeKeysReachTheClientConfiguration() throws {
         let defaults = try config([:]).realtimeConfiguration(url: "http://x", apiKey: "k")
         #expect(defaults.joinsPerSecond == 100)

@@ -8,14 +8,36 @@ import TestSupport
 import Testing
 
 extension PostgresSuite {
+    /// The two kinds of key cron.sql may find in Vault: a legacy JWT (sent as a bearer token, to a `serve`
+    /// with the project's JWT secret) and a new secret key (sent in `apikey` only, to a `serve` configured
+    /// with that key).
+    enum CronKey: String, CaseIterable, Sendable {
+        case legacyJWT, secretKey
+    }
+
     /// `deploy/supabase/cron.sql` with pg_cron, pg_net and Vault stood in for (`Tests/sql/cron-stubs.sql`):
     /// applied twice it keeps one job every 10 s; running the job posts to `<project_url>` plus the
-    /// function's path with the key from Vault; and that request, sent as recorded to a live `serve` with
-    /// a JWT secret, runs a pass.
-    @Test func cronSQLPostsToTheRouteServeServesWithTheKeyFromVault() async throws {
+    /// function's path with the key from Vault, in the header its kind goes in; and that request, sent as
+    /// recorded to a live `serve` configured for that kind of key, runs a pass (and 401 without the key).
+    @Test(arguments: CronKey.allCases)
+    func cronSQLPostsToTheRouteServeServesWithTheKeyFromVault(kind: CronKey) async throws {
         let secret = "a-project-secret-of-at-least-32-bytes"
-        let key = try await JWTVerifier.sign(SupabaseClaims(role: "anon", exp: Date().addingTimeInterval(600)), secret: secret)
-        try await withLiveHTTP(configure: { $0.jwtSecret = secret }) { client, _ in
+        let key =
+            switch kind {
+            case .legacyJWT: try await JWTVerifier.sign(SupabaseClaims(role: "anon", exp: Date().addingTimeInterval(600)), secret: secret)
+            case .secretKey: "sb_secret_cron_test_key_0123456789"
+            }
+        let expectedHeaders: [(String, String)] =
+            switch kind {
+            case .legacyJWT: [("Content-Type", "application/json"), ("Authorization", "Bearer \(key)")]
+            case .secretKey: [("Content-Type", "application/json"), ("apikey", key)]
+            }
+        try await withLiveHTTP(configure: {
+            switch kind {
+            case .legacyJWT: $0.jwtSecret = secret
+            case .secretKey: $0.serviceRoleKey = key
+            }
+        }) { client, _ in
             let port = try #require(client.port)
             let projectURL = "http://127.0.0.1:\(port)"
             let cron = try String(contentsOf: TestDatabase.root.appendingPathComponent("deploy/supabase/cron.sql"), encoding: .utf8)
@@ -39,14 +61,14 @@ extension PostgresSuite {
             let url = String(sent[0][1])
             #expect(url == "\(projectURL)/functions/v1/stranger-matchmaker")
             let headers = try JSONValue(parsing: Data(sent[0][2].utf8))
-            #expect(headers == ["Content-Type": "application/json", "Authorization": .string("Bearer \(key)")])
+            #expect(headers == .object(Dictionary(uniqueKeysWithValues: expectedHeaders.map { ($0.0, JSONValue.string($0.1)) })))
             #expect(sent[0][3] == "8000")
             #expect(sent[0][4] == "true", "the body carries the time")
 
             // The recorded request, sent to serve: the path is the function's route, the key passes its JWT check.
             let path = try #require(URL(string: url)).path
             var fields = HTTPFields()
-            for (name, value) in [("Content-Type", "application/json"), ("Authorization", "Bearer \(key)")] {
+            for (name, value) in expectedHeaders {
                 fields[try #require(HTTPField.Name(name))] = value
             }
             let response = try await client.execute(uri: path, method: .post, headers: fields)

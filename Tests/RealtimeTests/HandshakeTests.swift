@@ -134,8 +134,8 @@ private func withProbe(port: Int, _ body: @Sendable (any HTTPTransport) async th
                     let error = try await #require(throws: RealtimeError.self) { try await channel.subscribe() }
                     #expect(error.kind == .gaveUp)
                     #expect(error.status == 401)
-                    // The hub's answer to an unauthorized socket GET (its wording for any bad key).
-                    #expect(error.reason.contains("HTTP 401 on the WebSocket handshake: API key is missing"))
+                    // The hub's answer to a socket request with a key that is not a valid JWT, in Realtime's words.
+                    #expect(error.reason.contains("HTTP 401 on the WebSocket handshake: The token provided is not a valid JWT"))
                     let snapshot = client.monitor.snapshot
                     #expect(snapshot.totalConnections == 1)
                     #expect(snapshot.errorPatterns == ["HTTP 401": 1])

@@ -78,6 +78,7 @@ public final class RealtimeHub: Sendable {
         var nextPresenceRef = 0
         var observer: AsyncStream<Observation>.Continuation?
         var joinsReceived = 0
+        var lastJoinAccessToken: String??
     }
 
     /// Injected misbehaviour.
@@ -108,6 +109,9 @@ public final class RealtimeHub: Sendable {
 
     /// `phx_join` pushes received since start.
     public var joinsReceived: Int { state.withLock { $0.joinsReceived } }
+
+    /// The `access_token` of the last `phx_join`: `nil` before any join, `.some(nil)` for a join without one.
+    public var lastJoinAccessToken: String?? { state.withLock { $0.lastJoinAccessToken } }
 
     /// Members (presence keys) of a public channel, with their metas.
     public func presence(of name: String, isPrivate: Bool = false) -> [String: [JSONValue]] {
@@ -268,6 +272,7 @@ public final class RealtimeHub: Sendable {
     private func join(_ message: PhoenixMessage, from id: Int, now: Date) {
         state.withLock {
             $0.joinsReceived += 1
+            $0.lastJoinAccessToken = .some(message.payload["access_token"]?.stringValue)
             $0.observer?.yield(.joinReceived(topic: message.topic, connection: id, at: now))
         }
         guard message.topic.hasPrefix("realtime:"), message.topic.count > "realtime:".count else {

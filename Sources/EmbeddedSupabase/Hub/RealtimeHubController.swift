@@ -1,9 +1,11 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOHTTP1
 import Shared
 
 /// The embedded hub's routes: the WebSocket at `/realtime/v1/websocket` and the REST broadcast API
@@ -41,13 +43,27 @@ struct RealtimeHubController: Sendable {
         return router
     }
 
+    /// Whether the first request of a connection, `head`, may try the upgrade: a socket request with a
+    /// supported `vsn` and credentials the verifier accepts, or any other request (`UpgradeGate`).
+    @Sendable func admitsUpgrade(_ head: HTTPRequestHead) async -> Bool {
+        let uri = URI(head.uri)
+        guard uri.path == "/realtime/v1/websocket" else { return true }
+        if let vsn = uri.queryParameters.get("vsn"), ProtocolVersion(rawValue: vsn) == nil { return false }
+        let key = head.headers["apikey"].first ?? head.headers["x-api-key"].first ?? uri.queryParameters.get("apikey")
+        return await refusal(authorization: head.headers["authorization"].first, apiKey: key) == nil
+    }
+
     /// Adds the REST broadcast endpoints, and the answer to a socket request that was not upgraded.
     func addRoutes<Context: RequestContext>(to router: some RouterMethods<Context>) {
         router.post("/realtime/v1/api/broadcast") { try await broadcastBatch($0, context: $1) }
         router.post("/realtime/v1/api/broadcast/:topic/events/:event") { try await broadcastSingle($0, context: $1) }
-        router.get(Self.socketPath) { request, _ in
-            if await authorized(request, allowQueryKey: true) == false {
-                return Response.json(["error": "API key is missing"] as JSONValue, status: .unauthorized)
+        router.get(Self.socketPath) { request, context in
+            if let refusal = await refusal(of: request, allowQueryKey: true) {
+                context.logger.info("Realtime socket refused", metadata: ["error": "\(refusal)"])
+                let key =
+                    request.headers[.authorization] ?? Self.apiKey(of: request, allowQueryKey: true)
+                let message = key == nil ? "API key is missing" : "The token provided is not a valid JWT"
+                return Response.json(["error": .string(message)] as JSONValue, status: .unauthorized)
             }
             guard Self.version(of: request) != nil else {
                 return Response.json(["error": "Unsupported vsn"] as JSONValue, status: .badRequest)
@@ -122,12 +138,32 @@ struct RealtimeHubController: Sendable {
     /// Realtime takes the token from `Authorization: Bearer`, else the `apikey` header (or, for the socket,
     /// the `x-api-key` header or `apikey` query parameter).
     private func authorized(_ request: Request, allowQueryKey: Bool) async -> Bool {
-        guard let verifier else { return true }
-        var token = request.headers[.authorization].flatMap { $0.lowercased().hasPrefix("bearer ") ? String($0.dropFirst(7)) : nil }
-        token = token ?? request.headers[HTTPField.Name("apikey")!] ?? request.headers[HTTPField.Name("x-api-key")!]
-        if allowQueryKey { token = token ?? request.uri.queryParameters.get("apikey") }
-        guard let token, !token.isEmpty else { return false }
-        return (try? await verifier.verify(token: token.trimmingCharacters(in: .whitespaces))) != nil
+        await refusal(of: request, allowQueryKey: allowQueryKey) == nil
+    }
+
+    /// Why `request` is refused, or `nil` when it may go on.
+    func refusal(of request: Request, allowQueryKey: Bool) async -> InvalidJWT? {
+        await refusal(authorization: request.headers[.authorization], apiKey: Self.apiKey(of: request, allowQueryKey: allowQueryKey))
+    }
+
+    /// The key of `request`: its `apikey` or `x-api-key` header, or (for the socket) its `apikey` query parameter.
+    private static func apiKey(of request: Request, allowQueryKey: Bool) -> String? {
+        let header = { (name: String) in request.headers.first { $0.name.canonicalName == name }?.value }
+        return header("apikey") ?? header("x-api-key") ?? (allowQueryKey ? request.uri.queryParameters.get("apikey") : nil)
+    }
+
+    /// Why a request with these credentials is refused, or `nil` when it may go on. A configured new API
+    /// key (`sb_…`) stands for its role, as the gateway in front of Realtime makes it.
+    func refusal(authorization: String?, apiKey: String?) async -> InvalidJWT? {
+        guard let verifier else { return nil }
+        do {
+            _ = try await verifier.authorize(authorization: authorization, apiKey: apiKey, jwtInAPIKey: true)
+            return nil
+        } catch let error as InvalidJWT {
+            return error
+        } catch {
+            return InvalidJWT(reason: "\(error)")
+        }
     }
 
     private static func version(of request: Request) -> ProtocolVersion? {

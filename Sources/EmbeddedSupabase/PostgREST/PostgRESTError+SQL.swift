@@ -30,15 +30,21 @@ extension PostgRESTError {
 }
 
 extension Request {
-    /// Verifies `Authorization` (or, without it, `apikey`) when keys are configured, as PostgREST does,
+    /// Verifies `Authorization` (or, without it, `apikey`) when keys are configured, as PostgREST behind
+    /// the gateway does (a configured `sb_secret_…`/`sb_publishable_…` key in `apikey` is its role),
     /// and returns the database role the request runs as: the token's `role` claim, `anon` without one
     /// (PostgREST's anonymous role). `nil` when no keys are configured: every caller is let through.
     @discardableResult
     func authorizePostgREST(with verifier: JWTVerifier?) async throws -> String? {
         guard let verifier else { return nil }
-        let token = headers[.authorization] ?? headers[HTTPField.Name("apikey")!].map { "Bearer \($0)" }
-        guard let claims = try? await verifier.verify(authorization: token) else { throw PostgRESTError.invalidJWT }
-        return claims.role ?? "anon"
+        do {
+            let claims = try await verifier.authorize(
+                authorization: headers[.authorization], apiKey: headers.first { $0.name.canonicalName == "apikey" }?.value,
+                jwtInAPIKey: true)
+            return claims.role ?? "anon"
+        } catch {
+            throw PostgRESTError.invalidJWT
+        }
     }
 
     /// The schema of the request: `Accept-Profile` on GET and HEAD, `Content-Profile` otherwise; `public` by default.

@@ -15,7 +15,10 @@ struct CommonOptions: ParsableArguments {
         return ConfigReader(providers: [
             InMemoryProvider(name: "command line", values: values),
             EnvironmentVariablesProvider(
-                secretsSpecifier: .specific(["SUPABASE_JWT_SECRET", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_ANON_KEY", "DATABASE_URL"])
+                secretsSpecifier: .specific([
+                    "SUPABASE_JWT_SECRET", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_SECRET_KEY", "SUPABASE_ANON_KEY",
+                    "SUPABASE_PUBLISHABLE_KEY", "DATABASE_URL",
+                ])
             ),
         ])
     }

@@ -12,7 +12,8 @@ import Shared
 /// - `MAINTENANCE_INTERVAL_MS` (int, default `60000`): time between maintenance ticks; ticks never overlap.
 /// - `BOT_STAGGER_MIN_MS`, `BOT_STAGGER_MAX_MS` (int, defaults `5000`, `8000`): the uniform pause after each start.
 /// - `SUPABASE_URL` (string): the project (or a running embedded `serve`) that `matchmaker bots` talks to.
-/// - `SUPABASE_SERVICE_ROLE_KEY` (secret): the key for PostgREST and Realtime; never logged.
+/// - `SUPABASE_SERVICE_ROLE_KEY` (secret; alias `SUPABASE_SECRET_KEY`): the key for PostgREST and Realtime,
+///   a service-role JWT or a secret key `sb_secret_…`; never logged.
 public struct BotConfig: Sendable, Hashable {
     /// Whether `serve` runs bots in-process.
     public var enabled = true
@@ -37,7 +38,7 @@ public struct BotConfig: Sendable, Hashable {
         let high = try reader.integer("bot.staggerMaxMs", default: 8000, in: 0...3_600_000)
         guard high >= low else { throw ConfigError(key: "BOT_STAGGER_MAX_MS", value: String(high)) }
         manager.stagger = Stagger(min: .milliseconds(low), max: .milliseconds(high))
-        serviceRoleKey = reader.string(forKey: "supabase.serviceRoleKey", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        serviceRoleKey = reader.serviceKey()
     }
 }
 

@@ -29,18 +29,19 @@ public struct Server: Sendable {
     }
 }
 
-/// Builds `serve` on `backend`: a pass every `MATCH_INTERVAL`, the function endpoint (JWT-checked when
-/// `SUPABASE_JWT_SECRET` is set), the outbox relay where the backend keeps one, and on the embedded
+/// Builds `serve` on `backend`: a pass every `MATCH_INTERVAL`, the function endpoint (checked when a JWT
+/// secret, a JWKS URL or a new API key is configured: `Authentication`), the outbox relay where the backend keeps one, and on the embedded
 /// backend the in-process bots (`BOTS`).
 public func buildServe(
     config: MatchmakerConfig, bots botConfig: BotConfig, backend: Backend, exporter: PrometheusExporter, logger: Logger
 ) async -> Server {
     let runner = PassRunner(pass: MatchPass(ports: backend.ports, settings: config.pass, logger: logger))
-    let verifier: JWTVerifier? = if let secret = config.jwtSecret { await JWTVerifier(secret: secret) } else { nil }
+    let authentication = await Authentication.make(config: config, logger: logger)
+    let verifier = authentication.verifier
     if verifier == nil {
-        logger.notice("No SUPABASE_JWT_SECRET: the function endpoint accepts every caller")
+        logger.notice("No SUPABASE_JWT_SECRET, SUPABASE_JWKS_URL or sb_ key: the function endpoint accepts every caller")
     }
-    var services = backend.services
+    var services = backend.services + authentication.services
     services.append(MatchScheduler(runner: runner, interval: config.matchInterval, logger: logger))
     if let relay = backend.relay {
         services.append(OutboxRelayService(relay: relay, interval: config.matchInterval, logger: logger))
@@ -65,8 +66,8 @@ private func inProcessBots(config: MatchmakerConfig, bots: BotConfig, port: Boun
         logger.info("Bots are off (BOTS=off)")
         return nil
     }
-    if config.jwtSecret != nil, bots.serviceRoleKey == nil {
-        logger.notice("Bots are off: SUPABASE_JWT_SECRET is set but SUPABASE_SERVICE_ROLE_KEY is not")
+    if config.requiresAuthentication, bots.serviceRoleKey == nil {
+        logger.notice("Bots are off: callers must authenticate but SUPABASE_SERVICE_ROLE_KEY is not set")
         return nil
     }
     let host = ["0.0.0.0", "::", ""].contains(config.host) ? "127.0.0.1" : config.host

@@ -44,6 +44,16 @@ extension ConfigReader {
         throw ConfigError(key: Self.environmentName(key), value: text)
     }
 
+    /// The value of `key` when it is set and not empty.
+    func nonEmpty(_ key: ConfigKey, isSecret: Bool = false) -> String? {
+        string(forKey: key, isSecret: isSecret).flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// The service key: `SUPABASE_SERVICE_ROLE_KEY` (a legacy JWT or a secret key), else its alias `SUPABASE_SECRET_KEY`.
+    func serviceKey() -> String? {
+        nonEmpty("supabase.serviceRoleKey", isSecret: true) ?? nonEmpty("supabase.secretKey", isSecret: true)
+    }
+
     /// The environment-variable spelling of a key (`http.port` → `HTTP_PORT`), for error messages.
     static func environmentName(_ key: ConfigKey) -> String {
         key.components.joined(separator: "_")

@@ -23,13 +23,21 @@ import Shared
 /// - `NOTIFY_MAX_RETRIES` (int, default `3`): retries of a failed notification.
 /// - `NOTIFY_BASE_DELAY_MS` (int, default `250`): first retry delay; doubles up to 2 s, plus 30 % jitter.
 /// - `COMMIT_CONCURRENCY` (int, default `8`): pairs committed at once.
-/// - `SUPABASE_JWT_SECRET` (secret, optional): HS256 secret; when set, the function endpoint and the
-///   embedded REST slice require a valid JWT.
+/// - `SUPABASE_JWT_SECRET` (secret, optional): the project's legacy HS256 secret; HS256 tokens verify with it.
+/// - `SUPABASE_JWKS_URL` (optional): the project's JWKS document; ES256/RS256 tokens verify with its keys
+///   (fetched at start, refreshed every 10 min and on an unknown `kid`, at most once per 30 s). Default:
+///   `<SUPABASE_URL>/auth/v1/.well-known/jwks.json` when `SUPABASE_URL` is set and `SUPABASE_JWT_SECRET` is not.
+///   With a secret, a JWKS URL or a new API key (`sb_…`) configured, the function endpoint and the embedded
+///   REST and Realtime slice require a valid token or key; with none of them they accept every caller.
 /// - `SUPABASE_URL` (optional): the project URL; selects the `supabase` backend (with `DATABASE_URL`:
 ///   SQL for data, Supabase for presence and notifications).
-/// - `SUPABASE_SERVICE_ROLE_KEY` (secret, required with `SUPABASE_URL`): sent as `apikey` and bearer token.
-/// - `SUPABASE_ANON_KEY` (secret, optional): only `matchmaker doctor` uses it, to check what the app
-///   server and browsers can do with the anon key.
+/// - `SUPABASE_SERVICE_ROLE_KEY` (secret, required with `SUPABASE_URL`): the service key, either the legacy
+///   `service_role` JWT (sent as `apikey` and bearer token) or a secret key `sb_secret_…` (sent as `apikey`
+///   only; callers of the function endpoint may present it in `apikey`). `SUPABASE_SECRET_KEY` is read
+///   when `SUPABASE_SERVICE_ROLE_KEY` is unset.
+/// - `SUPABASE_ANON_KEY` (secret, optional): the anon JWT or a publishable key `sb_publishable_…`;
+///   `matchmaker doctor` uses it to check what the app server and browsers can do, and a publishable
+///   key is accepted in `apikey` as the `anon` role. `SUPABASE_PUBLISHABLE_KEY` is read when it is unset.
 /// - `DATABASE_URL` (secret, optional): selects the `postgres` backend; neither URL means the embedded backend.
 /// - `NOTIFY_PRIVATE` (switch, default `false`): broadcast notifications on private channels.
 /// - `HTTP_CONNECTIONS_PER_HOST` (int, default `8`): outbound HTTP connection cap per host.
@@ -51,6 +59,8 @@ public struct MatchmakerConfig: Sendable, Hashable {
     public var pass = MatchPass.Settings()
     /// HS256 secret for JWT verification.
     public var jwtSecret: String?
+    /// The JWKS document for ES256/RS256 verification.
+    public var jwksURL: String?
     /// Supabase project URL (selects the `supabase` backend).
     public var supabaseURL: String?
     /// PostgreSQL URL (selects the `postgres` backend).
@@ -95,8 +105,12 @@ public struct MatchmakerConfig: Sendable, Hashable {
         jwtSecret = reader.string(forKey: "supabase.jwtSecret", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
         supabaseURL = reader.string(forKey: "supabase.url").flatMap { $0.isEmpty ? nil : $0 }
         databaseURL = reader.string(forKey: "database.url", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
-        serviceRoleKey = reader.string(forKey: "supabase.serviceRoleKey", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
-        anonKey = reader.string(forKey: "supabase.anonKey", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        serviceRoleKey = reader.serviceKey()
+        anonKey = reader.nonEmpty("supabase.anonKey", isSecret: true) ?? reader.nonEmpty("supabase.publishableKey", isSecret: true)
+        jwksURL = reader.nonEmpty("supabase.jwksUrl")
+        if jwksURL == nil, jwtSecret == nil, let supabaseURL {
+            jwksURL = (supabaseURL.hasSuffix("/") ? String(supabaseURL.dropLast()) : supabaseURL) + "/auth/v1/.well-known/jwks.json"
+        }
         notifyPrivate = try reader.boolean("notify.private", default: false)
         connectionsPerHost = try reader.integer("http.connectionsPerHost", default: connectionsPerHost, in: 1...256)
         maxChannelsPerConnection = try reader.integer("maxChannelsPerConnection", default: maxChannelsPerConnection, in: 1...100)
@@ -118,6 +132,17 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
 }
 
 extension MatchmakerConfig {
+    /// The new API keys (`sb_secret_…`, `sb_publishable_…`) among the configured keys, which callers may
+    /// present in `apikey` (legacy JWT keys verify as JWTs and are left out).
+    public var acceptedAPIKeys: [String] {
+        [serviceRoleKey, anonKey].compactMap { $0 }.filter { SupabaseKeyKind(key: $0) != .legacyJWT }
+    }
+
+    /// Whether callers must authenticate: a JWT secret, a JWKS URL or a new API key is configured.
+    public var requiresAuthentication: Bool {
+        jwtSecret != nil || jwksURL != nil || !acceptedAPIKeys.isEmpty
+    }
+
     /// A server on a free loopback port whose passes run only when the function is called (the schedule
     /// is an hour): what benchmarks and live tests start.
     public static var onDemand: MatchmakerConfig {

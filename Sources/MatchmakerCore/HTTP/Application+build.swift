@@ -59,10 +59,7 @@ public func buildApplication(
 ) -> Application<RouterResponder<AppRequestContext>> {
     let server: HTTPServerBuilder =
         if let embedded = parts.backend.embedded {
-            .http1WebSocketUpgrade(
-                webSocketRouter: embedded.supabase.webSocketRouter(verifier: parts.verifier),
-                configuration: .init(ws: .init(maxFrameSize: 1 << 20, autoPing: .disabled))
-            )
+            embedded.supabase.server(verifier: parts.verifier, configuration: .init(ws: .init(maxFrameSize: 1 << 20, autoPing: .disabled)))
         } else {
             .http1()
         }

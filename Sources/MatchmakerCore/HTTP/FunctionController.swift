@@ -33,9 +33,12 @@ struct FunctionController: Sendable {
     @Sendable func invoke(_ request: Request, context: AppRequestContext) async throws -> Response {
         if let verifier {
             do {
-                _ = try await verifier.verify(authorization: request.headers[.authorization])
+                _ = try await verifier.authorize(
+                    authorization: request.headers[.authorization],
+                    apiKey: request.headers.first { $0.name.canonicalName == "apikey" }?.value,
+                    jwtInAPIKey: false)
             } catch {
-                context.logger.debug("Function call refused", metadata: ["error": "\(error)"])
+                context.logger.info("Function call refused", metadata: ["error": "\(error)"])
                 var refusal = GatewayError.invalidJWT
                 refusal.headers = Self.cors
                 throw refusal

@@ -1,7 +1,7 @@
 import Foundation
 import JWTKit
 
-/// The claims Supabase puts in every project JWT that we check: `role` and `exp`.
+/// The claims Supabase puts in project JWTs that we check: `role`, `exp`, and `nbf`/`iat` when present.
 public struct SupabaseClaims: JWTPayload, Equatable {
     /// `anon`, `authenticated`, `service_role`, …
     public var role: String?
@@ -9,12 +9,18 @@ public struct SupabaseClaims: JWTPayload, Equatable {
     public var exp: ExpirationClaim
     /// The user id, for user tokens.
     public var sub: SubjectClaim?
+    /// Not valid before this time.
+    public var nbf: NotBeforeClaim?
+    /// Issued at this time.
+    public var iat: IssuedAtClaim?
 
     /// Creates claims.
-    public init(role: String?, exp: Date, sub: String? = nil) {
+    public init(role: String?, exp: Date, sub: String? = nil, nbf: Date? = nil, iat: Date? = nil) {
         self.role = role
         self.exp = ExpirationClaim(value: exp)
         self.sub = sub.map(SubjectClaim.init(value:))
+        self.nbf = nbf.map(NotBeforeClaim.init(value:))
+        self.iat = iat.map(IssuedAtClaim.init(value:))
     }
 
     public func verify(using algorithm: some JWTAlgorithm) async throws {
@@ -22,45 +28,133 @@ public struct SupabaseClaims: JWTPayload, Equatable {
     }
 }
 
-/// Verifies `Authorization: Bearer <JWT>` like Supabase's `verify_jwt = true`.
+/// Verifies tokens like Supabase: `verify_jwt = true` for the function endpoint, PostgREST's and
+/// Realtime's checks for the embedded backend.
 ///
-/// Keys come from the project's HS256 secret (`SUPABASE_JWT_SECRET`) and/or a JWKS document (ES256/RS256).
+/// Keys come from the project's HS256 secret (`SUPABASE_JWT_SECRET`) and/or a JWKS document
+/// (`SUPABASE_JWKS_URL`, ES256/RS256/…), side by side; the new API keys (`sb_secret_…`,
+/// `sb_publishable_…`) the project configured stand for their roles where the gateway accepts them.
+///
+/// Strict, where jwt-kit 5 alone is lenient (it verifies with the default key when the `kid` is
+/// unknown, and never compares the header's `alg` with the key's):
+/// - the header's `alg` picks the key: `HS256` the secret, an asymmetric algorithm the JWKS key named
+///   by `kid`, whose own algorithm must be the same; any other `alg` is refused;
+/// - a `kid` the JWKS does not have is refused, after one rate-limited refresh (`JWKSCache`);
+/// - `exp` must not have passed; `nbf` and `iat` must not be more than `leeway` (30 s) in the future.
 public struct JWTVerifier: Sendable {
-    private let keys: JWTKeyCollection
+    /// Clock skew allowed for `nbf` and `iat`.
+    public static let leeway: TimeInterval = 30
+
+    private let hmac: JWTKeyCollection?
+    private let jwks: JWKSCache?
+    private let apiKeys: [String: String]
+    private let now: @Sendable () -> Date
+
+    /// A verifier with any of: an HS256 secret, a JWKS cache, and the project's new API keys (each
+    /// mapped to its role by `SupabaseKeyKind`; legacy JWT keys in `apiKeys` are ignored, they verify as JWTs).
+    public init(secret: String?, jwks: JWKSCache? = nil, apiKeys: [String] = [], time: Timekeeper = .system) async {
+        hmac = if let secret { await JWTKeyCollection().add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256) } else { nil }
+        self.jwks = jwks
+        var roles: [String: String] = [:]
+        for key in apiKeys {
+            if let role = SupabaseKeyKind(key: key).role { roles[key] = role }
+        }
+        self.apiKeys = roles
+        now = time.now
+    }
 
     /// A verifier for an HS256 shared secret.
     public init(secret: String) async {
-        keys = await JWTKeyCollection().add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+        await self.init(secret: secret, jwks: nil)
     }
 
-    /// A verifier for the keys of a JWKS document, optionally also accepting an HS256 secret.
-    public init(jwksJSON: String, secret: String? = nil) async throws {
-        let keys = try await JWTKeyCollection().add(jwksJSON: jwksJSON)
-        if let secret { await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256) }
-        self.keys = keys
-    }
-
-    /// Verifies a bearer token and returns its claims.
-    /// - Throws: `InvalidJWT` for anything that is not a valid, unexpired token signed by one of our keys.
+    /// Verifies a JWT and returns its claims.
+    /// - Throws: `InvalidJWT` for anything that is not a valid, current token signed by one of our keys.
     public func verify(token: String) async throws -> SupabaseClaims {
-        do {
-            return try await keys.verify(token, as: SupabaseClaims.self)
-        } catch {
-            throw InvalidJWT(reason: String(describing: error))
+        let header = try Self.header(of: token)
+        let claims: SupabaseClaims
+        switch header.alg {
+        case "HS256":
+            guard let hmac else { throw InvalidJWT(reason: "HS256 token but no SUPABASE_JWT_SECRET") }
+            claims = try await checked { try await hmac.verify(token, as: SupabaseClaims.self) }
+        case let alg? where JWKSCache.asymmetricAlgorithms.contains(alg):
+            guard let jwks else { throw InvalidJWT(reason: "\(alg) token but no JWKS") }
+            guard let kid = header.kid else { throw InvalidJWT(reason: "\(alg) token without kid") }
+            guard let key = await jwks.key(for: kid) else { throw InvalidJWT(reason: "unknown kid \(kid)") }
+            guard key.algorithm == alg else {
+                throw InvalidJWT(reason: "alg \(alg) does not match key \(kid), which is \(key.algorithm)")
+            }
+            claims = try await checked { try await key.keys.verify(token, as: SupabaseClaims.self) }
+        case let alg:
+            throw InvalidJWT(reason: "unsupported alg \(alg ?? "(none)")")
         }
+        let latest = now().addingTimeInterval(Self.leeway)
+        if let nbf = claims.nbf, nbf.value > latest { throw InvalidJWT(reason: "nbf is in the future") }
+        if let iat = claims.iat, iat.value > latest { throw InvalidJWT(reason: "iat is in the future") }
+        return claims
     }
 
     /// Verifies the value of an `Authorization` header (`Bearer <JWT>`).
     public func verify(authorization: String?) async throws -> SupabaseClaims {
-        guard let authorization, authorization.lowercased().hasPrefix("bearer ") else {
-            throw InvalidJWT(reason: "missing bearer token")
+        guard let token = Self.bearer(authorization) else { throw InvalidJWT(reason: "missing bearer token") }
+        return try await verify(token: token)
+    }
+
+    /// Authenticates a request as Supabase's gateway does, from its `Authorization` and `apikey` headers:
+    /// - `Authorization: Bearer <JWT>` is verified; a new API key there counts only when it equals `apikey`;
+    /// - without a bearer token, a configured new API key in `apikey` stands for its role (`sb_secret_…`
+    ///   → `service_role`, `sb_publishable_…` → `anon`), and, when `jwtInAPIKey` (PostgREST, Realtime),
+    ///   a JWT in `apikey` is verified.
+    public func authorize(authorization: String?, apiKey: String?, jwtInAPIKey: Bool) async throws -> SupabaseClaims {
+        let apiKey = apiKey?.trimmingCharacters(in: .whitespaces)
+        if let bearer = Self.bearer(authorization) {
+            if SupabaseKeyKind(key: bearer) != .legacyJWT {
+                guard bearer == apiKey, let role = apiKeys[bearer] else { throw InvalidJWT(reason: "API key as bearer token") }
+                return SupabaseClaims(role: role, exp: .distantFuture)
+            }
+            return try await verify(token: bearer)
         }
-        return try await verify(token: String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+        guard let apiKey, !apiKey.isEmpty else { throw InvalidJWT(reason: "missing bearer token and apikey") }
+        if let role = apiKeys[apiKey] { return SupabaseClaims(role: role, exp: .distantFuture) }
+        guard jwtInAPIKey, SupabaseKeyKind(key: apiKey) == .legacyJWT else { throw InvalidJWT(reason: "unknown apikey") }
+        return try await verify(token: apiKey)
     }
 
     /// Signs claims with an HS256 secret: used by tests and by tools that mint service tokens.
     public static func sign(_ claims: SupabaseClaims, secret: String) async throws -> String {
         try await JWTKeyCollection().add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256).sign(claims)
+    }
+
+    // MARK: - Helpers
+
+    private func checked(_ verify: () async throws -> SupabaseClaims) async throws -> SupabaseClaims {
+        do {
+            return try await verify()
+        } catch {
+            throw InvalidJWT(reason: String(describing: error))
+        }
+    }
+
+    private static func bearer(_ authorization: String?) -> String? {
+        guard let authorization, authorization.lowercased().hasPrefix("bearer ") else { return nil }
+        let token = authorization.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        return token.isEmpty ? nil : token
+    }
+
+    /// The header's `alg` and `kid`.
+    private static func header(of token: String) throws -> (alg: String?, kid: String?) {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3 else { throw InvalidJWT(reason: "not a JWT") }
+        var base64 = parts[0].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        guard let data = Data(base64Encoded: base64) else { throw InvalidJWT(reason: "JWT header is not base64url") }
+        let header: JSONValue
+        do {
+            header = try JSONValue(parsing: data)
+        } catch {
+            throw InvalidJWT(reason: "malformed JWT header: \(error)")
+        }
+        return (header["alg"]?.stringValue, header["kid"]?.stringValue)
     }
 }
 
@@ -68,6 +162,9 @@ public struct JWTVerifier: Sendable {
 public struct InvalidJWT: Error, Sendable, CustomStringConvertible {
     /// Why verification failed.
     public var reason: String
+
+    /// An error for `reason`.
+    public init(reason: String) { self.reason = reason }
 
     public var description: String { "invalid JWT: \(reason)" }
 }

@@ -13,7 +13,8 @@ public struct AsyncHTTPTransport: HTTPTransport {
     let timeout: Duration
     let logger: Logger
 
-    /// Creates a transport to `baseURL` that authenticates with `apiKey` (sent as `apikey` and bearer token).
+    /// Creates a transport to `baseURL` that authenticates with `apiKey` (`SupabaseKeyKind.authHeaders`: a legacy
+    /// JWT key as `apikey` and bearer token, a new `sb_…` key as `apikey` only; an empty key sends neither).
     /// - Parameter timeout: deadline for one request, connection included (`REALTIME_CONNECT_TIMEOUT`).
     public init(client: HTTPClient, baseURL: String, apiKey: String, timeout: Duration, logger: Logger) {
         self.client = client
@@ -26,8 +27,9 @@ public struct AsyncHTTPTransport: HTTPTransport {
     public func send(_ request: UpstreamRequest) async throws -> UpstreamResponse {
         var outbound = HTTPClientRequest(url: baseURL + request.path)
         outbound.method = HTTPMethod(rawValue: request.method)
-        outbound.headers.add(name: "apikey", value: apiKey)
-        outbound.headers.add(name: "Authorization", value: "Bearer \(apiKey)")
+        for (name, value) in SupabaseKeyKind.authHeaders(for: apiKey).sorted(by: { $0.key < $1.key }) {
+            outbound.headers.add(name: name, value: value)
+        }
         for (name, value) in request.headers.sorted(by: { $0.key < $1.key }) {
             outbound.headers.add(name: name, value: value)
         }

@@ -12,7 +12,8 @@ public struct RealtimeConfiguration: Sendable, Hashable {
     public var url: String
     /// The API key sent as `apikey`.
     public var apiKey: String
-    /// The JWT sent as `access_token` on every join; defaults to the API key.
+    /// The JWT sent as `access_token` on every join; defaults to the API key when that is a legacy JWT key,
+    /// and to none for a new `sb_…` key (`SupabaseKeyKind.realtimeAccessToken`).
     public var accessToken: String?
     /// The protocol version.
     public var version: ProtocolVersion = .v2

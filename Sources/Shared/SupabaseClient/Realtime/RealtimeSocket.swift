@@ -451,7 +451,8 @@ public actor RealtimeSocket {
     private func attemptJoin(_ channel: RealtimeChannel, ref: String) async throws {
         try await waitUntilOpen()
         let presenceWaiter = channel.expectPresenceState()
-        let payload = channel.options.joinPayload(accessToken: configuration.accessToken ?? configuration.apiKey)
+        let payload = channel.options.joinPayload(
+            accessToken: configuration.accessToken ?? SupabaseKeyKind.realtimeAccessToken(for: configuration.apiKey))
         try await gate.sendSlot()
         let reply = try await push(PhoenixMessage(joinRef: ref, ref: ref, topic: channel.topic, event: PhoenixEvent.join, payload: payload))
         guard reply.replyStatus == "ok" else {
