@@ -46,9 +46,7 @@ public struct EmbeddedSupabase: Sendable {
     /// The HTTP/1 server with upgrades of `/realtime/v1/websocket` to the hub: a socket request the hub
     /// refuses (bad key, unsupported `vsn`) is answered by the HTTP routes (401 `{"error": …}`, as
     /// Realtime answers) instead of hummingbird-websocket's bare 400.
-    public func server(
-        verifier: JWTVerifier?, configuration: HTTP1WebSocketUpgradeChannel.Configuration, time: Timekeeper = .system
-    ) -> HTTPServerBuilder {
+    public func server(verifier: JWTVerifier?, configuration: HTTP1WebSocketUpgradeChannel.Configuration) -> HTTPServerBuilder {
         let controller = RealtimeHubController(hub: hub, verifier: verifier, time: time)
         let webSocketResponder = controller.webSocketRouter().buildResponder()
         return HTTPServerBuilder { responder in
@@ -58,10 +56,5 @@ public struct EmbeddedSupabase: Sendable {
                 admits: controller.admitsUpgrade
             )
         }
-    }
-
-    /// The router that decides upgrades of `/realtime/v1/websocket` to the hub.
-    public func webSocketRouter(verifier: JWTVerifier?) -> Router<BasicWebSocketRequestContext> {
-        RealtimeHubController(hub: hub, verifier: verifier, time: time).webSocketRouter()
     }
 }

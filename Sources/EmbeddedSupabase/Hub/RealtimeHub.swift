@@ -191,7 +191,8 @@ public final class RealtimeHub: Sendable {
 
     /// Reports a socket closed for not reading.
     func observeSlowConsumer(_ id: Int, queuedBytes: Int) {
-        state.withLock { $0.observer?.yield(.slowConsumerDisconnected(connection: id, queuedBytes: queuedBytes)) }
+        let observer = state.withLock { $0.observer }
+        observer?.yield(.slowConsumerDisconnected(connection: id, queuedBytes: queuedBytes))
     }
 
     /// When the socket last sent anything.
