@@ -314,8 +314,16 @@ def test_relay_in_serve_tells_a_match_whose_pass_was_killed(db: psycopg.Connecti
         assert httpx.get(f"{matcher}/readyz", timeout=5).status_code == 200
         time.sleep(1.5)  # three more relay rounds: none may tell them again
 
-    assert broadcasts(db, prefix) == [
-        (f"user:{prefix}{user}", "stranger_matched", {"room": room}, False, "broadcast") for user in ("c1", "c2")
+    # The outbox keeps the room as PostgreSQL rendered it, which drops trailing zeros of the microseconds
+    # (".04288"); the relay sends six digits (".042880"). The same room, created_at as the same instant.
+    told = broadcasts(db, prefix)
+    assert [(topic, event, private, extension) for topic, event, _, private, extension in told] == [
+        (f"user:{prefix}{user}", "stranger_matched", False, "broadcast") for user in ("c1", "c2")
     ]
+    for _, _, payload, _, _ in told:
+        assert sorted(payload) == ["room"]
+        sent = payload["room"]
+        assert {k: v for k, v in sent.items() if k != "created_at"} == {k: v for k, v in room.items() if k != "created_at"}
+        assert datetime.fromisoformat(sent["created_at"]) == datetime.fromisoformat(room["created_at"])
     assert sorted(rooms_in_database(db, prefix)) == [room_id]
     assert queued(db, prefix) == []
