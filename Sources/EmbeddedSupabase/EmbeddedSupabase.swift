@@ -22,13 +22,15 @@ public struct EmbeddedSupabase: Sendable {
     public let time: Timekeeper
 
     /// Creates empty queues named `queues`, empty tables and an idle hub sharing one clock.
-    public init(queues: [String], time: Timekeeper = .system, hub: RealtimeHub = RealtimeHub()) {
+    public init(
+        queues: [String], time: Timekeeper = .system, hub: RealtimeHub = RealtimeHub(), queueLimits: EmbeddedPgmq.Limits = .init()
+    ) {
         let faults = EmbeddedFaults()
         let database = EmbeddedDatabase(queues: queues)
         self.faults = faults
         self.hub = hub
         self.time = time
-        pgmq = EmbeddedPgmq(database: database, time: time, faults: faults)
+        pgmq = EmbeddedPgmq(database: database, time: time, faults: faults, limits: queueLimits)
         store = EmbeddedStore(database: database, faults: faults, time: time)
     }
 

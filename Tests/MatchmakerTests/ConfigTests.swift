@@ -19,6 +19,13 @@ import Testing
         #expect(config.pass.attemptTimeout == .seconds(8))
         #expect(config.jwtSecret == nil)
         #expect(config.port == 8080)
+        #expect(config.embeddedQueueMaxMessages == 100_000)
+    }
+
+    @Test func theEmbeddedQueueLengthIsConfigurableAndBounded() throws {
+        #expect(try config(["EMBEDDED_QUEUE_MAX_MESSAGES": "500"]).embeddedQueueMaxMessages == 500)
+        #expect(throws: ConfigError.self) { try config(["EMBEDDED_QUEUE_MAX_MESSAGES": "0"]) }
+        #expect(throws: ConfigError.self) { try config(["EMBEDDED_QUEUE_MAX_MESSAGES": "lots"]) }
     }
 
     @Test func environmentVariablesOverrideDefaults() throws {

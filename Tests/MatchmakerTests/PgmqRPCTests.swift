@@ -1,3 +1,4 @@
+import EmbeddedSupabase
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -5,9 +6,43 @@ import HummingbirdTesting
 import MatchmakerCore
 import NIOCore
 import Shared
+import TestSupport
 import Testing
 
 @Suite struct PgmqRPCTests {
+    /// Issue 16: `send_batch` of 300,000 messages grew the stand-in's queue without bound. A batch over the limit is
+    /// 400 `22023`; a send that would take the queue past its length is 503 `53400` (PostgREST's status for
+    /// SQLSTATE class 53); neither appends anything, and the queue takes messages again once it drains.
+    @Test func theEmbeddedQueueRefusesOversizedBatchesAndSendsPastItsLength() async throws {
+        var limits = EmbeddedPgmq.Limits()
+        limits.maxQueueLength = 3
+        limits.maxBatch = 2
+        try await withLiveHTTP(backend: EmbeddedBackend(queueLimits: limits)) { client, backend in
+            func rpc(_ function: String, _ body: String) async throws -> TestResponse {
+                try await client.execute(uri: "/rest/v1/rpc/\(function)", method: .post, headers: rpcHeaders, body: jsonBody(body))
+            }
+            let three = #"{"queue_name":"stranger-queue","messages":[{"userId":"a"},{"userId":"b"},{"userId":"c"}]}"#
+            let tooMany = try await rpc("send_batch", three)
+            #expect(tooMany.status == .badRequest)
+            #expect(tooMany.json?["code"] == "22023")
+            #expect(tooMany.json?["message"] == "send_batch takes at most 2 messages, got 3")
+            #expect(backend.pgmq.rows(backend.queueName).isEmpty)
+
+            #expect(
+                try await rpc("send_batch", #"{"queue_name":"stranger-queue","messages":[{"userId":"a"},{"userId":"b"}]}"#).json == [1, 2])
+            let overflowing = try await rpc("send_batch", #"{"queue_name":"stranger-queue","messages":[{"userId":"c"},{"userId":"d"}]}"#)
+            #expect(overflowing.status == .serviceUnavailable)
+            #expect(overflowing.json?["code"] == "53400")
+            #expect(
+                overflowing.json?["message"] == #"queue "stranger-queue" is full: it holds 3 messages (EMBEDDED_QUEUE_MAX_MESSAGES)"#)
+            #expect(backend.pgmq.rows(backend.queueName).count == 2, "nothing of the refused batch was appended")
+            #expect(try await rpc("send", #"{"queue_name":"stranger-queue","message":{"userId":"c"}}"#).json == [3])
+            #expect(try await rpc("send", #"{"queue_name":"stranger-queue","message":{"userId":"d"}}"#).status == .serviceUnavailable)
+            #expect(try await rpc("delete", #"{"queue_name":"stranger-queue","message_id":1}"#).json == true)
+            #expect(try await rpc("send", #"{"queue_name":"stranger-queue","message":{"userId":"d"}}"#).json == [4])
+        }
+    }
+
     @Test func sendReadDeleteArchivePopOverARealSocket() async throws {
         try await AppHarness().app.test(.live) { client in
             func rpc(_ function: String, _ body: String) async throws -> TestResponse {

@@ -6,20 +6,36 @@ import Shared
 /// Every operation is one short critical section of the backend's `EmbeddedDatabase`; `read` is
 /// atomic the way pgmq's `FOR UPDATE SKIP LOCKED` is, so two concurrent readers never lease the same message.
 public final class EmbeddedPgmq: Sendable {
+    /// How much the stand-in holds, since it holds it in memory: pgmq itself sets no bound.
+    public struct Limits: Sendable, Hashable {
+        /// Messages one queue may hold (visible, leased or delayed); a send beyond it is refused.
+        public var maxQueueLength = 100_000
+        /// Messages one `send_batch` call may carry.
+        public var maxBatch = 1_000
+
+        /// The defaults.
+        public init() {}
+    }
+
     let database: EmbeddedDatabase
     private let time: Timekeeper
     private let faults: EmbeddedFaults
+    /// The bounds on what it holds.
+    public let limits: Limits
 
     /// Creates the store with the given queues.
-    public convenience init(queues names: [String], time: Timekeeper, faults: EmbeddedFaults = EmbeddedFaults()) {
-        self.init(database: EmbeddedDatabase(queues: names), time: time, faults: faults)
+    public convenience init(
+        queues names: [String], time: Timekeeper, faults: EmbeddedFaults = EmbeddedFaults(), limits: Limits = Limits()
+    ) {
+        self.init(database: EmbeddedDatabase(queues: names), time: time, faults: faults, limits: limits)
     }
 
     /// Creates the queue side of a shared database.
-    init(database: EmbeddedDatabase, time: Timekeeper, faults: EmbeddedFaults) {
+    init(database: EmbeddedDatabase, time: Timekeeper, faults: EmbeddedFaults, limits: Limits = Limits()) {
         self.database = database
         self.time = time
         self.faults = faults
+        self.limits = limits
     }
 
     /// `pgmq.send`: appends a message, visible after `delay` seconds; returns its id.
@@ -28,10 +44,15 @@ public final class EmbeddedPgmq: Sendable {
     }
 
     /// `pgmq.send_batch`: appends messages in order; returns their ids.
+    /// - Throws: `PgmqError.batchTooLarge` over `limits.maxBatch` messages, `PgmqError.queueFull` when the
+    ///   queue would hold more than `limits.maxQueueLength`; nothing is appended then.
     public func sendBatch(_ queue: String, messages: [JSONValue], delay: Int = 0) throws -> [Int64] {
+        guard messages.count <= limits.maxBatch else { throw PgmqError.batchTooLarge(messages.count, limit: limits.maxBatch) }
         let now = time.now()
-        return try withQueue(queue) { state in
-            messages.map { message in
+        let limit = limits.maxQueueLength
+        let ids: [Int64]? = try withQueue(queue) { state in
+            guard state.rows.count + messages.count <= limit else { return nil }
+            return messages.map { message in
                 let id = state.nextID
                 state.nextID += 1
                 state.rows.append(
@@ -42,6 +63,8 @@ public final class EmbeddedPgmq: Sendable {
                 return id
             }
         }
+        guard let ids else { throw PgmqError.queueFull(queue, limit: limit) }
+        return ids
     }
 
     /// Appends a message with a given send time: fixtures use it to seed a queue with ages.
@@ -155,6 +178,16 @@ public struct PgmqError: Error, Sendable, Hashable, CustomStringConvertible {
     /// pgmq's tables are `pgmq.q_<name>`; a missing queue is a missing relation (42P01).
     public static func queueNotFound(_ name: String) -> PgmqError {
         PgmqError(code: "42P01", message: "relation \"pgmq.q_\(name.lowercased())\" does not exist")
+    }
+
+    /// More messages in one `send_batch` than the stand-in takes (22023, invalid parameter value: 400).
+    public static func batchTooLarge(_ count: Int, limit: Int) -> PgmqError {
+        PgmqError(code: "22023", message: "send_batch takes at most \(limit) messages, got \(count)")
+    }
+
+    /// The queue holds as many messages as the stand-in keeps (53400, configuration limit exceeded: 503).
+    public static func queueFull(_ name: String, limit: Int) -> PgmqError {
+        PgmqError(code: "53400", message: "queue \"\(name)\" is full: it holds \(limit) messages (EMBEDDED_QUEUE_MAX_MESSAGES)")
     }
 
     public var description: String { "\(code): \(message)" }

@@ -78,7 +78,14 @@ struct RPCController: Sendable {
         } catch let error as SQLError {
             throw PostgRESTError(error)
         } catch let error as PgmqError {
-            throw PostgRESTError(status: error.code == "42P01" ? .notFound : .internalServerError, code: error.code, message: error.message)
+            let status: HTTPResponse.Status =
+                switch error.code {
+                case "42P01": .notFound
+                case "22023": .badRequest
+                case "53400": .serviceUnavailable  // PostgREST answers SQLSTATE class 53 with 503
+                default: .internalServerError
+                }
+            throw PostgRESTError(status: status, code: error.code, message: error.message)
         } catch let fault as InjectedFault {
             throw PostgRESTError(status: .init(code: fault.status), code: "XX000", message: "\(fault)")
         }

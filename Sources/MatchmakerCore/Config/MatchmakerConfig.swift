@@ -38,6 +38,8 @@ import Shared
 /// - `SUPABASE_ANON_KEY` (secret, optional): the anon JWT or a publishable key `sb_publishable_…`;
 ///   `matchmaker doctor` uses it to check what the app server and browsers can do, and a publishable
 ///   key is accepted in `apikey` as the `anon` role. `SUPABASE_PUBLISHABLE_KEY` is read when it is unset.
+/// - `EMBEDDED_QUEUE_MAX_MESSAGES` (default `100000`): messages the embedded backend's queue holds; a send
+///   beyond it is refused with 503, as the stand-in keeps everything in memory.
 /// - `DATABASE_URL` (secret, optional): selects the `postgres` backend; neither URL means the embedded backend.
 /// - `NOTIFY_PRIVATE` (switch, default `false`): broadcast notifications on private channels.
 /// - `HTTP_CONNECTIONS_PER_HOST` (int, default `8`): outbound HTTP connection cap per host.
@@ -77,6 +79,8 @@ public struct MatchmakerConfig: Sendable, Hashable {
     public var maxChannelsPerConnection = 10
     /// Realtime joins per second across the pool.
     public var realtimeJoinsPerSecond = 100
+    /// Messages the embedded backend's queue may hold (`EMBEDDED_QUEUE_MAX_MESSAGES`).
+    public var embeddedQueueMaxMessages = 100_000
 
     /// The defaults.
     public init() {}
@@ -115,6 +119,8 @@ public struct MatchmakerConfig: Sendable, Hashable {
         connectionsPerHost = try reader.integer("http.connectionsPerHost", default: connectionsPerHost, in: 1...256)
         maxChannelsPerConnection = try reader.integer("maxChannelsPerConnection", default: maxChannelsPerConnection, in: 1...100)
         realtimeJoinsPerSecond = try reader.integer("realtime.joinsPerSecond", default: realtimeJoinsPerSecond, in: 1...10_000)
+        embeddedQueueMaxMessages = try reader.integer(
+            "embedded.queueMaxMessages", default: embeddedQueueMaxMessages, in: 1...100_000_000)
         if supabaseURL != nil, serviceRoleKey == nil {
             throw ConfigError(key: "SUPABASE_SERVICE_ROLE_KEY", value: "(missing: required with SUPABASE_URL)")
         }

@@ -26,14 +26,24 @@ public struct EmbeddedBackend: Sendable {
     ///
     /// Until a socket joins the hub's `global:lobby` (or a test sets presence), presence is unavailable and
     /// passes run degraded (nobody is dropped for it). Notifications are broadcast through the hub.
-    public init(queueName: String = "stranger-queue", time: Timekeeper = .system, hub: RealtimeHub = RealtimeHub()) {
-        let supabase = EmbeddedSupabase(queues: [queueName], time: time, hub: hub)
+    public init(
+        queueName: String = "stranger-queue", time: Timekeeper = .system, hub: RealtimeHub = RealtimeHub(),
+        queueLimits: EmbeddedPgmq.Limits = .init()
+    ) {
+        let supabase = EmbeddedSupabase(queues: [queueName], time: time, hub: hub, queueLimits: queueLimits)
         self.supabase = supabase
         self.queueName = queueName
         presence = EmbeddedPresence(.unavailable(reason: "no lobby connected to the embedded backend"), live: { hub.lobbySnapshot() })
         notifier = EmbeddedNotifier(faults: supabase.faults) { notification in
             hub.broadcast(name: notification.topic, event: notification.event, payload: notification.payload)
         }
+    }
+
+    /// A backend whose queue holds at most `queueMaxMessages` (`EMBEDDED_QUEUE_MAX_MESSAGES`).
+    public init(queueName: String, queueMaxMessages: Int) {
+        var limits = EmbeddedPgmq.Limits()
+        limits.maxQueueLength = queueMaxMessages
+        self.init(queueName: queueName, queueLimits: limits)
     }
 
     /// The pass's ports over this backend.
