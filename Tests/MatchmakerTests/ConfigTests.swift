@@ -19,6 +19,14 @@ import Testing
         #expect(config.pass.attemptTimeout == .seconds(8))
         #expect(config.jwtSecret == nil)
         #expect(config.port == 8080)
+        #expect(config.logFormat == .text)
+    }
+
+    @Test func logFormatIsTextOrJSONAndAnythingElseIsNamed() throws {
+        #expect(try config(["LOG_FORMAT": "JSON"]).logFormat == .json)
+        #expect(try config(["LOG_FORMAT": "text"]).logFormat == .text)
+        let error = #expect(throws: ConfigError.self) { try config(["LOG_FORMAT": "xml"]) }
+        #expect(error?.description == #"invalid value for LOG_FORMAT: "xml""#)
     }
 
     @Test func environmentVariablesOverrideDefaults() throws {
@@ -55,7 +63,7 @@ import Testing
     @Test(arguments: [
         ("HTTP_PORT", "eighty"), ("HTTP_PORT", "70000"), ("MATCH_INTERVAL", "-1"), ("QUEUE_LEASE_SECONDS", "0"),
         ("SKIP_WINDOW", "ten"), ("LOG_LEVEL", "loud"), ("BATCH_SIZE", "1.5"), ("REALTIME_JOINS_PER_SECOND", "0"),
-        ("MAX_CHANNELS_PER_CONNECTION", "many"),
+        ("MAX_CHANNELS_PER_CONNECTION", "many"), ("LOG_FORMAT", "xml"),
     ])
     func invalidValuesAreErrorsNotSilentDefaults(key: String, value: String) {
         #expect(throws: ConfigError.self) { try config([key: value]) }

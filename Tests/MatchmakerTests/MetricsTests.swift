@@ -96,23 +96,27 @@ import Testing
         monitor.succeeded(after: .milliseconds(20))
         monitor.connecting(socket: 2, reconnect: false)
         monitor.failed(RealtimeError(.joinRefused, reason: "ChannelRateLimitReached"), at: Date(timeIntervalSince1970: 0))
+        // A status no pattern names is counted under `other`, so the label stays bounded.
+        monitor.failed(RealtimeError(.handshakeRefused, reason: "teapot", status: 418), at: Date(timeIntervalSince1970: 0))
         monitor.connecting(socket: 2, reconnect: true)
         monitor.opened(socket: 2)
         monitor.closed(socket: 1, wasOpen: true)
         try await harness.app.test(.router) { client in
             let samples = try await metrics(client)
             let expected: [String: Double] = [
-                "realtime_connect_attempts_total": 3,
-                "realtime_failed_connections_total": 1,
-                "realtime_reconnect_attempts_total": 1,
-                "realtime_active_connections": 1,
-                "realtime_response_seconds_count": 1,
-                "realtime_response_seconds_sum": 0.02,
-                #"realtime_errors_total{pattern="ChannelRateLimitReached"}"#: 1,
+                "matchmaker_realtime_connect_attempts_total": 3,
+                "matchmaker_realtime_failed_connections_total": 2,
+                "matchmaker_realtime_reconnect_attempts_total": 1,
+                "matchmaker_realtime_active_connections": 1,
+                "matchmaker_realtime_response_seconds_count": 1,
+                "matchmaker_realtime_response_seconds_sum": 0.02,
+                #"matchmaker_realtime_errors_total{pattern="ChannelRateLimitReached"}"#: 1,
+                #"matchmaker_realtime_errors_total{pattern="other"}"#: 1,
             ]
             for (name, value) in expected.sorted(by: { $0.key < $1.key }) {
                 #expect(samples[name] == value, "\(name)")
             }
+            #expect(samples[#"matchmaker_realtime_errors_total{pattern="HTTP 418"}"#] == nil)
         }
     }
 }
