@@ -21,6 +21,8 @@ public struct EmbeddedBackend: Sendable {
     public var faults: EmbeddedFaults { supabase.faults }
     /// The local Realtime hub: the lobby's presence and the `user:<id>` notifications live here.
     public var hub: RealtimeHub { supabase.hub }
+    /// The clock of the queue and tables.
+    public let time: Timekeeper
 
     /// Creates an empty backend with the queue `queueName`.
     ///
@@ -30,6 +32,7 @@ public struct EmbeddedBackend: Sendable {
         let supabase = EmbeddedSupabase(queues: [queueName], time: time, hub: hub)
         self.supabase = supabase
         self.queueName = queueName
+        self.time = time
         presence = EmbeddedPresence(.unavailable(reason: "no lobby connected to the embedded backend"), live: { hub.lobbySnapshot() })
         notifier = EmbeddedNotifier(faults: supabase.faults) { notification in
             hub.broadcast(name: notification.topic, event: notification.event, payload: notification.payload)
