@@ -25,6 +25,9 @@ public final class RealtimeMonitor: Sendable {
         public var errorPatterns: [String: Int] = [:]
         /// Per-socket state: `connecting`, `open`, `reconnecting`, `closed`.
         public var connections: [String: String] = [:]
+
+        /// Nothing counted yet.
+        public init() {}
     }
 
     private struct State {
