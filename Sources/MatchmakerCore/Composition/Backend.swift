@@ -1,4 +1,3 @@
-import EmbeddedSupabase
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -34,8 +33,7 @@ public struct Backend: Sendable {
     public static func embedded(_ embedded: EmbeddedBackend) -> Backend {
         Backend(
             name: "embedded", ports: embedded.ports, embedded: embedded, readiness: { nil }, services: [],
-            queueLevels: { QueueLevels(rows: embedded.pgmq.rows(embedded.queueName), now: embedded.time.now()) },
-            outboxBacklog: { embedded.store.pendingMatches(queue: embedded.queueName) }
+            queueLevels: { embedded.queueLevels() }, outboxBacklog: { embedded.outboxBacklog() }
         )
     }
 

@@ -39,6 +39,12 @@ public struct EmbeddedBackend: Sendable {
         }
     }
 
+    /// The queue's levels now, on the backend's clock.
+    public func queueLevels() -> QueueLevels { QueueLevels(rows: pgmq.rows(queueName), now: time.now()) }
+
+    /// Matches committed and not yet acknowledged or undone (the stand-in's `matchmaker_outbox`).
+    public func outboxBacklog() -> Int { store.pendingMatches(queue: queueName) }
+
     /// The pass's ports over this backend.
     public var ports: MatchPorts {
         MatchPorts(
