@@ -20,12 +20,20 @@ import Testing
         #expect(config.jwtSecret == nil)
         #expect(config.port == 8080)
         #expect(config.embeddedQueueMaxMessages == 100_000)
+        #expect(config.logFormat == .text)
     }
 
     @Test func theEmbeddedQueueLengthIsConfigurableAndBounded() throws {
         #expect(try config(["EMBEDDED_QUEUE_MAX_MESSAGES": "500"]).embeddedQueueMaxMessages == 500)
         #expect(throws: ConfigError.self) { try config(["EMBEDDED_QUEUE_MAX_MESSAGES": "0"]) }
         #expect(throws: ConfigError.self) { try config(["EMBEDDED_QUEUE_MAX_MESSAGES": "lots"]) }
+    }
+
+    @Test func logFormatIsTextOrJSONAndAnythingElseIsNamed() throws {
+        #expect(try config(["LOG_FORMAT": "JSON"]).logFormat == .json)
+        #expect(try config(["LOG_FORMAT": "text"]).logFormat == .text)
+        let error = #expect(throws: ConfigError.self) { try config(["LOG_FORMAT": "xml"]) }
+        #expect(error?.description == #"invalid value for LOG_FORMAT: "xml""#)
     }
 
     @Test func environmentVariablesOverrideDefaults() throws {
@@ -97,7 +105,7 @@ import Testing
     @Test(arguments: [
         ("HTTP_PORT", "eighty"), ("HTTP_PORT", "70000"), ("MATCH_INTERVAL", "-1"), ("QUEUE_LEASE_SECONDS", "0"),
         ("SKIP_WINDOW", "ten"), ("LOG_LEVEL", "loud"), ("BATCH_SIZE", "1.5"), ("REALTIME_JOINS_PER_SECOND", "0"),
-        ("MAX_CHANNELS_PER_CONNECTION", "many"),
+        ("MAX_CHANNELS_PER_CONNECTION", "many"), ("LOG_FORMAT", "xml"),
     ])
     func invalidValuesAreErrorsNotSilentDefaults(key: String, value: String) {
         #expect(throws: ConfigError.self) { try config([key: value]) }

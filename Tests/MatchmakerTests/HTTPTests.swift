@@ -20,15 +20,18 @@ struct AppHarness {
     init(now: Date = Date(timeIntervalSince1970: 1_800_000_000)) { pass = PassHarness(now: now) }
 
     var app: some ApplicationProtocol {
+        buildApplication(parts, configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)), logger: testLogger)
+    }
+
+    /// What the application serves, over this harness's backend and exporter.
+    var parts: AppParts {
         let runner = PassRunner(
             pass: MatchPass(
                 ports: pass.backend.ports, settings: pass.settings, time: pass.time, roomIDs: RoomIDSource(seed: 3),
                 metrics: MatchMetrics(factory: exporter.factory), logger: testLogger
             )
         )
-        let parts = AppParts(backend: .embedded(pass.backend), runner: runner, verifier: verifier, exporter: exporter)
-        return buildApplication(
-            parts, configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)), logger: testLogger)
+        return AppParts(backend: .embedded(pass.backend), runner: runner, verifier: verifier, exporter: exporter)
     }
 }
 

@@ -114,9 +114,9 @@ import Testing
         #expect(snapshot.errorPatterns == ["UNAUTHORIZED": 1])
         #expect(snapshot.lastError == "join_refused: Unauthorized: no")
         #expect(snapshot.connections == ["1": "reconnecting"])
-        #expect(try metrics.expectCounter("realtime_reconnect_attempts_total").totalValue == 1)
-        #expect(try metrics.expectCounter("realtime_errors_total", [("pattern", "UNAUTHORIZED")]).totalValue == 1)
-        #expect(try metrics.expectTimer("realtime_response_seconds").values.count == 2)
+        #expect(try metrics.expectCounter("matchmaker_realtime_reconnect_attempts_total").totalValue == 1)
+        #expect(try metrics.expectCounter("matchmaker_realtime_errors_total", [("pattern", "UNAUTHORIZED")]).totalValue == 1)
+        #expect(try metrics.expectTimer("matchmaker_realtime_response_seconds").values.count == 2)
     }
 
     static let systemPayload: JSONValue = [

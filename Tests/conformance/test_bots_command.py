@@ -1,10 +1,12 @@
 """`matchmaker bots` as its own process against a running embedded `matchmaker serve` (bots off there):
-its /healthz and /stats, its bots in serve's lobby, and a SIGTERM that takes them out and exits 0.
+its /healthz, /readyz, /metrics and /stats, its bots in serve's lobby, its JSON log lines (LOG_FORMAT=json)
+with the periodic status line, and a SIGTERM that takes them out and exits 0.
 
 Run by scripts/conformance.sh (MATCHMAKER_URL, MATCHMAKER_BIN, bots off in serve, no scheduled passes).
 """
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -22,6 +24,16 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def samples(text: str) -> dict[str, float]:
+    """The samples of a Prometheus text exposition: `name{labels}` -> value."""
+    found = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            found[name] = float(value)
+    return found
 
 
 def bots_in(state: dict) -> list[str]:
@@ -49,7 +61,9 @@ async def test_the_bots_command_serves_its_bots_and_takes_them_out_on_sigterm(ba
         "BOT_MAX_COUNT": "2",
         "BOT_STAGGER_MIN_MS": "0",
         "BOT_STAGGER_MAX_MS": "0",
-        "LOG_LEVEL": "error",
+        "MAINTENANCE_INTERVAL_MS": "300",
+        "LOG_LEVEL": "info",
+        "LOG_FORMAT": "json",
     }
     for key in ("SUPABASE_URL", "DATABASE_URL", "SUPABASE_JWT_SECRET", "BOTS"):
         env.pop(key, None)
@@ -92,9 +106,44 @@ async def test_the_bots_command_serves_its_bots_and_takes_them_out_on_sigterm(ba
             in_lobby = await until(two_in_lobby)
             assert all(key.startswith("bot-") for key in in_lobby), in_lobby
 
+            ready = await http.get(f"{bots_url}/readyz")
+            assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+
+            # serve runs no pass here, so both bots stay waiting in the queue once they have joined it.
+            async def both_waiting():
+                return (await http.get(f"{bots_url}/stats")).json()["waiting"] == 2
+
+            await until(both_waiting)
+            scrape = await http.get(f"{bots_url}/metrics")
+            assert scrape.status_code == 200
+            assert scrape.headers["content-type"].startswith("text/plain")
+            metrics = samples(scrape.text)
+            assert metrics["matchmaker_bots_target"] == 2
+            assert metrics["matchmaker_bots_running"] == 2
+            assert metrics["matchmaker_bots_waiting"] == 2
+            assert metrics["matchmaker_bots_in_room"] == 0
+            # The manager's lobby observer and each bot join `global:lobby`, each on a socket of its own.
+            assert metrics["matchmaker_realtime_active_connections"] == 3
+            assert metrics["matchmaker_realtime_connect_attempts_total"] == 3
+            assert metrics["matchmaker_realtime_failed_connections_total"] == 0
+            assert metrics['matchmaker_http_requests_total{method="GET",route="/readyz",status="200"}'] == 1
+            assert metrics['matchmaker_http_request_duration_seconds_count{method="GET",route="/readyz"}'] == 1
+            assert not any(name.startswith("realtime_") for name in metrics), "only matchmaker_ names"
+
         process.send_signal(signal.SIGTERM)
         code = await asyncio.to_thread(process.wait, TIMEOUT)
-        assert code == 0, process.communicate()[1]
+        stderr = process.communicate()[1]
+        assert code == 0, stderr
+
+        # LOG_FORMAT=json: every line one JSON object; the status line names the bots and the pool.
+        records = [json.loads(line) for line in stderr.splitlines() if line.strip()]
+        assert records and all({"timestamp", "level", "label", "message", "metadata", "source"} <= record.keys() for record in records)
+        statuses = [record for record in records if record["message"].startswith("Status: ")]
+        assert statuses, [record["message"] for record in records]
+        assert all(record["level"] == "info" for record in statuses)
+        last = statuses[-1]["metadata"]
+        assert last["bots.target"] == "2", last
+        assert {"pool.sockets", "pool.channels", "realtime.connections", "realtime.failures", "bots.running"} <= last.keys(), last
 
         async def lobby_empty():
             return bots_in(lobby.presence_state()) == []

@@ -309,9 +309,19 @@ def test_relay_in_serve_tells_a_match_whose_pass_was_killed(db: psycopg.Connecti
     assert broadcasts(db, prefix) == []
 
     # `serve` on DATABASE_URL alone: its relay claims the row once the claim (max(2 × 2 s lease, 10 s)) runs out.
-    with serve(process_env(DATABASE_URL=database_url, BOTS="off", MATCH_INTERVAL="0.5")) as matcher:
+    with serve(process_env(DATABASE_URL=database_url, BOTS="off", MATCH_INTERVAL="0.5", MAINTENANCE_INTERVAL_MS="200")) as matcher:
         poll("the relay to clear the outbox", lambda: rows(db, "select count(*) from public.matchmaker_outbox where room_id = %s", (room_id,)) == [(0,)], deadline=30)
         assert httpx.get(f"{matcher}/readyz", timeout=5).status_code == 200
+        # The status line's gauges, sampled every MAINTENANCE_INTERVAL_MS from pgmq.metrics() and the outbox table.
+        gauges = ("matchmaker_queue_depth_messages", "matchmaker_queue_oldest_message_age_seconds", "matchmaker_outbox_backlog_rows")
+
+        def sampled() -> str | None:
+            text = httpx.get(f"{matcher}/metrics", timeout=5).text
+            return text if all(f"\n{name} " in text for name in gauges) else None
+
+        scrape = poll("the queue and outbox gauges", sampled)
+        values = {line.split(" ")[0]: float(line.split(" ")[1]) for line in scrape.splitlines() if line.startswith(gauges)}
+        assert values["matchmaker_queue_depth_messages"] >= 0 and values["matchmaker_outbox_backlog_rows"] >= 0, values
         time.sleep(1.5)  # three more relay rounds: none may tell them again
 
     # The outbox keeps the room as PostgreSQL rendered it, which drops trailing zeros of the microseconds

@@ -80,6 +80,11 @@ extension EmbeddedStore {
         }
     }
 
+    /// Rows of `matchmaker_outbox` for `queue`: matches committed and not yet acknowledged or undone.
+    public func pendingMatches(queue: String) -> Int {
+        database.withLock { state in state.outbox.values.count { $0.queueName == queue } }
+    }
+
     /// `public.ack_stranger_match`: both users were told; true when the match was pending.
     public func ackStrangerMatch(roomID: String) -> Bool {
         database.withLock { $0.outbox.removeValue(forKey: roomID) != nil }

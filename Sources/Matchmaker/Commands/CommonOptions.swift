@@ -2,16 +2,21 @@ import ArgumentParser
 import Configuration
 import Logging
 import MatchmakerCore
+import Shared
 
 /// Options every command accepts; each overrides the environment variable of the same meaning.
 struct CommonOptions: ParsableArguments {
     @Option(help: "Log level (LOG_LEVEL): trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
+    @Option(help: "Log format (LOG_FORMAT): text or json (one JSON object per line).")
+    var logFormat: String?
+
     /// One reader: the options given on the command line first, then the environment.
     func reader(extra: [AbsoluteConfigKey: ConfigValue] = [:]) -> ConfigReader {
         var values = extra
         if let logLevel { values["log.level"] = ConfigValue(.string(logLevel), isSecret: false) }
+        if let logFormat { values["log.format"] = ConfigValue(.string(logFormat), isSecret: false) }
         return ConfigReader(providers: [
             InMemoryProvider(name: "command line", values: values),
             EnvironmentVariablesProvider(
@@ -27,9 +32,16 @@ struct CommonOptions: ParsableArguments {
     func bootstrap(extra: [AbsoluteConfigKey: ConfigValue] = [:]) throws -> (MatchmakerConfig, Logger) {
         let config = try Self.validated { () throws(ConfigError) in try MatchmakerConfig(reader: reader(extra: extra)) }
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = config.logLevel
-            return handler
+            switch config.logFormat {
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = config.logLevel
+                return handler
+            case .json:
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = config.logLevel
+                return handler
+            }
         }
         return (config, Logger(label: "matchmaker"))
     }

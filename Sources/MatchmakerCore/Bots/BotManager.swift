@@ -53,6 +53,9 @@ public final class BotManager: Service {
         public var lastError: String?
         /// Set when a bot failed with a non-retryable error (`UNAUTHORIZED`, …): no more bots are started.
         public var halted: String?
+
+        /// No bots, not running.
+        public init() {}
     }
 
     private struct Entry {

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
 import ServiceLifecycle
 import Shared
 
@@ -17,16 +18,19 @@ public struct BotParts: Sendable {
     public var services: [any Service] { [http, realtime, manager] }
 }
 
-/// Builds the bot service against the project of `realtime` (Supabase, or an embedded `serve`) with its API key.
-public func buildBotService(config: BotConfig, realtime realtimeConfiguration: RealtimeConfiguration, queue: String, logger: Logger)
-    -> BotParts
-{
+/// Builds the bot service against the project of `realtime` (Supabase, or an embedded `serve`) with its API key;
+/// its Realtime monitor records into `metrics`.
+public func buildBotService(
+    config: BotConfig, realtime realtimeConfiguration: RealtimeConfiguration, queue: String,
+    metrics: any MetricsFactory = MetricsSystem.factory, logger: Logger
+) -> BotParts {
     let url = realtimeConfiguration.url
     let timeout = realtimeConfiguration.connectTimeout
     let http = AsyncHTTPTransport.makeClient(connectTimeout: timeout)
     let transport = AsyncHTTPTransport(client: http, baseURL: url, apiKey: realtimeConfiguration.apiKey, timeout: timeout, logger: logger)
     // A refused handshake (401/403/404: a wrong key or URL) is probed over HTTP so that no bot retries it.
-    let realtime = RealtimeClient(configuration: realtimeConfiguration, handshakeProbe: transport, logger: logger)
+    let realtime = RealtimeClient(
+        configuration: realtimeConfiguration, monitor: RealtimeMonitor(factory: metrics), handshakeProbe: transport, logger: logger)
     let manager = BotManager(
         settings: config.manager, client: realtime, store: BotStore(transport: transport, queue: queue),
         presence: LobbyObserver(client: realtime), logger: logger
@@ -34,10 +38,12 @@ public func buildBotService(config: BotConfig, realtime realtimeConfiguration: R
     return BotParts(http: HTTPClientService(client: http), realtime: realtime, manager: manager)
 }
 
-/// The router of `matchmaker bots`: `/healthz` and `/stats`.
-public func buildBotRouter(_ manager: BotManager) -> Router<BasicRequestContext> {
-    let router = Router()
-    router.get("/healthz") { _, _ in Response.json(["status": "ok"] as JSONValue) }
-    router.get("/stats") { _, _ in Response.json(BotStats(manager)) }
-    return router
+/// Why the bot service is not ready, or nil once its manager runs, has not halted, and its Realtime client
+/// has an open socket (the lobby channel the manager watches is joined on its first tick).
+public func botReadiness(_ manager: BotManager) -> String? {
+    let stats = manager.stats
+    guard stats.isRunning else { return "the bot manager has not started" }
+    if let halted = stats.halted { return "bots halted: \(halted)" }
+    guard manager.client.monitor.snapshot.activeConnections > 0 else { return "the Realtime client is not connected" }
+    return nil
 }

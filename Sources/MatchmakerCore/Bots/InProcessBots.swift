@@ -21,7 +21,10 @@ public final class InProcessBots: Service {
     }
 
     /// The manager's and pool's numbers, once the bots run.
-    public var stats: BotStats? { manager.withLock { $0 }.map(BotStats.init) }
+    public var stats: BotStats? { running.map(BotStats.init) }
+
+    /// The manager, once the bots run.
+    public var running: BotManager? { manager.withLock { $0 } }
 
     public func run() async throws {
         guard let port = try? await cancelWhenGracefulShutdown({ await self.port.value() }) else { return }

@@ -23,10 +23,18 @@ public struct Backend: Sendable {
     public var relay: OutboxRelay?
     /// Every HTTP exchange, when recording.
     public var recorder: RecordingTransport?
+    /// The queue's levels, where the backend can read them: the embedded pgmq, or `pgmq.metrics` over
+    /// `DATABASE_URL`. Not on `supabase` alone: `pgmq_public` does not expose `pgmq.metrics`.
+    public var queueLevels: (@Sendable () async throws -> QueueLevels)?
+    /// Rows of `matchmaker_outbox` not yet relayed, where the backend keeps an outbox.
+    public var outboxBacklog: (@Sendable () async throws -> Int)?
 
     /// The embedded backend `embedded`: nothing to start, always ready.
     public static func embedded(_ embedded: EmbeddedBackend) -> Backend {
-        Backend(name: "embedded", ports: embedded.ports, embedded: embedded, readiness: { nil }, services: [])
+        Backend(
+            name: "embedded", ports: embedded.ports, embedded: embedded, readiness: { nil }, services: [],
+            queueLevels: { embedded.queueLevels() }, outboxBacklog: { embedded.outboxBacklog() }
+        )
     }
 
     /// Builds the configured backend.
@@ -74,14 +82,16 @@ public struct Backend: Sendable {
             return Backend(
                 name: supabase == nil ? "postgres" : "postgres+supabase", ports: postgres.ports(presence: presence, notifier: notifier),
                 realtime: realtime, readiness: { await postgres.readiness() }, services: services,
-                relay: postgres.relay(notifier: notifier, settings: config.pass), recorder: recorder
+                relay: postgres.relay(notifier: notifier, settings: config.pass), recorder: recorder,
+                queueLevels: { try await postgres.queueLevels() }, outboxBacklog: { try await postgres.outboxBacklog() }
             )
         }
         let backend = supabase!
         return Backend(
             name: "supabase", ports: backend.ports(presence: presence), realtime: realtime,
             readiness: { await backend.readiness() }, services: services,
-            relay: backend.relay(settings: config.pass, time: time, logger: logger), recorder: recorder
+            relay: backend.relay(settings: config.pass, time: time, logger: logger), recorder: recorder,
+            outboxBacklog: { [queueName = config.queueName] in try await backend.outboxBacklog(queueName: queueName) }
         )
     }
 

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import Metrics
 import ServiceLifecycle
 import Shared
 import UnixSignals
@@ -47,8 +48,12 @@ public func buildServe(
         services.append(OutboxRelayService(relay: relay, interval: config.matchInterval, logger: logger))
     }
     let port = BoundPort()
-    let bots = backend.embedded == nil ? nil : inProcessBots(config: config, bots: botConfig, port: port, logger: logger)
+    let bots =
+        backend.embedded == nil
+        ? nil : inProcessBots(config: config, bots: botConfig, port: port, metrics: exporter.factory, logger: logger)
     let parts = AppParts(backend: backend, runner: runner, verifier: verifier, exporter: exporter, bots: bots)
+    services.append(
+        StatusService(interval: botConfig.manager.interval, gauges: parts.gauges, logger: logger) { await parts.status(logger: logger) })
     let application = buildApplication(
         parts, services: services,
         configuration: ApplicationConfiguration(address: .hostname(config.host, port: config.port), serverName: "matchmaker"),
@@ -61,7 +66,9 @@ public func buildServe(
 }
 
 /// The in-process bots of the embedded backend (`BOTS`, default on), or nil when they are off.
-private func inProcessBots(config: MatchmakerConfig, bots: BotConfig, port: BoundPort, logger: Logger) -> InProcessBots? {
+private func inProcessBots(
+    config: MatchmakerConfig, bots: BotConfig, port: BoundPort, metrics: any MetricsFactory, logger: Logger
+) -> InProcessBots? {
     guard bots.enabled else {
         logger.info("Bots are off (BOTS=off)")
         return nil
@@ -74,7 +81,7 @@ private func inProcessBots(config: MatchmakerConfig, bots: BotConfig, port: Boun
     return InProcessBots(port: port, logger: logger) { port in
         buildBotService(
             config: bots, realtime: config.realtimeConfiguration(url: "http://\(host):\(port)", apiKey: bots.serviceRoleKey ?? ""),
-            queue: config.queueName, logger: logger
+            queue: config.queueName, metrics: metrics, logger: logger
         )
     }
 }

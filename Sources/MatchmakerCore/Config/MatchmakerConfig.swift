@@ -11,6 +11,7 @@ import Shared
 /// - `HTTP_HOST` (string, default `127.0.0.1`): address to bind; `0.0.0.0` in containers.
 /// - `HTTP_PORT` (int, default `8080`): port to bind; `0` picks a free one.
 /// - `LOG_LEVEL` (string, default `info`): `trace`, `debug`, `info`, `notice`, `warning`, `error`, `critical`.
+/// - `LOG_FORMAT` (string, default `text`): `text` (swift-log's lines) or `json` (one JSON object per line).
 /// - `QUEUE_NAME` (string, default `stranger-queue`): the pgmq queue.
 /// - `QUEUE_LEASE_SECONDS` (int, default `30`): pgmq visibility timeout of a pass's read.
 /// - `BATCH_SIZE` (int, default `100`): messages leased per pass.
@@ -53,6 +54,8 @@ public struct MatchmakerConfig: Sendable, Hashable {
     public var port = 8080
     /// Log level.
     public var logLevel = Logger.Level.info
+    /// How log lines are written.
+    public var logFormat = LogFormat.text
     /// The pgmq queue.
     public var queueName = "stranger-queue"
     /// Time between scheduled passes.
@@ -92,6 +95,9 @@ public struct MatchmakerConfig: Sendable, Hashable {
         let level = reader.string(forKey: "log.level", default: "info").lowercased()
         guard let parsed = Logger.Level(rawValue: level) else { throw ConfigError(key: "LOG_LEVEL", value: level) }
         logLevel = parsed
+        let format = reader.string(forKey: "log.format", default: "text").lowercased()
+        guard let parsedFormat = LogFormat(rawValue: format) else { throw ConfigError(key: "LOG_FORMAT", value: format) }
+        logFormat = parsedFormat
         queueName = reader.string(forKey: "queue.name", default: queueName)
         matchInterval = .seconds(double: try reader.seconds("match.interval", default: 2))
         pass.leaseSeconds = try reader.integer("queue.leaseSeconds", default: pass.leaseSeconds, in: 1...3600)
@@ -166,4 +172,12 @@ extension MatchmakerConfig {
         configuration.joinsPerSecond = realtimeJoinsPerSecond
         return configuration
     }
+}
+
+/// How log lines are written (`LOG_FORMAT`).
+public enum LogFormat: String, Sendable, Hashable, CaseIterable {
+    /// swift-log's `StreamLogHandler` lines.
+    case text
+    /// One JSON object per line (`JSONLogHandler`).
+    case json
 }

@@ -20,6 +20,8 @@ public struct AppParts: Sendable {
     public var exporter: PrometheusExporter
     /// The in-process bots, whose numbers `/stats` shows under `bots`.
     public var bots: InProcessBots?
+    /// The gauges of the status line (queue, outbox, bots), in `exporter`.
+    public var gauges: OpsGauges
 
     /// Bundles the parts.
     public init(backend: Backend, runner: PassRunner, verifier: JWTVerifier?, exporter: PrometheusExporter, bots: InProcessBots? = nil) {
@@ -28,6 +30,16 @@ public struct AppParts: Sendable {
         self.verifier = verifier
         self.exporter = exporter
         self.bots = bots
+        gauges = OpsGauges(factory: exporter.factory)
+    }
+
+    /// The status line's numbers now: the Realtime client (the lobby's, or the in-process bots' pool), the bots,
+    /// and the backend's queue levels and outbox backlog.
+    public func status(logger: Logger) async -> OpsStatus {
+        let manager = bots?.running
+        return await OpsStatus.read(
+            client: backend.realtime ?? manager?.client, bots: manager, queueLevels: backend.queueLevels,
+            outboxBacklog: backend.outboxBacklog, logger: logger)
     }
 
     /// `/stats` now, from every part that runs in this process.
@@ -44,8 +56,13 @@ public struct AppParts: Sendable {
 /// Builds the router: the function endpoint, operations routes and, on the embedded backend, the Supabase slice.
 public func buildRouter(_ parts: AppParts) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
+    router.add(middleware: HTTPMetricsMiddleware(factory: parts.exporter.factory))
     FunctionController(runner: parts.runner, verifier: parts.verifier).addRoutes(to: router)
-    OpsController(stats: parts.statsReport, exporter: parts.exporter, readiness: parts.backend.readiness).addRoutes(to: router)
+    let (bots, gauges) = (parts.bots, parts.gauges)
+    OpsController(
+        stats: parts.statsReport, exporter: parts.exporter, readiness: parts.backend.readiness,
+        refresh: { if let manager = bots?.running { gauges.record(bots: manager.stats) } }
+    ).addRoutes(to: router)
     parts.backend.embedded?.supabase.addRoutes(to: router, verifier: parts.verifier)
     return router
 }

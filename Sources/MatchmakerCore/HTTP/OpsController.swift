@@ -3,15 +3,17 @@ import Hummingbird
 import NIOCore
 import Shared
 
-/// `/healthz`, `/readyz`, `/metrics` and `/stats`.
-struct OpsController: Sendable {
+/// `/healthz`, `/readyz`, `/metrics` and `/stats`, for `serve` and `bots` alike.
+struct OpsController<Stats: Encodable & Sendable>: Sendable {
     /// `/stats` now.
-    let stats: @Sendable () -> StatsReport
+    let stats: @Sendable () -> Stats
     let exporter: PrometheusExporter
-    /// Whether the backend can serve a pass; `nil` reason means ready.
+    /// Whether the process can do its work; `nil` reason means ready.
     let readiness: @Sendable () async -> String?
+    /// Sets the gauges that cost nothing to read, just before `/metrics` renders.
+    var refresh: @Sendable () -> Void = {}
 
-    func addRoutes(to router: Router<AppRequestContext>) {
+    func addRoutes<Context: RequestContext>(to router: Router<Context>) {
         router.get("/healthz") { _, _ in Response.json(["status": "ok"] as JSONValue) }
         router.get("/readyz") { _, _ in
             if let reason = await readiness() {
@@ -20,7 +22,8 @@ struct OpsController: Sendable {
             return Response.json(["status": "ready"] as JSONValue)
         }
         router.get("/metrics") { _, _ in
-            Response(
+            refresh()
+            return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: exporter.render()))
             )

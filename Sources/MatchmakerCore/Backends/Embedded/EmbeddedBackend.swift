@@ -21,6 +21,8 @@ public struct EmbeddedBackend: Sendable {
     public var faults: EmbeddedFaults { supabase.faults }
     /// The local Realtime hub: the lobby's presence and the `user:<id>` notifications live here.
     public var hub: RealtimeHub { supabase.hub }
+    /// The clock of the queue and tables.
+    public let time: Timekeeper
 
     /// Creates an empty backend with the queue `queueName`.
     ///
@@ -33,6 +35,7 @@ public struct EmbeddedBackend: Sendable {
         let supabase = EmbeddedSupabase(queues: [queueName], time: time, hub: hub, queueLimits: queueLimits)
         self.supabase = supabase
         self.queueName = queueName
+        self.time = time
         presence = EmbeddedPresence(.unavailable(reason: "no lobby connected to the embedded backend"), live: { hub.lobbySnapshot() })
         notifier = EmbeddedNotifier(faults: supabase.faults) { notification in
             hub.broadcast(name: notification.topic, event: notification.event, payload: notification.payload)
@@ -45,6 +48,12 @@ public struct EmbeddedBackend: Sendable {
         limits.maxQueueLength = queueMaxMessages
         self.init(queueName: queueName, queueLimits: limits)
     }
+
+    /// The queue's levels now, on the backend's clock.
+    public func queueLevels() -> QueueLevels { QueueLevels(rows: pgmq.rows(queueName), now: time.now()) }
+
+    /// Matches committed and not yet acknowledged or undone (the stand-in's `matchmaker_outbox`).
+    public func outboxBacklog() -> Int { store.pendingMatches(queue: queueName) }
 
     /// The pass's ports over this backend.
     public var ports: MatchPorts {

@@ -67,4 +67,30 @@ public struct PostgresBackend: Service {
             logger: logger
         )
     }
+
+    /// The queue's levels from `pgmq.metrics`: every message (leased or not) and the oldest one's age.
+    public func queueLevels() async throws -> QueueLevels {
+        try await database {
+            let rows = try await client.query(
+                """
+                select queue_length::int8, coalesce(oldest_msg_age_sec, 0)::float8 from pgmq.metrics(\(queueName))
+                """,
+                logger: logger
+            )
+            for try await (depth, age) in rows.decode((Int64, Double).self) {
+                return QueueLevels(depth: Int(depth), oldestAgeSeconds: age)
+            }
+            return QueueLevels(depth: 0, oldestAgeSeconds: 0)
+        }
+    }
+
+    /// Rows of `matchmaker_outbox` for this queue: matches committed and not yet acknowledged or undone.
+    public func outboxBacklog() async throws -> Int {
+        try await database {
+            let rows = try await client.query(
+                "select count(*)::int8 from public.matchmaker_outbox where queue_name = \(queueName)", logger: logger)
+            for try await count in rows.decode(Int64.self) { return Int(count) }
+            return 0
+        }
+    }
 }

@@ -61,4 +61,9 @@ public struct SupabaseBackend: Sendable {
             return "Supabase is unreachable: \(error)"
         }
     }
+
+    /// Rows of `matchmaker_outbox` for `queueName`, read through PostgREST (the service role may select them).
+    public func outboxBacklog(queueName: String) async throws -> Int {
+        try await postgrest.select("matchmaker_outbox", columns: "room_id", filters: [.eq("queue_name", queueName)]).count
+    }
 }

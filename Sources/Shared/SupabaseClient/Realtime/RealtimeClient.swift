@@ -21,6 +21,15 @@ public actor RealtimeClient: Service {
 
         /// Channels across the pool.
         public var channels: Int { channelsPerSocket.reduce(0, +) }
+
+        /// A pool of `channelsPerSocket.count` sockets.
+        public init(sockets: Int, channelsPerSocket: [Int], joinsInFlight: Int = 0, joinsAdmitted: Int = 0, busiestJoinSecond: Int = 0) {
+            self.sockets = sockets
+            self.channelsPerSocket = channelsPerSocket
+            self.joinsInFlight = joinsInFlight
+            self.joinsAdmitted = joinsAdmitted
+            self.busiestJoinSecond = busiestJoinSecond
+        }
     }
 
     /// The configuration.

@@ -1,7 +1,7 @@
 /// A Realtime failure, always with its cause: the original `CHANNEL_ERROR` came without one.
 public struct RealtimeError: ClassifiedError, Sendable, Hashable, CustomStringConvertible {
     /// What went wrong.
-    public enum Kind: String, Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
         /// The server answered `phx_join` with an error reply.
         case joinRefused = "join_refused"
         /// Connect + join (+ first `presence_state`) did not finish within the connect timeout.

@@ -25,6 +25,9 @@ public final class RealtimeMonitor: Sendable {
         public var errorPatterns: [String: Int] = [:]
         /// Per-socket state: `connecting`, `open`, `reconnecting`, `closed`.
         public var connections: [String: String] = [:]
+
+        /// Nothing counted yet.
+        public init() {}
     }
 
     private struct State {
@@ -44,11 +47,11 @@ public final class RealtimeMonitor: Sendable {
     /// Creates the instruments in `factory` (the process-wide one by default).
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
         self.factory = factory
-        connects = Counter(label: "realtime_connect_attempts_total", factory: factory)
-        failures = Counter(label: "realtime_failed_connections_total", factory: factory)
-        reconnects = Counter(label: "realtime_reconnect_attempts_total", factory: factory)
-        active = Meter(label: "realtime_active_connections", factory: factory)
-        responseTime = Timer(label: "realtime_response_seconds", factory: factory)
+        connects = Counter(label: "matchmaker_realtime_connect_attempts_total", factory: factory)
+        failures = Counter(label: "matchmaker_realtime_failed_connections_total", factory: factory)
+        reconnects = Counter(label: "matchmaker_realtime_reconnect_attempts_total", factory: factory)
+        active = Meter(label: "matchmaker_realtime_active_connections", factory: factory)
+        responseTime = Timer(label: "matchmaker_realtime_response_seconds", factory: factory)
     }
 
     /// The current numbers.
@@ -107,9 +110,10 @@ public final class RealtimeMonitor: Sendable {
             state.snapshot.lastError = String(describing: error)
             state.snapshot.lastErrorAt = Timestamp.format(date)
             state.snapshot.errorPatterns[pattern, default: 0] += 1
-            if let counter = state.patternCounters[pattern] { return counter }
-            let counter = Counter(label: "realtime_errors_total", dimensions: [("pattern", pattern)], factory: factory)
-            state.patternCounters[pattern] = counter
+            let label = Self.metricLabel(pattern)
+            if let counter = state.patternCounters[label] { return counter }
+            let counter = Counter(label: "matchmaker_realtime_errors_total", dimensions: [("pattern", label)], factory: factory)
+            state.patternCounters[label] = counter
             return counter
         }
         counter.increment()
@@ -123,5 +127,17 @@ public final class RealtimeMonitor: Sendable {
         if let realtime = error as? RealtimeError { return realtime.kind.rawValue }
         if error is TimeoutError { return RealtimeError.Kind.timedOut.rawValue }
         return "other"
+    }
+
+    /// The patterns `matchmaker_realtime_errors_total{pattern}` names: the classifier's, the refused handshakes
+    /// it knows, and every Realtime error kind. Anything else is counted as `other`, so the label stays bounded.
+    public static let metricPatterns: Set<String> = Set(
+        ErrorClassifier.fatalPatterns + ErrorClassifier.rateLimitPatterns + ["HTTP 401", "HTTP 403", "HTTP 404", "HTTP 429"]
+            + RealtimeError.Kind.allCases.map(\.rawValue) + ["other"]
+    )
+
+    /// The metric label of `pattern`: itself when it is one of `metricPatterns`, else `other`.
+    static func metricLabel(_ pattern: String) -> String {
+        metricPatterns.contains(pattern) ? pattern : "other"
     }
 }
