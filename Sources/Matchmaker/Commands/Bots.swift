@@ -21,7 +21,9 @@ struct Bots: AsyncParsableCommand {
         let project: [AbsoluteConfigKey: ConfigValue] = url.map { ["supabase.url": ConfigValue(.string($0), isSecret: false)] } ?? [:]
         let (config, bots, logger) = try listen.bootstrap(common, adding: project)
         let app = try CommonOptions.validated { () throws(ConfigError) in try buildBots(config: config, bots: bots, logger: logger) }
-        logger.info("Starting the bot service", metadata: ["http.host": "\(config.host)", "http.port": "\(config.port)"])
+        logger.info(
+            "Starting the bot service",
+            metadata: ["version": "\(matchmakerVersion)", "http.host": "\(config.host)", "http.port": "\(config.port)"])
         try await app.runService()
     }
 }
