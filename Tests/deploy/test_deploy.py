@@ -6,9 +6,13 @@ Run by scripts/check-deploy.sh (MATCHMAKER_BIN); promtool must be on PATH (Debia
 """
 
 import json
+import os
 import re
 import shutil
+import socket
 import subprocess
+import time
+import urllib.request
 
 import pytest
 import yaml
@@ -290,6 +294,45 @@ def test_the_env_example_publishes_a_reachable_server_and_is_a_docker_env_file()
     for line in (DEPLOY / ".env.example").read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             assert re.fullmatch(r"[A-Z][A-Z0-9_]*=[^\s\"'#]*", line), f"not a plain docker --env-file line: {line}"
+
+
+def non_loopback_address() -> str | None:
+    """An IPv4 address of this machine other than loopback (the route to a documentation address;
+    no packet is sent), or None when there is none."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))
+        except OSError:
+            return None
+        address = probe.getsockname()[0]
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
+
+
+def test_serve_with_the_env_example_answers_on_a_non_loopback_address(matchmaker_bin):
+    """What `docker run -p 8080:8080 --env-file deploy/.env.example` needs: the server answers on an
+    address other than loopback (the port is a free one here, and bots off to keep it short)."""
+    address = non_loopback_address()
+    if address is None:
+        pytest.skip("this machine has no non-loopback IPv4 address")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {"PATH": os.environ["PATH"], **env_example(), "HTTP_PORT": str(port), "BOTS": "off"}
+    server = subprocess.Popen([matchmaker_bin, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://{address}:{port}/healthz", timeout=5) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                assert server.poll() is None, "serve exited"
+                assert time.monotonic() < deadline, f"serve with the env example does not answer on {address}:{port}"
+                time.sleep(0.1)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
 
 
 # --- the binary ----------------------------------------------------------------------------------
