@@ -137,7 +137,7 @@ def test_the_manifests_validate_against_the_pinned_kubernetes_schemas_offline():
     paths = sorted(K8S.glob("*.yaml"))
     result = kubernetes_validate(*paths)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("passed for resource") == len(manifests()) == 6, result.stdout
+    assert result.stdout.count("passed for resource") == len(manifests()) == 7, result.stdout
 
 
 def test_the_validator_rejects_a_misspelt_field(tmp_path):
@@ -194,7 +194,7 @@ def test_the_grace_period_outlasts_the_bots_polite_close():
         assert grace > 3 * timeout and grace > 30, name
 
 
-def test_secrets_come_from_the_secret_and_the_rest_from_the_config_map():
+def test_secrets_come_from_the_secret_and_the_rest_from_the_config_map_and_selectors_match():
     names = {(document["kind"], document["metadata"]["name"]) for document in manifests()}
     secret = next(document for document in manifests() if document["kind"] == "Secret")
     for value in secret["stringData"].values():
@@ -214,6 +214,9 @@ def test_secrets_come_from_the_secret_and_the_rest_from_the_config_map():
     services = {document["metadata"]["name"]: document for document in manifests() if document["kind"] == "Service"}
     for name in ALERT_JOBS:
         assert services[name]["spec"]["selector"] == deployment(name)["spec"]["selector"]["matchLabels"]
+    (budget,) = [document for document in manifests() if document["kind"] == "PodDisruptionBudget"]
+    assert budget["spec"]["selector"] == deployment("matchmaker-serve")["spec"]["selector"]
+    assert budget["spec"]["minAvailable"] < deployment("matchmaker-serve")["spec"]["replicas"]
 
 
 # --- compose -------------------------------------------------------------------------------------
