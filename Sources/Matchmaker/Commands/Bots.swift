@@ -26,7 +26,9 @@ struct Bots: AsyncParsableCommand {
         let app = try CommonOptions.validated { () throws(ConfigError) in
             try buildBots(config: config, bots: bots, exporter: exporter, logger: logger)
         }
-        logger.info("Starting the bot service", metadata: ["http.host": "\(config.host)", "http.port": "\(config.port)"])
+        logger.info(
+            "Starting the bot service",
+            metadata: ["version": "\(matchmakerVersion)", "http.host": "\(config.host)", "http.port": "\(config.port)"])
         try await app.runService()
     }
 }

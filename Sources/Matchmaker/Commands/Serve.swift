@@ -23,7 +23,12 @@ struct Serve: AsyncParsableCommand {
         exporter.bootstrap()
         let backend = try Backend.make(config: config, logger: logger, oneShot: false)
         let server = await buildServe(config: config, bots: bots, backend: backend, exporter: exporter, logger: logger)
-        logger.info("Starting", metadata: ["backend": "\(backend.name)", "http.host": "\(config.host)", "http.port": "\(config.port)"])
+        logger.info(
+            "Starting",
+            metadata: [
+                "version": "\(matchmakerVersion)", "backend": "\(backend.name)", "http.host": "\(config.host)",
+                "http.port": "\(config.port)",
+            ])
         try await server.serviceGroup(logger: logger).run()
     }
 }
