@@ -129,7 +129,8 @@ def running(matchmaker_bin):
             "a failed Realtime connection of the bots while serve is not up",
         )
 
-        env = clean_environment(BOTS="off", MATCH_INTERVAL="3600", LOG_LEVEL="info")
+        # MAINTENANCE_INTERVAL_MS: the queue and outbox gauges are sampled on the status line's cadence.
+        env = clean_environment(BOTS="off", MATCH_INTERVAL="3600", LOG_LEVEL="info", MAINTENANCE_INTERVAL_MS="200")
         processes.append(
             subprocess.Popen(
                 [matchmaker_bin, "serve", "--host", "127.0.0.1", "--port", str(serve_port)],
@@ -153,6 +154,7 @@ def running(matchmaker_bin):
             return json.loads(body)["success"] is True and json.loads(body).get("degraded") is not True
 
         until(pass_with_the_bot_in_the_lobby, "a pass with the bot in serve's lobby", timeout=60)
+        until(lambda: "matchmaker_queue_depth_messages" in request(f"{serve_url}/metrics")[1], "serve's first status sample")
         serve_status, serve_metrics = request(f"{serve_url}/metrics")
         assert serve_status == 200, serve_metrics
 
@@ -163,7 +165,8 @@ def running(matchmaker_bin):
             postgres_port = free_port()
             postgres_url = f"http://127.0.0.1:{postgres_port}"
             postgres_env = clean_environment(
-                BOTS="off", MATCH_INTERVAL="3600", LOG_LEVEL="info", DATABASE_URL=os.environ["DATABASE_URL"]
+                BOTS="off", MATCH_INTERVAL="3600", LOG_LEVEL="info", MAINTENANCE_INTERVAL_MS="200",
+                DATABASE_URL=os.environ["DATABASE_URL"],
             )
             processes.append(
                 subprocess.Popen(
@@ -174,6 +177,10 @@ def running(matchmaker_bin):
             until(lambda: request(f"{postgres_url}/healthz")[0] == 200, "the postgres serve's /healthz")
             status, body = request(f"{postgres_url}/functions/v1/stranger-matchmaker", {})
             assert status == 200, body
+            until(
+                lambda: "matchmaker_outbox_backlog_rows" in request(f"{postgres_url}/metrics")[1],
+                "the postgres serve's first status sample",
+            )
             status, postgres_metrics = request(f"{postgres_url}/metrics")
             assert status == 200, postgres_metrics
         bots_status, bots_metrics = request(f"{bots_url}/metrics")
