@@ -17,8 +17,8 @@ extension LiveBotTests {
         @Test func aBotWritesEveryColumnTheAppRequiresAndARestartKeepsCreatedAt() async throws {
             try await withWatchdog {
                 try await withMatchmaker { port, backend in
-                    try await withBots(port: port, count: 1) { manager, recorder in
-                        let identity = BotIdentity(slot: 1)
+                    let identity = BotIdentity(slot: 1)
+                    let created = try await withBots(port: port, count: 1) { manager, recorder in
                         try await eventually { manager.phases[identity.id] == .waiting }
                         let first = try await Self.row(identity.id, through: recorder)
                         #expect(first["email"] == .string("bot-friendly-alex-1@bot.internal"))
@@ -36,8 +36,12 @@ extension LiveBotTests {
                             ])
                         #expect(calls.last?.request.body?["created_at"] == nil, "the update leaves created_at alone")
                         #expect(calls.last?.request.body?["email_verified"] == true)
+                        return created
+                    }
 
-                        // A restart an hour later: the same row, its first `created_at`, fresh `updated_at`.
+                    // A restart an hour later, once the bot has stopped (a running bot keeps touching `last_active`):
+                    // the same row, its first `created_at`, fresh `updated_at`.
+                    try await withBots(port: port, count: 0) { _, recorder in
                         let later = Date().addingTimeInterval(3600)
                         try await BotStore(transport: recorder).upsertUser(identity, now: later)
                         let again = try await Self.row(identity.id, through: recorder)
