@@ -42,6 +42,11 @@ public func buildServe(
     if verifier == nil {
         logger.notice("No SUPABASE_JWT_SECRET, SUPABASE_JWKS_URL or sb_ key: the function endpoint accepts every caller")
     }
+    if backend.embedded != nil {
+        logger.notice(
+            "Embedded backend: the queue, users, rooms and outbox live in this process's memory; a restart or crash loses them. Set DATABASE_URL or SUPABASE_URL to keep them"
+        )
+    }
     var services = backend.services + authentication.services
     services.append(MatchScheduler(runner: runner, interval: config.matchInterval, logger: logger))
     if let relay = backend.relay {
