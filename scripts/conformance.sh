@@ -48,7 +48,7 @@ run_suite() {
         sleep 0.1
     done
     curl -fsS "http://127.0.0.1:$port/healthz" > /dev/null || { echo "no /healthz after 10 s" >&2; cat "$log" >&2; exit 1; }
-    MATCHMAKER_URL="http://127.0.0.1:$port" SUPABASE_JWT_SECRET="$secret" MATCHMAKER_BIN="$PWD/.build/debug/matchmaker" \
+    MATCHMAKER_URL="http://127.0.0.1:$port" MATCHMAKER_PID="$server" SUPABASE_JWT_SECRET="$secret" MATCHMAKER_BIN="$PWD/.build/debug/matchmaker" \
         .venv/bin/python -m pytest -q "$file" "${@:3}" || status=$?
     stop_server
     if [[ $status -eq 5 ]]; then
@@ -63,6 +63,7 @@ run_suite() {
 }
 
 run_suite Tests/conformance/test_realtime.py "" "$@"
+run_suite Tests/conformance/test_hostile.py "" "$@"
 run_suite Tests/conformance/test_two_process.py "" "$@"
 run_suite Tests/conformance/test_record.py "" "$@"
 run_suite Tests/conformance/test_bots_command.py "" "$@"

@@ -1,0 +1,64 @@
+"""Hostile clients against `matchmaker serve` (embedded backend), measured on the server process itself.
+
+A subscriber that joins a channel and then stops reading must not make the server hold every broadcast
+for it: the hub bounds each socket's outbound queue (8 MiB) and disconnects a consumer that falls that
+far behind. Here 40 MB of broadcasts go to a channel whose only subscriber reads nothing; the server's
+resident memory may grow by a bounded amount, and the subscriber's socket is closed.
+"""
+
+import asyncio
+import json
+import os
+
+import httpx
+import pytest
+import websockets
+
+TIMEOUT = 30
+BLOB = "x" * 10_000
+BATCHES, PER_BATCH = 80, 50  # 4,000 broadcasts of 10 KB: 40 MB, in bodies under the 1 MiB limit
+
+
+def rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+@pytest.mark.asyncio
+async def test_a_subscriber_that_stops_reading_is_disconnected_and_the_server_stays_bounded(base_url: str) -> None:
+    pid = int(os.environ["MATCHMAKER_PID"])
+    socket_url = base_url.replace("http://", "ws://") + "/realtime/v1/websocket?apikey=anon-key&vsn=1.0.0"
+    # max_queue=1: the client library stops reading the socket as soon as one message waits unread.
+    async with websockets.connect(socket_url, max_queue=1, max_size=1 << 20) as socket:
+        join = {"topic": "realtime:flood", "event": "phx_join", "payload": {"config": {}}, "ref": "1", "join_ref": "1"}
+        await socket.send(json.dumps(join))
+        reply = json.loads(await asyncio.wait_for(socket.recv(), TIMEOUT))
+        assert reply["event"] == "phx_reply" and reply["payload"]["status"] == "ok", reply
+
+        before = rss_mib(pid)
+        peak = before
+        async with httpx.AsyncClient(timeout=TIMEOUT) as http:
+            for batch in range(BATCHES):
+                messages = [
+                    {"topic": "flood", "event": "blob", "payload": {"n": batch * PER_BATCH + i, "blob": BLOB}} for i in range(PER_BATCH)
+                ]
+                response = await http.post(f"{base_url}/realtime/v1/api/broadcast", json={"messages": messages})
+                assert response.status_code == 202, response.text
+                peak = max(peak, rss_mib(pid))
+            # The server is still serving.
+            assert (await http.get(f"{base_url}/healthz")).status_code == 200
+
+        # The subscriber now reads what reached it: the stream ends (the hub closed it) long before all 4,000.
+        received = 0
+        with pytest.raises(websockets.ConnectionClosed):
+            while True:
+                await asyncio.wait_for(socket.recv(), TIMEOUT)
+                received += 1
+    growth = peak - before
+    print(f"slow subscriber: RSS {before:.1f} MiB before, peak {peak:.1f} MiB (+{growth:.1f}); it got {received} of {BATCHES * PER_BATCH}")
+    assert received < BATCHES * PER_BATCH, "the hub never disconnected the slow subscriber"
+    # Without the bound the server held all 40 MB (and more, as frames) for this one socket.
+    assert growth < 32, f"the server grew by {growth:.1f} MiB for one subscriber that reads nothing"
