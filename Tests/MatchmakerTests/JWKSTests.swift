@@ -109,6 +109,31 @@ let hour = Date().addingTimeInterval(3600)
         #expect(try await verifier.verify(token: legacy).role == "service_role")
     }
 
+    /// A project on its legacy HS256 secret publishes `{"keys":[]}`: that loads as no keys (no retry loop), and the
+    /// project's own legacy service-role key, configured here, still authenticates its cron job without the secret.
+    @Test func anEmptyJWKSLoadsAsNoKeysAndTheConfiguredLegacyKeyStillPasses() async throws {
+        let served = JWKSServer(document: #"{"keys":[]}"#)
+        let time = Timekeeper.virtual(start: Date())
+        let cache = JWKSCache(time: time, logger: testLogger) { served.document.withLock { $0 } }
+        try await cache.refresh()
+        #expect(await cache.keyIDs.isEmpty)
+        let serviceKey = try await JWTVerifier.sign(SupabaseClaims(role: "service_role", exp: hour), secret: secret)
+        let other = try await JWTVerifier.sign(
+            SupabaseClaims(role: "service_role", exp: hour), secret: "another-secret-of-32-characters-or-more")
+        let verifier = await JWTVerifier(secret: nil, jwks: cache, apiKeys: [serviceKey], time: time)
+        #expect(try await verifier.authorize(authorization: "Bearer \(serviceKey)", apiKey: nil, jwtInAPIKey: false).role == "service_role")
+        await #expect(throws: InvalidJWT.self) {
+            try await verifier.authorize(authorization: "Bearer \(other)", apiKey: nil, jwtInAPIKey: false)
+        }
+    }
+
+    @Test func theServiceKeyGoesOnlyToTheProjectsOwnOrigin() {
+        #expect(Authentication.sameOrigin("https://abc.supabase.co/auth/v1/.well-known/jwks.json", "https://abc.supabase.co"))
+        #expect(!Authentication.sameOrigin("https://abc.supabase.co.evil.net/auth/v1/.well-known/jwks.json", "https://abc.supabase.co"))
+        #expect(!Authentication.sameOrigin("http://abc.supabase.co/jwks", "https://abc.supabase.co"))
+        #expect(!Authentication.sameOrigin("https://abc.supabase.co:8443/jwks", "https://abc.supabase.co"))
+    }
+
     @Test func anUnknownKidRefreshesOnceAndAtMostOncePerThirtySeconds() async throws {
         let time = Timekeeper.virtual(start: Date())
         let (verifier, cache, served) = try await verifier(try SigningKeys.document([keys.rsJWK()]), time: time)
@@ -248,6 +273,19 @@ let hour = Date().addingTimeInterval(3600)
         #expect(waits[0] >= .seconds(1) && waits[0] <= .seconds(1.3), "1 s plus up to 30 % jitter: \(waits)")
         #expect(waits[1] >= .seconds(2) && waits[1] <= .seconds(2.6), "then 2 s: \(waits)")
         #expect(waits[2] == .seconds(600), "then the refresh interval: \(waits)")
+    }
+
+    /// Shutdown while the refresher waits out a failed fetch's backoff ends it quietly: an error out of `run()` would
+    /// make the service group cancel the others instead of stopping them.
+    @Test func shutdownDuringTheBackoffEndsTheRefresherWithoutAnError() async throws {
+        let time = ManualTime()
+        let cache = JWKSCache(time: time.timekeeper, logger: testLogger) { throw UpstreamError(kind: .status(503), message: "down") }
+        let refresher = JWKSRefresher(cache: cache, url: "test", time: time.timekeeper, logger: testLogger)
+        let task = Task { try await refresher.run() }
+        var sleeps = time.sleeps.makeAsyncIterator()
+        #expect(await sleeps.next() != nil, "in its backoff")
+        task.cancel()
+        try await task.value
     }
 
     /// While the JWKS cannot be fetched, its tokens get 401 and HS256 tokens still pass; once the

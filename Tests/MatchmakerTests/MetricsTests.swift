@@ -188,4 +188,21 @@ import Testing
         #expect(!text.contains("matchmaker_outbox_backlog_rows"))
         #expect(!text.contains("matchmaker_bots_"))
     }
+
+    /// A part read once and then not (the database went away) takes its gauge with it: no stale value for alerts.
+    @Test func aPartThatStopsBeingReadableTakesItsGaugeAway() async throws {
+        let exporter = PrometheusExporter()
+        let gauges = OpsGauges(factory: exporter.factory)
+        var status = OpsStatus()
+        status.outboxBacklog = 4
+        gauges.record(status)
+        #expect(String(decoding: exporter.render(), as: UTF8.self).contains("matchmaker_outbox_backlog_rows 4"))
+        struct Unreachable: Error {}
+        let failed = await OpsStatus.read(
+            client: nil, bots: nil, queueLevels: nil, outboxBacklog: { throw Unreachable() }, logger: testLogger)
+        gauges.record(failed)
+        #expect(!String(decoding: exporter.render(), as: UTF8.self).contains("matchmaker_outbox_backlog_rows"))
+        gauges.record(status)
+        #expect(String(decoding: exporter.render(), as: UTF8.self).contains("matchmaker_outbox_backlog_rows 4"), "and back once readable")
+    }
 }

@@ -1,5 +1,6 @@
 import EmbeddedSupabase
 import Foundation
+import Logging
 import MatchmakerCore
 import Shared
 import Synchronization
@@ -43,7 +44,7 @@ import Testing
                     checked.withLock { $0 = true }
                 }
             } catch {
-                print("the slow consumer's socket ended with: \(error)")
+                testLogger.debug("the slow consumer's socket ended", metadata: ["error": "\(error)"])
             }
             #expect(checked.withLock { $0 })
             #expect(backend.hub.connectionCount == 0)

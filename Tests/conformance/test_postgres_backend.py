@@ -315,13 +315,18 @@ def test_relay_in_serve_tells_a_match_whose_pass_was_killed(db: psycopg.Connecti
         # The status line's gauges, sampled every MAINTENANCE_INTERVAL_MS from pgmq.metrics() and the outbox table.
         gauges = ("matchmaker_queue_depth_messages", "matchmaker_queue_oldest_message_age_seconds", "matchmaker_outbox_backlog_rows")
 
-        def sampled() -> str | None:
+        def agrees_with_the_database() -> bool:
             text = httpx.get(f"{matcher}/metrics", timeout=5).text
-            return text if all(f"\n{name} " in text for name in gauges) else None
+            values = {line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines() if line.startswith(gauges)}
+            [(depth,)] = rows(db, "select queue_length from pgmq.metrics('stranger-queue')")
+            [(backlog,)] = rows(db, "select count(*) from public.matchmaker_outbox where queue_name = 'stranger-queue'")
+            return (
+                values.get("matchmaker_queue_depth_messages") == depth
+                and values.get("matchmaker_outbox_backlog_rows") == backlog
+                and values.get("matchmaker_queue_oldest_message_age_seconds", -1) >= 0
+            )
 
-        scrape = poll("the queue and outbox gauges", sampled)
-        values = {line.split(" ")[0]: float(line.split(" ")[1]) for line in scrape.splitlines() if line.startswith(gauges)}
-        assert values["matchmaker_queue_depth_messages"] >= 0 and values["matchmaker_outbox_backlog_rows"] >= 0, values
+        poll("the queue and outbox gauges to show what the database holds", agrees_with_the_database)
         time.sleep(1.5)  # three more relay rounds: none may tell them again
 
     # The outbox keeps the room as PostgreSQL rendered it, which drops trailing zeros of the microseconds

@@ -111,11 +111,14 @@ public final class EmbeddedPgmq: Sendable {
         }
     }
 
-    /// `pgmq.archive`: moves the message to the archive; true when it existed.
+    /// `pgmq.archive`: moves the message to the archive; true when it existed. The archive keeps the newest
+    /// `limits.maxQueueLength` messages, so sending and archiving in a loop cannot grow it without end.
     public func archive(_ queue: String, msgID: Int64) throws -> Bool {
-        try withQueue(queue) { state in
+        let limit = limits.maxQueueLength
+        return try withQueue(queue) { state in
             guard let index = state.rows.firstIndex(where: { $0.msgID == msgID }) else { return false }
             state.archive.append(state.rows.remove(at: index))
+            if state.archive.count > limit { state.archive.removeFirst(state.archive.count - limit) }
             return true
         }
     }

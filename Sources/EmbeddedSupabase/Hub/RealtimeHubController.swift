@@ -47,7 +47,10 @@ struct RealtimeHubController: Sendable {
     /// supported `vsn` and credentials the verifier accepts, or any other request (`UpgradeGate`).
     @Sendable func admitsUpgrade(_ head: HTTPRequestHead) async -> Bool {
         let uri = URI(head.uri)
-        guard uri.path == "/realtime/v1/websocket" else { return true }
+        // The router ignores a trailing slash, so the gate must too.
+        var path = Substring(uri.path)
+        while path.count > 1, path.hasSuffix("/") { path = path.dropLast() }
+        guard path == "/realtime/v1/websocket" else { return true }
         if let vsn = uri.queryParameters.get("vsn"), ProtocolVersion(rawValue: vsn) == nil { return false }
         let key = head.headers["apikey"].first ?? head.headers["x-api-key"].first ?? uri.queryParameters.get("apikey")
         return await refusal(authorization: head.headers["authorization"].first, apiKey: key) == nil
@@ -59,7 +62,7 @@ struct RealtimeHubController: Sendable {
         router.post("/realtime/v1/api/broadcast/:topic/events/:event") { try await broadcastSingle($0, context: $1) }
         router.get(Self.socketPath) { request, context in
             if let refusal = await refusal(of: request, allowQueryKey: true) {
-                context.logger.info("Realtime socket refused", metadata: ["error": "\(refusal)"])
+                context.logger.debug("Realtime socket refused", metadata: ["error": "\(refusal)"])
                 let key =
                     request.headers[.authorization] ?? Self.apiKey(of: request, allowQueryKey: true)
                 let message = key == nil ? "API key is missing" : "The token provided is not a valid JWT"

@@ -24,7 +24,7 @@ public struct Authentication: Sendable {
         if let url = config.jwksURL {
             let client = AsyncHTTPTransport.makeClient(connectionsPerHost: 1, connectTimeout: config.pass.attemptTimeout ?? .seconds(8))
             services.append(HTTPClientService(client: client))
-            let sameProject = config.supabaseURL.map { url.hasPrefix($0) } ?? false
+            let sameProject = config.supabaseURL.map { Self.sameOrigin(url, $0) } ?? false
             let transport = AsyncHTTPTransport(
                 client: client, baseURL: url, apiKey: sameProject ? config.serviceRoleKey ?? "" : "", timeout: .seconds(15),
                 logger: logger)
@@ -38,7 +38,13 @@ public struct Authentication: Sendable {
             services.append(JWKSRefresher(cache: cache, url: url, time: time, logger: logger))
             jwks = cache
         }
-        let verifier = await JWTVerifier(secret: config.jwtSecret, jwks: jwks, apiKeys: config.acceptedAPIKeys, time: time)
+        let verifier = await JWTVerifier(secret: config.jwtSecret, jwks: jwks, apiKeys: config.projectKeys, time: time)
         return Authentication(verifier: verifier, jwks: jwks, services: services)
+    }
+
+    /// Whether two URLs have the same scheme, host and port: the service key goes only to the project itself.
+    public static func sameOrigin(_ a: String, _ b: String) -> Bool {
+        guard let a = URLComponents(string: a), let b = URLComponents(string: b), a.host != nil else { return false }
+        return a.scheme?.lowercased() == b.scheme?.lowercased() && a.host?.lowercased() == b.host?.lowercased() && a.port == b.port
     }
 }

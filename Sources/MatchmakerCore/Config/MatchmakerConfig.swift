@@ -150,6 +150,10 @@ extension MatchmakerConfig {
         [serviceRoleKey, anonKey].compactMap { $0 }.filter { SupabaseKeyKind(key: $0) != .legacyJWT }
     }
 
+    /// Every key of the project this process was given (`SUPABASE_SERVICE_ROLE_KEY`, `SUPABASE_ANON_KEY`, of
+    /// either generation): a caller presenting one of them exactly is that key's role.
+    public var projectKeys: [String] { [serviceRoleKey, anonKey].compactMap { $0 } }
+
     /// Whether callers must authenticate: a JWT secret, a JWKS URL or a new API key is configured.
     public var requiresAuthentication: Bool {
         jwtSecret != nil || jwksURL != nil || !acceptedAPIKeys.isEmpty

@@ -38,7 +38,7 @@ struct FunctionController: Sendable {
                     apiKey: request.headers.first { $0.name.canonicalName == "apikey" }?.value,
                     jwtInAPIKey: false)
             } catch {
-                context.logger.info("Function call refused", metadata: ["error": "\(error)"])
+                context.logger.debug("Function call refused", metadata: ["error": "\(error)"])
                 var refusal = GatewayError.invalidJWT
                 refusal.headers = Self.cors
                 throw refusal

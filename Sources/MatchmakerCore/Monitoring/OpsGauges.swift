@@ -2,7 +2,8 @@ import Metrics
 import Synchronization
 
 /// The gauges of `OpsStatus`: queue levels, outbox backlog and bots. A gauge is created the first time its
-/// part is read, so that a part this process cannot read is absent from `/metrics` rather than a false 0.
+/// part is read, so that a part this process cannot read is absent from `/metrics` rather than a false 0, and
+/// it goes again when a later read fails, so that alerts never act on a value that is no longer true.
 public final class OpsGauges: Sendable {
     private let factory: any MetricsFactory
     private let gauges = Mutex<[String: Gauge]>([:])
@@ -16,8 +17,15 @@ public final class OpsGauges: Sendable {
         if let queue = status.queue {
             set("matchmaker_queue_depth_messages", Double(queue.depth))
             set("matchmaker_queue_oldest_message_age_seconds", queue.oldestAgeSeconds)
+        } else {
+            remove("matchmaker_queue_depth_messages")
+            remove("matchmaker_queue_oldest_message_age_seconds")
         }
-        if let backlog = status.outboxBacklog { set("matchmaker_outbox_backlog_rows", Double(backlog)) }
+        if let backlog = status.outboxBacklog {
+            set("matchmaker_outbox_backlog_rows", Double(backlog))
+        } else {
+            remove("matchmaker_outbox_backlog_rows")
+        }
     }
 
     /// Sets the bot gauges (at every scrape: they cost nothing to read).
@@ -36,5 +44,9 @@ public final class OpsGauges: Sendable {
             return gauge
         }
         gauge.record(value)
+    }
+
+    private func remove(_ name: String) {
+        gauges.withLock { $0.removeValue(forKey: name) }?.destroy()
     }
 }

@@ -62,7 +62,9 @@ public struct SupabaseBackend: Sendable {
         }
     }
 
-    /// Rows of `matchmaker_outbox` for `queueName`, read through PostgREST (the service role may select them).
+    /// Rows of `matchmaker_outbox` for `queueName`, read through PostgREST (the service role may select them). A
+    /// select returns at most the project's `max-rows` (1,000 on Supabase), so the count stops there: enough for
+    /// "the backlog does not drain", not an exact depth beyond it.
     public func outboxBacklog(queueName: String) async throws -> Int {
         try await postgrest.select("matchmaker_outbox", columns: "room_id", filters: [.eq("queue_name", queueName)]).count
     }

@@ -46,7 +46,8 @@ public actor JWKSCache {
     public var keyIDs: [String] { keys.keys.sorted() }
 
     /// Fetches the document now (joining a fetch already under way) and replaces the keys with its keys.
-    /// - Throws: the fetch's error, or `InvalidJWKS` when the document has no usable key; the old keys stay.
+    /// - Throws: the fetch's error, or `InvalidJWKS` when the document lists keys and none is usable; the old
+    ///   keys stay. An empty document (a project on its legacy secret) loads as no keys.
     public func refresh() async throws {
         if let inFlight { return try await inFlight.value }
         fetches += 1
@@ -59,6 +60,12 @@ public actor JWKSCache {
     /// Replaces the keys with those of `json`.
     func load(_ json: String) async throws {
         let document = try JSONDecoder().decode(JWKS.self, from: Data(json.utf8))
+        guard !document.keys.isEmpty else {
+            // A project that signs only with its legacy HS256 secret publishes an empty set: nothing to fetch again.
+            logger.info("JWKS holds no keys: the project signs tokens with its legacy secret (SUPABASE_JWT_SECRET)")
+            keys = [:]
+            return
+        }
         var loaded: [String: Key] = [:]
         for var jwk in document.keys {
             guard let kid = jwk.keyIdentifier?.string, let algorithm = Self.algorithm(of: jwk) else {

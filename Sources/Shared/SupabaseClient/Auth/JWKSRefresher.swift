@@ -29,7 +29,7 @@ public struct JWKSRefresher: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             var failures = 0
             while !Task.isCancelled {
                 do {
@@ -43,10 +43,14 @@ public struct JWKSRefresher: Service {
                 } catch {
                     failures += 1
                     let delay = backoff.delay(attempt: failures, unit: Double.random(in: 0...1))
+                    let loaded = await !cache.keyIDs.isEmpty
                     logger.error(
-                        "JWKS fetch failed; tokens signed with its keys are refused until it succeeds",
+                        loaded
+                            ? "JWKS fetch failed; keeping the keys loaded before"
+                            : "JWKS fetch failed; tokens signed with its keys are refused until it succeeds",
                         metadata: ["url": "\(url)", "error": "\(error)", "retryIn": "\(delay)"])
-                    try await time.sleep(delay)
+                    // Shutdown during the backoff ends the service quietly, not with an error.
+                    do { try await time.sleep(delay) } catch { return }
                 }
             }
         }

@@ -50,14 +50,16 @@ public struct JWTVerifier: Sendable {
     private let apiKeys: [String: String]
     private let now: @Sendable () -> Date
 
-    /// A verifier with any of: an HS256 secret, a JWKS cache, and the project's new API keys (each
-    /// mapped to its role by `SupabaseKeyKind`; legacy JWT keys in `apiKeys` are ignored, they verify as JWTs).
+    /// A verifier with any of: an HS256 secret, a JWKS cache, and the project's own API keys. A new key
+    /// stands for the role `SupabaseKeyKind` gives it; a legacy JWT key given here is trusted as itself (it is
+    /// our own configuration) for the role its payload names, so the project's legacy service-role key keeps
+    /// working (cron.sql sends it as the bearer) when the project's JWKS holds no HS256 key and no secret is set.
     public init(secret: String?, jwks: JWKSCache? = nil, apiKeys: [String] = [], time: Timekeeper = .system) async {
         hmac = if let secret { await JWTKeyCollection().add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256) } else { nil }
         self.jwks = jwks
         var roles: [String: String] = [:]
         for key in apiKeys {
-            if let role = SupabaseKeyKind(key: key).role { roles[key] = role }
+            if let role = SupabaseKeyKind(key: key).role ?? Self.claimedRole(of: key) { roles[key] = role }
         }
         self.apiKeys = roles
         now = time.now
@@ -108,6 +110,9 @@ public struct JWTVerifier: Sendable {
     public func authorize(authorization: String?, apiKey: String?, jwtInAPIKey: Bool) async throws -> SupabaseClaims {
         let apiKey = apiKey?.trimmingCharacters(in: .whitespaces)
         if let bearer = Self.bearer(authorization) {
+            if SupabaseKeyKind(key: bearer) == .legacyJWT, let role = apiKeys[bearer] {
+                return SupabaseClaims(role: role, exp: .distantFuture)
+            }
             if SupabaseKeyKind(key: bearer) != .legacyJWT {
                 guard bearer == apiKey, let role = apiKeys[bearer] else { throw InvalidJWT(reason: "API key as bearer token") }
                 return SupabaseClaims(role: role, exp: .distantFuture)
@@ -143,18 +148,27 @@ public struct JWTVerifier: Sendable {
 
     /// The header's `alg` and `kid`.
     private static func header(of token: String) throws -> (alg: String?, kid: String?) {
+        let header = try part(0, of: token, named: "header")
+        return (header["alg"]?.stringValue, header["kid"]?.stringValue)
+    }
+
+    /// The `role` claim of a configured legacy key, read without verifying (the key is our own configuration).
+    private static func claimedRole(of key: String) -> String? {
+        (try? part(1, of: key, named: "payload"))?["role"]?.stringValue
+    }
+
+    /// Part `index` of a JWT (0 header, 1 payload), base64url-decoded and parsed.
+    private static func part(_ index: Int, of token: String, named name: String) throws -> JSONValue {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3 else { throw InvalidJWT(reason: "not a JWT") }
-        var base64 = parts[0].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        var base64 = parts[index].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        guard let data = Data(base64Encoded: base64) else { throw InvalidJWT(reason: "JWT header is not base64url") }
-        let header: JSONValue
+        guard let data = Data(base64Encoded: base64) else { throw InvalidJWT(reason: "JWT \(name) is not base64url") }
         do {
-            header = try JSONValue(parsing: data)
+            return try JSONValue(parsing: data)
         } catch {
-            throw InvalidJWT(reason: "malformed JWT header: \(error)")
+            throw InvalidJWT(reason: "malformed JWT \(name): \(error)")
         }
-        return (header["alg"]?.stringValue, header["kid"]?.stringValue)
     }
 }
 
