@@ -1,3 +1,4 @@
+import EmbeddedSupabase
 import Foundation
 import Logging
 import MatchmakerCore
@@ -175,6 +176,47 @@ struct RawFrames {
                 while events.last != "phx_close" { events.append(try await socket.next().event) }
                 #expect(events.filter { $0 == "phx_reply" }.count == 5)
                 #expect(events.contains("system"))
+            }
+        }
+    }
+
+    /// Issue 16: a presence meta of ~1 MB per channel cost ~100 MB per socket and went to every joiner. A broadcast
+    /// payload or presence meta over 256 KB is refused with `payload_size_exceeded` and reaches nobody; one at the
+    /// limit goes through.
+    @Test func payloadsOverTheLimitAreRefusedAndReachNobody() async throws {
+        var settings = RealtimeHub.Settings()
+        settings.maxPayloadBytes = 1_000
+        try await withLiveServer(backend: EmbeddedBackend(hub: RealtimeHub(settings: settings))) { port, backend in
+            try await withRawSocket(port: port, version: .v2) { socket in
+                let join = ChannelOptions(broadcastAck: true, broadcastSelf: true, presenceKey: "me", presenceEnabled: true)
+                    .joinPayload(accessToken: nil)
+                try await socket.send(PhoenixMessage(joinRef: "1", ref: "1", topic: "realtime:big", event: "phx_join", payload: join))
+                #expect(try await socket.next().replyStatus == "ok")
+                #expect(try await socket.next().event == "presence_state")
+
+                // {"blob":"x…x"} is 11 bytes of JSON around the string.
+                let tooBig: JSONValue = ["blob": .string(String(repeating: "x", count: 990))]
+                let atLimit: JSONValue = ["blob": .string(String(repeating: "x", count: 989))]
+                let track: JSONValue = ["type": "presence", "event": "track", "payload": tooBig]
+                try await socket.send(PhoenixMessage(joinRef: "1", ref: "2", topic: "realtime:big", event: "presence", payload: track))
+                let refusedTrack = try await socket.next()
+                #expect(refusedTrack.replyStatus == "error")
+                #expect(refusedTrack.payload["response"] == ["error": "payload_size_exceeded"])
+                #expect(backend.hub.presence(of: "big").isEmpty)
+
+                let broadcast: JSONValue = ["type": "broadcast", "event": "e", "payload": tooBig]
+                try await socket.send(PhoenixMessage(joinRef: "1", ref: "3", topic: "realtime:big", event: "broadcast", payload: broadcast))
+                let refusedBroadcast = try await socket.next()
+                #expect(refusedBroadcast.ref == "3")
+                #expect(refusedBroadcast.payload["response"] == ["error": "payload_size_exceeded"])
+
+                // At the limit: delivered to itself (self: true) and acknowledged; nothing of the refused one came first.
+                let fits: JSONValue = ["type": "broadcast", "event": "e", "payload": atLimit]
+                try await socket.send(PhoenixMessage(joinRef: "1", ref: "4", topic: "realtime:big", event: "broadcast", payload: fits))
+                let delivered = try await socket.next()
+                #expect(delivered.event == "broadcast")
+                #expect(delivered.payload["payload"] == atLimit)
+                #expect(try await socket.next().ref == "4")
             }
         }
     }

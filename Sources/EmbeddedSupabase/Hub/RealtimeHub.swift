@@ -41,6 +41,9 @@ public final class RealtimeHub: Sendable {
         public var presenceBudget = PresenceBudget()
         /// Bytes of frames that may wait for one socket; a client that stops reading is disconnected beyond it.
         public var maxOutboundBytes = 8 << 20
+        /// Bytes of one client broadcast payload or one presence meta (Supabase's free-plan payload size, 256 KB):
+        /// beyond it the message is refused with `payload_size_exceeded` and reaches nobody.
+        public var maxPayloadBytes = 256 << 10
 
         /// The defaults.
         public init() {}
@@ -254,6 +257,10 @@ public final class RealtimeHub: Sendable {
             state.withLock { state in Self.part(&state, connection: id, topic: message.topic, closeRef: membership.joinRef) }
         case PhoenixEvent.broadcast:
             guard message.payload["type"]?.stringValue == "broadcast" || binaryOrigin else { return }
+            guard Self.size(of: message.payload["payload"]) <= settings.maxPayloadBytes else {
+                if membership.ack { reply(to: message, from: id, status: "error", response: ["error": "payload_size_exceeded"]) }
+                return
+            }
             state.withLock { state in
                 Self.fanOut(
                     &state, topic: message.topic, isPrivate: membership.isPrivate, body: message.payload,
@@ -336,6 +343,10 @@ public final class RealtimeHub: Sendable {
         case "track":
             guard case .object(var fields) = message.payload["payload"] ?? [:] else {
                 reply(to: message, from: id, status: "error", response: ["reason": "Presence track payload must be a map"])
+                return
+            }
+            guard Self.size(of: message.payload["payload"]) <= settings.maxPayloadBytes else {
+                reply(to: message, from: id, status: "error", response: ["error": "payload_size_exceeded"])
                 return
             }
             state.withLock { state in
@@ -430,6 +441,12 @@ public final class RealtimeHub: Sendable {
                 connection.outbox.send(.text(serializer.encode(message, includeJoinRef: false)))
             }
         }
+    }
+
+    /// The bytes of `value` as JSON, what the payload limit counts; a value that cannot be encoded counts as too large.
+    private static func size(of value: JSONValue?) -> Int {
+        guard let value else { return 0 }
+        return (try? JSONCoding.string(value))?.utf8.count ?? .max
     }
 
     private static func grouped(_ entries: [PresenceEntry]) -> JSONValue {
