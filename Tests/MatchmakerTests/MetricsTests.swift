@@ -73,9 +73,7 @@ import Testing
                 "matchmaker_queue_leased_messages": 2,
                 "matchmaker_oldest_wait_seconds": 0,
             ]
-            for (name, value) in expected.sorted(by: { $0.key < $1.key }) {
-                #expect(samples[name] == value, "\(name)")
-            }
+            expectSamples(samples, expected)
         }
     }
 
@@ -104,9 +102,7 @@ import Testing
                 #"matchmaker_realtime_errors_total{pattern="ChannelRateLimitReached"}"#: 1,
                 #"matchmaker_realtime_errors_total{pattern="other"}"#: 1,
             ]
-            for (name, value) in expected.sorted(by: { $0.key < $1.key }) {
-                #expect(samples[name] == value, "\(name)")
-            }
+            expectSamples(samples, expected)
             #expect(samples[#"matchmaker_realtime_errors_total{pattern="HTTP 418"}"#] == nil)
         }
     }
@@ -129,9 +125,7 @@ import Testing
                 #"matchmaker_http_request_duration_seconds_count{method="GET",route="/healthz"}"#: 2,
                 #"matchmaker_http_request_duration_seconds_count{method="GET",route="unmatched"}"#: 1,
             ]
-            for (name, value) in expected.sorted(by: { $0.key < $1.key }) {
-                #expect(samples[name] == value, "\(name)")
-            }
+            expectSamples(samples, expected)
             #expect(!samples.keys.contains { $0.contains("/no/such/route") || $0.contains("BREW") }, "labels stay bounded")
             #expect(!samples.keys.contains { $0.hasPrefix("matchmaker_http_requests_total{method=\"GET\",route=\"/metrics\"") })
             let again = try await metrics(client)
@@ -170,9 +164,7 @@ import Testing
             "matchmaker_bots_waiting": 2,
             "matchmaker_bots_in_room": 1,
         ]
-        for (name, value) in expected.sorted(by: { $0.key < $1.key }) {
-            #expect(samples[name] == value, "\(name)")
-        }
+        expectSamples(samples, expected)
     }
 
     @Test func aPartThatCannotBeReadLeavesItsGaugeAbsent() async throws {

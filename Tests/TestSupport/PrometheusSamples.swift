@@ -1,3 +1,5 @@
+import Testing
+
 /// The samples of a Prometheus text exposition: `name{labels}` → value.
 public func prometheusSamples(_ text: String) -> [String: Double] {
     var samples: [String: Double] = [:]
@@ -6,4 +8,13 @@ public func prometheusSamples(_ text: String) -> [String: Double] {
         samples[String(line[..<space])] = value
     }
     return samples
+}
+
+/// Expects each of `expected` (sample name → value) among `samples`, one expectation per name, in name order.
+public func expectSamples(
+    _ samples: [String: Double], _ expected: [String: Double], sourceLocation: SourceLocation = #_sourceLocation
+) {
+    for (name, value) in expected.sorted(by: { $0.key < $1.key }) {
+        #expect(samples[name] == value, "\(name)", sourceLocation: sourceLocation)
+    }
 }

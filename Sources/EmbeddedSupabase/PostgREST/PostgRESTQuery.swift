@@ -74,16 +74,8 @@ struct PostgRESTQuery: Sendable, Hashable {
         let bytes = Array(text.utf8)
         var opened: [Bool] = []  // for each open parenthesis: does it open a tree?
         var trees = 0
-        var inQuotes = false
-        var escaped = false
-        for (index, byte) in bytes.enumerated() {
-            if escaped {
-                escaped = false
-            } else if byte == UInt8(ascii: "\\") && inQuotes {
-                escaped = true
-            } else if byte == UInt8(ascii: "\"") {
-                inQuotes.toggle()
-            } else if !inQuotes && byte == UInt8(ascii: "(") {
+        for index in structure(of: bytes).offsets {
+            if bytes[index] == UInt8(ascii: "(") {
                 let before = bytes[..<index]
                 let isTree = index == 0 || before.suffix(2).elementsEqual("or".utf8) || before.suffix(3).elementsEqual("and".utf8)
                 opened.append(isTree)
@@ -93,7 +85,7 @@ struct PostgRESTQuery: Sendable, Hashable {
                         code: "PGRST100",
                         message: "\"failed to parse logic tree: nested deeper than \(maxLogicDepth) levels\" (line 1, column 1)")
                 }
-            } else if !inQuotes && byte == UInt8(ascii: ")"), let isTree = opened.popLast() {
+            } else if bytes[index] == UInt8(ascii: ")"), let isTree = opened.popLast() {
                 if isTree { trees -= 1 }
             }
         }
@@ -141,33 +133,47 @@ struct PostgRESTQuery: Sendable, Hashable {
 
     /// Splits on commas outside parentheses and double quotes.
     private static func split(_ text: String) throws(SQLError) -> [String] {
+        let bytes = Array(text.utf8)
+        let (offsets, quotesClosed) = structure(of: bytes)
         var items: [String] = []
-        var current = ""
+        var start = 0
         var depth = 0
-        var inQuotes = false
-        var escaped = false
-        for character in text {
-            if escaped {
-                escaped = false
-            } else if character == "\\" && inQuotes {
-                escaped = true
-            } else if character == "\"" {
-                inQuotes.toggle()
-            } else if !inQuotes && character == "(" {
-                depth += 1
-            } else if !inQuotes && character == ")" {
+        for index in offsets {
+            switch bytes[index] {
+            case UInt8(ascii: "("): depth += 1
+            case UInt8(ascii: ")"):
                 depth -= 1
                 if depth < 0 { throw unparsable("filter", text) }
-            } else if !inQuotes && depth == 0 && character == "," {
-                items.append(current)
-                current = ""
-                continue
+            case UInt8(ascii: ",") where depth == 0:
+                items.append(String(decoding: bytes[start..<index], as: UTF8.self))
+                start = index + 1
+            default: break
             }
-            current.append(character)
         }
-        guard depth == 0, !inQuotes else { throw unparsable("filter", text) }
-        if !current.isEmpty || !items.isEmpty { items.append(current) }
+        guard depth == 0, quotesClosed else { throw unparsable("filter", text) }
+        if start < bytes.count || !items.isEmpty { items.append(String(decoding: bytes[start...], as: UTF8.self)) }
         return items
+    }
+
+    /// The offsets of `(`, `)` and `,` that stand outside double quotes (inside them a backslash escapes the next
+    /// character): the only places where they are structure rather than data. `quotesClosed` is false when a
+    /// quote is left open. One scanner for `split` and `checkNesting`, so both read quotes alike.
+    private static func structure(of bytes: [UInt8]) -> (offsets: [Int], quotesClosed: Bool) {
+        var offsets: [Int] = []
+        var inQuotes = false
+        var escaped = false
+        for (index, byte) in bytes.enumerated() {
+            if escaped {
+                escaped = false
+            } else if byte == UInt8(ascii: "\\") && inQuotes {
+                escaped = true
+            } else if byte == UInt8(ascii: "\"") {
+                inQuotes.toggle()
+            } else if !inQuotes, byte == UInt8(ascii: "(") || byte == UInt8(ascii: ")") || byte == UInt8(ascii: ",") {
+                offsets.append(index)
+            }
+        }
+        return (offsets, !inQuotes)
     }
 
     /// `"a,b"` → `a,b`, with `\"` and `\\` unescaped; unquoted text stays as it is.

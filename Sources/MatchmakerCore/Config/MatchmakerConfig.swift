@@ -147,7 +147,7 @@ extension MatchmakerConfig {
     /// The new API keys (`sb_secret_…`, `sb_publishable_…`) among the configured keys, which callers may
     /// present in `apikey` (legacy JWT keys verify as JWTs and are left out).
     public var acceptedAPIKeys: [String] {
-        [serviceRoleKey, anonKey].compactMap { $0 }.filter { SupabaseKeyKind(key: $0) != .legacyJWT }
+        projectKeys.filter { SupabaseKeyKind(key: $0) != .legacyJWT }
     }
 
     /// Every key of the project this process was given (`SUPABASE_SERVICE_ROLE_KEY`, `SUPABASE_ANON_KEY`, of

@@ -53,32 +53,34 @@ public struct OpsStatus: Sendable, Hashable {
     public var line: (message: Logger.Message, metadata: Logger.Metadata) {
         var parts: [String] = []
         var metadata: Logger.Metadata = [:]
+        func add(_ text: String, _ fields: KeyValuePairs<String, any CustomStringConvertible>) {
+            parts.append(text)
+            for (key, value) in fields { metadata[key] = "\(value)" }
+        }
         if let pool {
-            parts.append("pool \(pool.sockets) sockets, \(pool.channels) channels")
-            metadata["pool.sockets"] = "\(pool.sockets)"
-            metadata["pool.channels"] = "\(pool.channels)"
+            add(
+                "pool \(pool.sockets) sockets, \(pool.channels) channels",
+                ["pool.sockets": pool.sockets, "pool.channels": pool.channels])
         }
         if let monitor {
-            parts.append("realtime \(monitor.activeConnections) connections, \(monitor.failedConnections) failures")
-            metadata["realtime.connections"] = "\(monitor.activeConnections)"
-            metadata["realtime.failures"] = "\(monitor.failedConnections)"
+            add(
+                "realtime \(monitor.activeConnections) connections, \(monitor.failedConnections) failures",
+                ["realtime.connections": monitor.activeConnections, "realtime.failures": monitor.failedConnections])
         }
         if let bots {
-            parts.append("bots \(bots.totalBots)/\(bots.target) running, \(bots.waiting) waiting, \(bots.inConversation) in room")
-            metadata["bots.target"] = "\(bots.target)"
-            metadata["bots.running"] = "\(bots.totalBots)"
-            metadata["bots.waiting"] = "\(bots.waiting)"
-            metadata["bots.in_room"] = "\(bots.inConversation)"
+            add(
+                "bots \(bots.totalBots)/\(bots.target) running, \(bots.waiting) waiting, \(bots.inConversation) in room",
+                [
+                    "bots.target": bots.target, "bots.running": bots.totalBots, "bots.waiting": bots.waiting,
+                    "bots.in_room": bots.inConversation,
+                ])
         }
         if let queue {
             let age = (queue.oldestAgeSeconds * 10).rounded() / 10
-            parts.append("queue \(queue.depth) messages, oldest \(age) s")
-            metadata["queue.depth"] = "\(queue.depth)"
-            metadata["queue.oldest_age_seconds"] = "\(age)"
+            add("queue \(queue.depth) messages, oldest \(age) s", ["queue.depth": queue.depth, "queue.oldest_age_seconds": age])
         }
         if let outboxBacklog {
-            parts.append("outbox \(outboxBacklog) rows")
-            metadata["outbox.backlog"] = "\(outboxBacklog)"
+            add("outbox \(outboxBacklog) rows", ["outbox.backlog": outboxBacklog])
         }
         let text = "Status: " + (parts.isEmpty ? "nothing to report" : parts.joined(separator: "; "))
         return ("\(text)", metadata)
