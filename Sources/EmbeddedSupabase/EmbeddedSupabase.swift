@@ -1,6 +1,7 @@
 import Hummingbird
 import HummingbirdCore
 import HummingbirdWebSocket
+import NIOHTTP1
 import Shared
 
 /// An in-memory stand-in for the slice of Supabase the matchmaker and its bots use: pgmq queues,
@@ -45,17 +46,25 @@ public struct EmbeddedSupabase: Sendable {
         RealtimeHubController(hub: hub, verifier: verifier, time: time).addRoutes(to: realtime)
     }
 
-    /// The HTTP/1 server with upgrades of `/realtime/v1/websocket` to the hub: a socket request the hub
-    /// refuses (bad key, unsupported `vsn`) is answered by the HTTP routes (401 `{"error": …}`, as
-    /// Realtime answers) instead of hummingbird-websocket's bare 400.
-    public func server(verifier: JWTVerifier?, configuration: HTTP1WebSocketUpgradeChannel.Configuration) -> HTTPServerBuilder {
+    /// The HTTP/1 server with upgrades of `/realtime/v1/websocket` to the hub, under `limits` (`HTTPLimits`): a
+    /// socket request the hub refuses (bad key, unsupported `vsn`, too many sockets from one address) is answered
+    /// by the HTTP routes (401/400 `{"error": …}`, as Realtime answers, or 429) instead of
+    /// hummingbird-websocket's bare 400.
+    public func server(verifier: JWTVerifier?, limits: HTTPLimits = HTTPLimits(), ws: WebSocketServerConfiguration) -> HTTPServerBuilder {
         let controller = RealtimeHubController(hub: hub, verifier: verifier, time: time)
         let webSocketResponder = controller.webSocketRouter().buildResponder()
+        let connections = ConnectionCount(limit: limits.maxConnections)
         return HTTPServerBuilder { responder in
-            GatedUpgradeChannel(
-                inner: HTTP1WebSocketUpgradeChannel(
-                    responder: responder, webSocketResponder: webSocketResponder, configuration: configuration),
-                admits: controller.admitsUpgrade
+            GuardedChannel(
+                inner: GatedUpgradeChannel(
+                    inner: HTTP1WebSocketUpgradeChannel(
+                        responder: responder, webSocketResponder: webSocketResponder, configuration: .init(http1: limits.http1, ws: ws)),
+                    admits: controller.admitsUpgrade
+                ),
+                limits: limits, connections: connections,
+                anchor: {
+                    try $0.syncOperations.handler(type: NIOTypedHTTPServerUpgradeHandler<HTTP1WebSocketUpgradeChannel.UpgradeResult>.self)
+                }
             )
         }
     }

@@ -44,6 +44,14 @@ public final class RealtimeHub: Sendable {
         /// Bytes of one client broadcast payload or one presence meta (Supabase's free-plan payload size, 256 KB):
         /// beyond it the message is refused with `payload_size_exceeded` and reaches nobody.
         public var maxPayloadBytes = 256 << 10
+        /// Presence meta bytes one socket may hold across its channels (`EMBEDDED_PRESENCE_BYTES_PER_SOCKET`): a
+        /// track that would go beyond it is refused with `presence_limit_exceeded` and changes nothing.
+        public var maxPresenceBytesPerSocket = 1 << 20
+        /// Sockets one client address may hold at once (`EMBEDDED_SOCKETS_PER_ADDRESS`); the upgrade beyond it
+        /// gets 429.
+        public var maxSocketsPerAddress = 100
+        /// Loopback addresses are exempt from `maxSocketsPerAddress` (the in-process bots open a socket per bot).
+        public var loopbackExempt = true
 
         /// The defaults.
         public init() {}
@@ -65,12 +73,16 @@ public final class RealtimeHub: Sendable {
         var outbox: HubOutbox
         var joins: [String: Membership] = [:]
         var lastSeen: Date
+        /// Bytes of the presence metas this socket holds, across its channels.
+        var presenceBytes = 0
     }
 
     private struct PresenceEntry {
         var connection: Int
         var key: String
         var meta: JSONValue
+        /// The meta's bytes as JSON, what `maxPresenceBytesPerSocket` counts.
+        var bytes: Int
     }
 
     private struct State {
@@ -82,6 +94,8 @@ public final class RealtimeHub: Sendable {
         var observer: AsyncStream<Observation>.Continuation?
         var joinsReceived = 0
         var lastJoinAccessToken: String??
+        /// Sockets per client address, claimed at upgrade (`claimSocket`).
+        var socketsByAddress: [String: Int] = [:]
     }
 
     /// Injected misbehaviour.
@@ -168,6 +182,34 @@ public final class RealtimeHub: Sendable {
     }
 
     // MARK: - Connections
+
+    /// Takes one of `address`'s socket slots before an upgrade, or returns false when it holds
+    /// `maxSocketsPerAddress` already; `nil` address (not IP) and, by default, loopback are not counted.
+    /// A claimed slot is given back with `releaseSocket(address:)`.
+    func claimSocket(address: String?) -> Bool {
+        guard let address, !(settings.loopbackExempt && Self.isLoopback(address)) else { return true }
+        return state.withLock { state in
+            guard state.socketsByAddress[address, default: 0] < settings.maxSocketsPerAddress else { return false }
+            state.socketsByAddress[address, default: 0] += 1
+            return true
+        }
+    }
+
+    /// Gives back a slot taken by `claimSocket(address:)`.
+    func releaseSocket(address: String?) {
+        guard let address, !(settings.loopbackExempt && Self.isLoopback(address)) else { return }
+        state.withLock { state in
+            let left = state.socketsByAddress[address, default: 0] - 1
+            state.socketsByAddress[address] = left > 0 ? left : nil
+        }
+    }
+
+    /// Sockets counted for `address` now.
+    public func sockets(from address: String) -> Int { state.withLock { $0.socketsByAddress[address, default: 0] } }
+
+    private static func isLoopback(_ address: String) -> Bool {
+        address.hasPrefix("127.") || address == "::1" || address.hasPrefix("::ffff:127.")
+    }
 
     /// Registers a socket speaking `version`; frames for it go to `outbox`.
     func connect(version: ProtocolVersion, outbox: HubOutbox, now: Date) -> Int {
@@ -345,8 +387,19 @@ public final class RealtimeHub: Sendable {
                 reply(to: message, from: id, status: "error", response: ["reason": "Presence track payload must be a map"])
                 return
             }
-            guard Self.size(of: message.payload["payload"]) <= settings.maxPayloadBytes else {
+            let bytes = Self.size(of: message.payload["payload"])
+            guard bytes <= settings.maxPayloadBytes else {
                 reply(to: message, from: id, status: "error", response: ["error": "payload_size_exceeded"])
+                return
+            }
+            let fits = state.withLock { state -> Bool in
+                let held = state.connections[id]?.presenceBytes ?? 0
+                let replaced = state.presences[topic, default: []]
+                    .filter { $0.connection == id && $0.key == membership.presenceKey }.reduce(0) { $0 + $1.bytes }
+                return held - replaced + bytes <= settings.maxPresenceBytesPerSocket
+            }
+            guard fits else {
+                reply(to: message, from: id, status: "error", response: ["error": "presence_limit_exceeded"])
                 return
             }
             state.withLock { state in
@@ -354,16 +407,16 @@ public final class RealtimeHub: Sendable {
                 fields["phx_ref"] = .string("embedded-\(state.nextPresenceRef)")
                 let old = state.presences[topic, default: []].filter { $0.connection == id && $0.key == membership.presenceKey }
                 if let previous = old.first { fields["phx_ref_prev"] = previous.meta["phx_ref"] ?? .null }
-                state.presences[topic, default: []].removeAll { $0.connection == id && $0.key == membership.presenceKey }
-                let entry = PresenceEntry(connection: id, key: membership.presenceKey, meta: .object(fields))
+                Self.removePresences(&state, topic: topic) { $0.connection == id && $0.key == membership.presenceKey }
+                let entry = PresenceEntry(connection: id, key: membership.presenceKey, meta: .object(fields), bytes: bytes)
                 state.presences[topic, default: []].append(entry)
+                state.connections[id]?.presenceBytes += bytes
                 Self.sendDiff(&state, topic: topic, joins: [entry], leaves: old)
             }
             reply(to: message, from: id, status: "ok")
         case "untrack":
             state.withLock { state in
-                let old = state.presences[topic, default: []].filter { $0.connection == id && $0.key == membership.presenceKey }
-                state.presences[topic, default: []].removeAll { $0.connection == id && $0.key == membership.presenceKey }
+                let old = Self.removePresences(&state, topic: topic) { $0.connection == id && $0.key == membership.presenceKey }
                 if !old.isEmpty { Self.sendDiff(&state, topic: topic, joins: [], leaves: old) }
             }
             reply(to: message, from: id, status: "ok")
@@ -403,10 +456,19 @@ public final class RealtimeHub: Sendable {
     }
 
     private static func untrackAll(_ state: inout State, connection id: Int, topic: String) {
-        let gone = state.presences[topic, default: []].filter { $0.connection == id }
+        let gone = removePresences(&state, topic: topic) { $0.connection == id }
         guard !gone.isEmpty else { return }
-        state.presences[topic, default: []].removeAll { $0.connection == id }
         sendDiff(&state, topic: topic, joins: [], leaves: gone)
+    }
+
+    /// Removes the entries of `topic` that match, and their bytes from their sockets' totals; returns them.
+    @discardableResult
+    private static func removePresences(_ state: inout State, topic: String, where matches: (PresenceEntry) -> Bool) -> [PresenceEntry] {
+        let gone = state.presences[topic, default: []].filter(matches)
+        guard !gone.isEmpty else { return [] }
+        state.presences[topic, default: []].removeAll(where: matches)
+        for entry in gone { state.connections[entry.connection]?.presenceBytes -= entry.bytes }
+        return gone
     }
 
     private static func sendPresenceState(_ state: inout State, to id: Int, topic: String) {

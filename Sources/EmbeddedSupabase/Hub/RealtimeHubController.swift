@@ -43,17 +43,22 @@ struct RealtimeHubController: Sendable {
         return router
     }
 
-    /// Whether the first request of a connection, `head`, may try the upgrade: a socket request with a
-    /// supported `vsn` and credentials the verifier accepts, or any other request (`UpgradeGate`).
-    @Sendable func admitsUpgrade(_ head: HTTPRequestHead) async -> Bool {
+    /// Whether the first request of a connection, `head` from `address`, may try the upgrade: a socket request
+    /// with a supported `vsn`, credentials the verifier accepts and a free socket slot for its address (which
+    /// it then holds until the connection closes), or any other request (`UpgradeGate`).
+    @Sendable func admitsUpgrade(_ head: HTTPRequestHead, from address: SocketAddress?) async -> UpgradeDecision {
         let uri = URI(head.uri)
         // The router ignores a trailing slash, so the gate must too.
         var path = Substring(uri.path)
         while path.count > 1, path.hasSuffix("/") { path = path.dropLast() }
-        guard path == "/realtime/v1/websocket" else { return true }
-        if let vsn = uri.queryParameters.get("vsn"), ProtocolVersion(rawValue: vsn) == nil { return false }
+        guard path == "/realtime/v1/websocket" else { return .admit(release: nil) }
+        if let vsn = uri.queryParameters.get("vsn"), ProtocolVersion(rawValue: vsn) == nil { return .refuse }
         let key = head.headers["apikey"].first ?? head.headers["x-api-key"].first ?? uri.queryParameters.get("apikey")
-        return await refusal(authorization: head.headers["authorization"].first, apiKey: key) == nil
+        guard await refusal(authorization: head.headers["authorization"].first, apiKey: key) == nil else { return .refuse }
+        let ip = address?.ipAddress
+        guard hub.claimSocket(address: ip) else { return .tooManySockets }
+        let hub = hub
+        return .admit(release: { hub.releaseSocket(address: ip) })
     }
 
     /// Adds the REST broadcast endpoints, and the answer to a socket request that was not upgraded.
@@ -70,6 +75,9 @@ struct RealtimeHubController: Sendable {
             }
             guard Self.version(of: request) != nil else {
                 return Response.json(["error": "Unsupported vsn"] as JSONValue, status: .badRequest)
+            }
+            if request.headers.contains(where: { $0.name.canonicalName == UpgradeGate.tooManySocketsHeader }) {
+                return Response.json(["error": "Too many sockets from this address"] as JSONValue, status: .tooManyRequests)
             }
             return Response.json(["error": "Expected a WebSocket upgrade"] as JSONValue, status: .badRequest)
         }

@@ -46,7 +46,9 @@ public struct Backend: Sendable {
         config: MatchmakerConfig, logger: Logger, oneShot: Bool, record: Bool = false, time: Timekeeper = .system
     ) throws -> Backend {
         guard config.supabaseURL != nil || config.databaseURL != nil else {
-            return .embedded(EmbeddedBackend(queueName: config.queueName, queueMaxMessages: config.embeddedQueueMaxMessages))
+            return .embedded(
+                EmbeddedBackend(
+                    queueName: config.queueName, queueMaxMessages: config.embeddedQueueMaxMessages, hubSettings: config.hubSettings))
         }
         var services: [any Service] = []
         var presence: any PresenceSource = UnavailablePresence(reason: "no SUPABASE_URL: lobby presence is not configured")

@@ -1,3 +1,4 @@
+import EmbeddedSupabase
 import Hummingbird
 import Logging
 import Shared
@@ -19,7 +20,7 @@ public func buildBots(config: MatchmakerConfig, bots: BotConfig, exporter: Prome
     )
     let gauges = OpsGauges(factory: exporter.factory)
     var app = Application(
-        router: buildBotRouter(parts.manager, exporter: exporter, gauges: gauges),
+        router: buildBotRouter(parts.manager, exporter: exporter, gauges: gauges), server: .guardedHTTP1(config.httpLimits),
         configuration: ApplicationConfiguration(address: .hostname(config.host, port: config.port), serverName: "matchmaker-bots"),
         logger: logger
     )

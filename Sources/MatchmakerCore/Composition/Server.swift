@@ -62,7 +62,7 @@ public func buildServe(
     let application = buildApplication(
         parts, services: services,
         configuration: ApplicationConfiguration(address: .hostname(config.host, port: config.port), serverName: "matchmaker"),
-        logger: logger,
+        limits: config.httpLimits, logger: logger,
         onServerRunning: { channel in
             if let bound = channel.localAddress?.port { port.bind(bound) }
         }

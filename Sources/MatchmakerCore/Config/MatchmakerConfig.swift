@@ -1,4 +1,5 @@
 import Configuration
+import EmbeddedSupabase
 import Foundation
 import Logging
 import Shared
@@ -41,6 +42,15 @@ import Shared
 ///   key is accepted in `apikey` as the `anon` role. `SUPABASE_PUBLISHABLE_KEY` is read when it is unset.
 /// - `EMBEDDED_QUEUE_MAX_MESSAGES` (default `100000`): messages the embedded backend's queue holds; a send
 ///   beyond it is refused with 503, as the stand-in keeps everything in memory.
+/// - `HTTP_HEADER_TIMEOUT` (seconds, default `10`): a request head must arrive within this; else 408 and close.
+/// - `HTTP_IDLE_TIMEOUT` (seconds, default `60`): a keep-alive connection idle this long is closed.
+/// - `HTTP_MAX_CONNECTIONS` (int, default `4096`): open connections (WebSockets included); beyond it 503 and close.
+/// - `HTTP_MAX_HEADER_BYTES` (int, default `32768`): a request head's bytes, request line included; beyond it 431.
+/// - `HTTP_MAX_URL_BYTES` (int, default `16384`): the URL's bytes, and any one header line's; beyond it 414 (431).
+/// - `EMBEDDED_SOCKETS_PER_ADDRESS` (int, default `100`): Realtime sockets one client address may hold on the
+///   embedded hub; beyond it the upgrade gets 429. Loopback addresses are exempt (the in-process bots).
+/// - `EMBEDDED_PRESENCE_BYTES_PER_SOCKET` (int, default `1048576`): presence meta bytes one socket holds across
+///   its channels on the embedded hub; a track beyond it is refused.
 /// - `DATABASE_URL` (secret, optional): selects the `postgres` backend; neither URL means the embedded backend.
 /// - `NOTIFY_PRIVATE` (switch, default `false`): broadcast notifications on private channels.
 /// - `HTTP_CONNECTIONS_PER_HOST` (int, default `8`): outbound HTTP connection cap per host.
@@ -84,6 +94,13 @@ public struct MatchmakerConfig: Sendable, Hashable {
     public var realtimeJoinsPerSecond = 100
     /// Messages the embedded backend's queue may hold (`EMBEDDED_QUEUE_MAX_MESSAGES`).
     public var embeddedQueueMaxMessages = 100_000
+    /// Limits of every HTTP connection (`HTTP_HEADER_TIMEOUT`, `HTTP_IDLE_TIMEOUT`, `HTTP_MAX_CONNECTIONS`,
+    /// `HTTP_MAX_HEADER_BYTES`, `HTTP_MAX_URL_BYTES`).
+    public var httpLimits = HTTPLimits()
+    /// Realtime sockets per client address on the embedded hub (`EMBEDDED_SOCKETS_PER_ADDRESS`).
+    public var embeddedSocketsPerAddress = 100
+    /// Presence meta bytes per socket on the embedded hub (`EMBEDDED_PRESENCE_BYTES_PER_SOCKET`).
+    public var embeddedPresenceBytesPerSocket = 1 << 20
 
     /// The defaults.
     public init() {}
@@ -127,6 +144,15 @@ public struct MatchmakerConfig: Sendable, Hashable {
         realtimeJoinsPerSecond = try reader.integer("realtime.joinsPerSecond", default: realtimeJoinsPerSecond, in: 1...10_000)
         embeddedQueueMaxMessages = try reader.integer(
             "embedded.queueMaxMessages", default: embeddedQueueMaxMessages, in: 1...100_000_000)
+        httpLimits.headerTimeout = .seconds(double: try reader.seconds("http.headerTimeout", default: 10))
+        httpLimits.idleTimeout = .seconds(double: try reader.seconds("http.idleTimeout", default: 60))
+        httpLimits.maxConnections = try reader.integer("http.maxConnections", default: httpLimits.maxConnections, in: 1...1_000_000)
+        httpLimits.maxHeaderBytes = try reader.integer("http.maxHeaderBytes", default: httpLimits.maxHeaderBytes, in: 1024...1 << 20)
+        httpLimits.maxURLBytes = try reader.integer("http.maxUrlBytes", default: httpLimits.maxURLBytes, in: 256...1 << 20)
+        embeddedSocketsPerAddress = try reader.integer(
+            "embedded.socketsPerAddress", default: embeddedSocketsPerAddress, in: 1...1_000_000)
+        embeddedPresenceBytesPerSocket = try reader.integer(
+            "embedded.presenceBytesPerSocket", default: embeddedPresenceBytesPerSocket, in: 1024...1 << 30)
         if supabaseURL != nil, serviceRoleKey == nil {
             throw ConfigError(key: "SUPABASE_SERVICE_ROLE_KEY", value: "(missing: required with SUPABASE_URL)")
         }
@@ -166,6 +192,14 @@ extension MatchmakerConfig {
         config.port = 0
         config.matchInterval = .seconds(3600)
         return config
+    }
+
+    /// The embedded hub's settings: its defaults with the configured per-address socket and per-socket presence caps.
+    public var hubSettings: RealtimeHub.Settings {
+        var settings = RealtimeHub.Settings()
+        settings.maxSocketsPerAddress = embeddedSocketsPerAddress
+        settings.maxPresenceBytesPerSocket = embeddedPresenceBytesPerSocket
+        return settings
     }
 
     /// The Realtime client's settings for `url` with `apiKey`: connect timeout, channels per socket, join rate.

@@ -69,16 +69,18 @@ public func buildRouter(_ parts: AppParts) -> Router<AppRequestContext> {
 
 /// Builds the HTTP application; on the embedded backend the same port also upgrades
 /// `/realtime/v1/websocket` to the local Realtime hub. `services` run with the server and stop after it.
-/// `onServerRunning` hears the bound channel (its port when the configured port is 0).
+/// `onServerRunning` hears the bound channel (its port when the configured port is 0). Every connection is
+/// held to `limits` (timeouts, sizes, the connection cap).
 public func buildApplication(
-    _ parts: AppParts, services: [any Service] = [], configuration: ApplicationConfiguration, logger: Logger,
+    _ parts: AppParts, services: [any Service] = [], configuration: ApplicationConfiguration, limits: HTTPLimits = HTTPLimits(),
+    logger: Logger,
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) -> Application<RouterResponder<AppRequestContext>> {
     let server: HTTPServerBuilder =
         if let embedded = parts.backend.embedded {
-            embedded.supabase.server(verifier: parts.verifier, configuration: .init(ws: .init(maxFrameSize: 1 << 20, autoPing: .disabled)))
+            embedded.supabase.server(verifier: parts.verifier, limits: limits, ws: .init(maxFrameSize: 1 << 20, autoPing: .disabled))
         } else {
-            .http1()
+            .guardedHTTP1(limits)
         }
     var app = Application(
         router: buildRouter(parts), server: server, configuration: configuration, onServerRunning: onServerRunning, logger: logger)

@@ -42,11 +42,12 @@ public struct EmbeddedBackend: Sendable {
         }
     }
 
-    /// A backend whose queue holds at most `queueMaxMessages` (`EMBEDDED_QUEUE_MAX_MESSAGES`).
-    public init(queueName: String, queueMaxMessages: Int) {
+    /// A backend whose queue holds at most `queueMaxMessages` (`EMBEDDED_QUEUE_MAX_MESSAGES`) and whose hub
+    /// has `hubSettings` (`EMBEDDED_SOCKETS_PER_ADDRESS`, `EMBEDDED_PRESENCE_BYTES_PER_SOCKET`).
+    public init(queueName: String, queueMaxMessages: Int, hubSettings: RealtimeHub.Settings = .init()) {
         var limits = EmbeddedPgmq.Limits()
         limits.maxQueueLength = queueMaxMessages
-        self.init(queueName: queueName, queueLimits: limits)
+        self.init(queueName: queueName, hub: RealtimeHub(settings: hubSettings), queueLimits: limits)
     }
 
     /// The queue's levels now, on the backend's clock.
