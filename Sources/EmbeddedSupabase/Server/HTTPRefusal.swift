@@ -9,6 +9,12 @@ public struct HTTPRefusal: Sendable, Hashable {
     /// What went wrong, the body's `error`.
     public var reason: String
 
+    /// A refusal with `status`, explaining `reason`.
+    public init(status: HTTPResponseStatus, reason: String) {
+        self.status = status
+        self.reason = reason
+    }
+
     /// The answer to a parser error; `inRequestLine` says no line end had arrived yet (an overflow is the URL's).
     public static func answer(to error: HTTPParserError, inRequestLine: Bool) -> HTTPRefusal {
         switch error {
