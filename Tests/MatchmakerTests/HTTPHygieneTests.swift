@@ -51,20 +51,25 @@ import Testing
         ]
     }
 
-    /// Runs `server` with `limits` on a free port for `body`.
+    /// Runs `server` with `limits` on a free port for `body`. The test framework's own client holds one
+    /// connection, open (after a first `/healthz`) before `body` runs.
     static func withServer(
         _ server: Server, limits: HTTPLimits = HTTPLimits(), _ body: @escaping @Sendable (Int) async throws -> Void
     ) async throws {
+        let run: @Sendable (any TestClientProtocol) async throws -> Void = { client in
+            #expect(try await client.execute(uri: "/healthz", method: .get).status == .ok)
+            try await body(try #require(client.port))
+        }
         switch server {
         case .embedded:
-            try await withLiveServer(configure: { $0.httpLimits = limits }) { port, _ in try await body(port) }
+            try await withLiveHTTP(configure: { $0.httpLimits = limits }) { client, _ in try await run(client) }
         case .plain:
             let router = Router()
             router.get("/healthz") { _, _ in "ok" }
             let app = Application(
                 router: router, server: .guardedHTTP1(limits),
                 configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)), logger: testLogger)
-            try await app.test(.live) { client in try await body(try #require(client.port)) }
+            try await app.test(.live) { client in try await run(client) }
         }
     }
 
@@ -106,7 +111,8 @@ import Testing
             let connection = try await RawConnection.open(port: port)
             defer { connection.close() }
             try await connection.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-            #expect(try await connection.readResponse().status == 200)
+            let first = try await connection.readResponse()
+            #expect(first.status == 200, "\(first.text)")
             let reading = try await connection.dribble((0..<200).map { "X-Slow-\($0): 1\r\n" }, interval: .milliseconds(300))
             #expect(reading != nil, "every slow line was accepted")
         }
@@ -126,12 +132,12 @@ import Testing
         }
     }
 
-    /// With room for two connections, a third is answered 503 and closed while the two keep answering; once one
-    /// of them closes, a new connection is served.
+    /// With room for three connections (the test client's and two of ours), a fourth is answered 503 and
+    /// closed while the others keep answering; once one of them closes, a new connection is served.
     @Test(arguments: Server.allCases)
     func theConnectionCapRefusesTheNextAndFreesASlotWhenOneCloses(server: Server) async throws {
         var limits = HTTPLimits()
-        limits.maxConnections = 2
+        limits.maxConnections = 3
         try await Self.withServer(server, limits: limits) { port in
             let held = [try await RawConnection.open(port: port), try await RawConnection.open(port: port)]
             defer { held.forEach { $0.close() } }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -37,6 +38,7 @@ public final class RawConnection: Sendable {
     }
 
     private let socket: Int32
+    private let closed = Mutex(false)
 
     private init(socket: Int32) {
         self.socket = socket
@@ -160,8 +162,14 @@ public final class RawConnection: Sendable {
         }
     }
 
-    /// Closes the connection.
+    /// Closes the connection; a second call does nothing (the descriptor's number may belong to another
+    /// socket by then).
     public func close() {
+        guard
+            closed.withLock({ closed in
+                defer { closed = true }; return !closed
+            })
+        else { return }
         _ = shutdown(socket, Int32(SHUT_RDWR))
         Self.closeDescriptor(socket)
     }
