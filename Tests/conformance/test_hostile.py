@@ -4,6 +4,10 @@ A subscriber that joins a channel and then stops reading must not make the serve
 for it: the hub bounds each socket's outbound queue (8 MiB) and disconnects a consumer that falls that
 far behind. Here 40 MB of broadcasts go to a channel whose only subscriber reads nothing; the server's
 resident memory may grow by a bounded amount, and the subscriber's socket is closed.
+
+A client that tracks a presence meta just under the 256 KB message limit on each of its 100 channels would
+make the server hold 25 MB per socket; the hub caps a socket's presence metas at 1 MiB in total
+(`EMBEDDED_PRESENCE_BYTES_PER_SOCKET`) and refuses the tracks beyond it with `presence_limit_exceeded`.
 """
 
 import asyncio
@@ -62,3 +66,48 @@ async def test_a_subscriber_that_stops_reading_is_disconnected_and_the_server_st
     assert received < BATCHES * PER_BATCH, "the hub never disconnected the slow subscriber"
     # Without the bound the server held all 40 MB (and more, as frames) for this one socket.
     assert growth < 32, f"the server grew by {growth:.1f} MiB for one subscriber that reads nothing"
+
+
+PRESENCE_SOCKETS, PRESENCE_CHANNELS = 4, 100
+PRESENCE_META = {"blob": "y" * 250_000}  # 250 KB of JSON, under the 256 KB message limit
+
+
+@pytest.mark.asyncio
+async def test_oversized_presence_is_capped_per_socket_and_the_server_stays_bounded(base_url: str) -> None:
+    pid = int(os.environ["MATCHMAKER_PID"])
+    socket_url = base_url.replace("http://", "ws://") + "/realtime/v1/websocket?apikey=anon-key&vsn=1.0.0"
+    before = rss_mib(pid)
+    peak = before
+    accepted, refused = 0, []
+    sockets = [await websockets.connect(socket_url, max_size=1 << 20) for _ in range(PRESENCE_SOCKETS)]
+    try:
+        for number, socket in enumerate(sockets):
+            for channel in range(PRESENCE_CHANNELS):
+                topic = f"realtime:fat-{number}-{channel}"
+                config = {"presence": {"key": f"fat-{number}", "enabled": False}}
+                await socket.send(json.dumps({"topic": topic, "event": "phx_join", "payload": {"config": config}, "ref": "j", "join_ref": "j"}))
+                reply = json.loads(await asyncio.wait_for(socket.recv(), TIMEOUT))
+                assert reply["event"] == "phx_reply" and reply["payload"]["status"] == "ok", reply
+                track = {"type": "presence", "event": "track", "payload": PRESENCE_META}
+                await socket.send(json.dumps({"topic": topic, "event": "presence", "payload": track, "ref": "t", "join_ref": "j"}))
+                reply = json.loads(await asyncio.wait_for(socket.recv(), TIMEOUT))
+                assert reply["event"] == "phx_reply", reply
+                if reply["payload"]["status"] == "ok":
+                    accepted += 1
+                else:
+                    refused.append(reply["payload"]["response"])
+                peak = max(peak, rss_mib(pid))
+        async with httpx.AsyncClient(timeout=TIMEOUT) as http:
+            assert (await http.get(f"{base_url}/healthz")).status_code == 200
+    finally:
+        for socket in sockets:
+            await socket.close()
+    growth = peak - before
+    offered = PRESENCE_SOCKETS * PRESENCE_CHANNELS * len(json.dumps(PRESENCE_META)) / (1 << 20)
+    print(f"oversized presence: RSS {before:.1f} MiB before, peak {peak:.1f} MiB (+{growth:.1f}) for {offered:.0f} MiB offered; "
+          f"{accepted} tracks accepted, {len(refused)} refused")
+    # 1 MiB per socket holds four 250 KB metas.
+    assert accepted == PRESENCE_SOCKETS * 4, f"{accepted} tracks accepted"
+    assert refused and all(response == {"error": "presence_limit_exceeded"} for response in refused), refused[:3]
+    # Without the cap the server held all ~95 MiB of metas.
+    assert growth < 48, f"the server grew by {growth:.1f} MiB for {PRESENCE_SOCKETS} sockets of oversized presence"
