@@ -45,6 +45,30 @@ import Testing
         }
     }
 
+    /// `matchmaker bots` on another host opens a socket per bot with the service role: those need no slot.
+    @Test func theServiceRoleIsNotCounted() async throws {
+        var settings = RealtimeHub.Settings()
+        settings.maxSocketsPerAddress = 1
+        settings.loopbackExempt = false
+        let secret = "hub-limits-secret-0123456789abcdef0123456789"
+        let service = try await JWTVerifier.sign(SupabaseClaims(role: "service_role", exp: Date().addingTimeInterval(600)), secret: secret)
+        let anon = try await JWTVerifier.sign(SupabaseClaims(role: "anon", exp: Date().addingTimeInterval(600)), secret: secret)
+        let backend = EmbeddedBackend(hub: RealtimeHub(settings: settings))
+        try await withLiveServer(backend: backend, configure: { $0.jwtSecret = secret }) { port, backend in
+            var statuses: [Int?] = []
+            var held: [RawConnection] = []
+            for token in [service, service, anon, anon] {
+                let connection = try await RawConnection.open(port: port)
+                held.append(connection)
+                try await connection.send(Self.upgrade.replacingOccurrences(of: "\r\n\r\n", with: "\r\napikey: \(token)\r\n\r\n"))
+                statuses.append(try await connection.readResponse().status)
+            }
+            held.forEach { $0.close() }
+            #expect(statuses == [101, 101, 101, 429])
+            #expect(backend.hub.sockets(from: "127.0.0.1") <= 1)
+        }
+    }
+
     /// The in-process bots open a socket per bot from 127.0.0.1: loopback is exempt by default.
     @Test func loopbackIsExemptByDefault() async throws {
         var settings = RealtimeHub.Settings()

@@ -9,8 +9,9 @@ import Synchronization
 #endif
 
 /// A plain TCP connection to 127.0.0.1, for bytes an HTTP client library would never send (a bad method, a
-/// 100 KB URL, headers one line at a time). Its blocking calls run on a Dispatch thread, off Swift's
-/// cooperative pool, so that the server under test keeps its threads.
+/// 100 KB URL, headers one line at a time). Its blocking calls run on a serial Dispatch queue of its own
+/// (an overcommitting thread: neither Swift's cooperative pool nor the width-limited global queue, whose
+/// threads the servers and clients of other tests need).
 public final class RawConnection: Sendable {
     /// A socket call that failed.
     public struct Failure: Error, CustomStringConvertible {
@@ -38,6 +39,7 @@ public final class RawConnection: Sendable {
     }
 
     private let socket: Int32
+    private let queue = DispatchQueue(label: "RawConnection")
     private let closed = Mutex(false)
 
     private init(socket: Int32) {
@@ -46,7 +48,7 @@ public final class RawConnection: Sendable {
 
     /// Connects to 127.0.0.1:`port`; reads give up after `readTimeout` seconds without data.
     public static func open(port: Int, readTimeout: Int = 30) async throws -> RawConnection {
-        try await offPool {
+        try await offPool(on: DispatchQueue(label: "RawConnection.open")) {
             #if canImport(Glibc)
                 let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             #else
@@ -79,7 +81,7 @@ public final class RawConnection: Sendable {
     /// Sends `bytes` in full.
     public func send(_ bytes: [UInt8]) async throws {
         let socket = socket
-        try await Self.offPool {
+        try await Self.offPool(on: queue) {
             var sent = 0
             while sent < bytes.count {
                 let count = bytes[sent...].withUnsafeBytes { write(socket, $0.baseAddress, $0.count) }
@@ -126,7 +128,7 @@ public final class RawConnection: Sendable {
     /// What has arrived without waiting, and whether the connection has ended.
     private func peek() async throws -> Reading {
         let socket = socket
-        return try await Self.offPool {
+        return try await Self.offPool(on: queue) {
             var received: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 65536)
             while true {
@@ -144,7 +146,7 @@ public final class RawConnection: Sendable {
 
     private func read(until complete: @escaping @Sendable ([UInt8]) -> Bool) async throws -> Reading {
         let socket = socket
-        return try await Self.offPool {
+        return try await Self.offPool(on: queue) {
             var received: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 65536)
             while !complete(received) {
@@ -182,9 +184,9 @@ public final class RawConnection: Sendable {
         #endif
     }
 
-    private static func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    private static func offPool<T: Sendable>(on queue: DispatchQueue, _ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+            queue.async { continuation.resume(with: Result { try work() }) }
         }
     }
 }

@@ -45,7 +45,8 @@ struct RealtimeHubController: Sendable {
 
     /// Whether the first request of a connection, `head` from `address`, may try the upgrade: a socket request
     /// with a supported `vsn`, credentials the verifier accepts and a free socket slot for its address (which
-    /// it then holds until the connection closes), or any other request (`UpgradeGate`).
+    /// it then holds until the connection closes; the service role, which our bots use, needs none), or any
+    /// other request (`UpgradeGate`).
     @Sendable func admitsUpgrade(_ head: HTTPRequestHead, from address: SocketAddress?) async -> UpgradeDecision {
         let uri = URI(head.uri)
         // The router ignores a trailing slash, so the gate must too.
@@ -54,7 +55,13 @@ struct RealtimeHubController: Sendable {
         guard path == "/realtime/v1/websocket" else { return .admit(release: nil) }
         if let vsn = uri.queryParameters.get("vsn"), ProtocolVersion(rawValue: vsn) == nil { return .refuse }
         let key = head.headers["apikey"].first ?? head.headers["x-api-key"].first ?? uri.queryParameters.get("apikey")
-        guard await refusal(authorization: head.headers["authorization"].first, apiKey: key) == nil else { return .refuse }
+        let role: String?
+        do {
+            role = try await verifier?.authorize(authorization: head.headers["authorization"].first, apiKey: key, jwtInAPIKey: true).role
+        } catch {
+            return .refuse
+        }
+        if role == "service_role" { return .admit(release: nil) }
         let ip = address?.ipAddress
         guard hub.claimSocket(address: ip) else { return .tooManySockets }
         let hub = hub
