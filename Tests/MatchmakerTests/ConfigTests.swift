@@ -1,4 +1,5 @@
 import Configuration
+import EmbeddedSupabase
 import Logging
 import MatchmakerCore
 import Shared
@@ -27,6 +28,33 @@ import Testing
         #expect(try config(["EMBEDDED_QUEUE_MAX_MESSAGES": "500"]).embeddedQueueMaxMessages == 500)
         #expect(throws: ConfigError.self) { try config(["EMBEDDED_QUEUE_MAX_MESSAGES": "0"]) }
         #expect(throws: ConfigError.self) { try config(["EMBEDDED_QUEUE_MAX_MESSAGES": "lots"]) }
+    }
+
+    @Test func theHTTPLimitsAndHubCapsAreConfigurableAndBounded() throws {
+        let defaults = try config([:])
+        #expect(defaults.httpLimits == HTTPLimits())
+        #expect(defaults.httpLimits.headerTimeout == .seconds(10))
+        #expect(defaults.httpLimits.idleTimeout == .seconds(60))
+        #expect(defaults.httpLimits.maxConnections == 4096)
+        #expect(defaults.hubSettings.maxSocketsPerAddress == 100)
+        #expect(defaults.hubSettings.maxPresenceBytesPerSocket == 1 << 20)
+        let set = try config([
+            "HTTP_HEADER_TIMEOUT": "2.5", "HTTP_IDLE_TIMEOUT": "30", "HTTP_MAX_CONNECTIONS": "50", "HTTP_MAX_HEADER_BYTES": "8192",
+            "HTTP_MAX_URL_BYTES": "4096", "EMBEDDED_SOCKETS_PER_ADDRESS": "7", "EMBEDDED_PRESENCE_BYTES_PER_SOCKET": "65536",
+        ])
+        #expect(set.httpLimits.headerTimeout == .milliseconds(2500))
+        #expect(set.httpLimits.idleTimeout == .seconds(30))
+        #expect(set.httpLimits.maxConnections == 50)
+        #expect(set.httpLimits.maxHeaderBytes == 8192)
+        #expect(set.httpLimits.maxURLBytes == 4096)
+        #expect(set.hubSettings.maxSocketsPerAddress == 7)
+        #expect(set.hubSettings.maxPresenceBytesPerSocket == 65536)
+        for (key, value) in [
+            ("HTTP_MAX_CONNECTIONS", "0"), ("HTTP_HEADER_TIMEOUT", "-1"), ("HTTP_MAX_URL_BYTES", "10"),
+            ("EMBEDDED_SOCKETS_PER_ADDRESS", "many"),
+        ] {
+            #expect(throws: ConfigError.self) { try config([key: value]) }
+        }
     }
 
     @Test func logFormatIsTextOrJSONAndAnythingElseIsNamed() throws {

@@ -48,7 +48,7 @@ import Shared
 /// - `HTTP_MAX_HEADER_BYTES` (int, default `32768`): a request head's bytes, request line included; beyond it 431.
 /// - `HTTP_MAX_URL_BYTES` (int, default `16384`): the URL's bytes, and any one header line's; beyond it 414 (431).
 /// - `EMBEDDED_SOCKETS_PER_ADDRESS` (int, default `100`): Realtime sockets one client address may hold on the
-///   embedded hub; beyond it the upgrade gets 429. Loopback addresses are exempt (the in-process bots).
+///   embedded hub; beyond it the upgrade gets 429. Loopback addresses and the service role are not counted (the bots).
 /// - `EMBEDDED_PRESENCE_BYTES_PER_SOCKET` (int, default `1048576`): presence meta bytes one socket holds across
 ///   its channels on the embedded hub; a track beyond it is refused.
 /// - `DATABASE_URL` (secret, optional): selects the `postgres` backend; neither URL means the embedded backend.
