@@ -87,12 +87,12 @@ import Testing
     }
 
     /// One header line every 300 ms would keep a connection forever; the head must be complete within the header
-    /// timeout (1 s here), after which the server answers 408 and closes. (The idle timeout, 10 min here, is not
+    /// timeout (2 s here), after which the server answers 408 and closes. (The idle timeout, 10 min here, is not
     /// what cuts it.)
     @Test(arguments: Server.allCases)
     func slowHeadersAreCutAfterTheHeaderTimeout(server: Server) async throws {
         var limits = HTTPLimits()
-        limits.headerTimeout = .seconds(1)
+        limits.headerTimeout = .seconds(2)
         limits.idleTimeout = .seconds(600)
         try await Self.withServer(server, limits: limits) { port in
             let connection = try await RawConnection.open(port: port)
@@ -108,7 +108,7 @@ import Testing
     @Test(arguments: Server.allCases)
     func theNextRequestsSlowHeadersAreCutToo(server: Server) async throws {
         var limits = HTTPLimits()
-        limits.headerTimeout = .seconds(1)
+        limits.headerTimeout = .seconds(2)
         limits.idleTimeout = .seconds(600)
         try await Self.withServer(server, limits: limits) { port in
             let connection = try await RawConnection.open(port: port)
