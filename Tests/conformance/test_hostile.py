@@ -8,11 +8,15 @@ resident memory may grow by a bounded amount, and the subscriber's socket is clo
 A client that tracks a presence meta just under the 256 KB message limit on each of its 100 channels would
 make the server hold 25 MB per socket; the hub caps a socket's presence metas at 1 MiB in total
 (`EMBEDDED_PRESENCE_BYTES_PER_SOCKET`) and refuses the tracks beyond it with `presence_limit_exceeded`.
+
+Requests the HTTP parser refuses (issue 16 item 3) get a status line and then EOF from the real process.
 """
 
 import asyncio
 import json
 import os
+import socket
+from urllib.parse import urlparse
 
 import httpx
 import pytest
@@ -85,7 +89,8 @@ async def test_oversized_presence_is_capped_per_socket_and_the_server_stays_boun
             for channel in range(PRESENCE_CHANNELS):
                 topic = f"realtime:fat-{number}-{channel}"
                 config = {"presence": {"key": f"fat-{number}", "enabled": False}}
-                await socket.send(json.dumps({"topic": topic, "event": "phx_join", "payload": {"config": config}, "ref": "j", "join_ref": "j"}))
+                join = {"topic": topic, "event": "phx_join", "payload": {"config": config}, "ref": "j", "join_ref": "j"}
+                await socket.send(json.dumps(join))
                 reply = json.loads(await asyncio.wait_for(socket.recv(), TIMEOUT))
                 assert reply["event"] == "phx_reply" and reply["payload"]["status"] == "ok", reply
                 track = {"type": "presence", "event": "track", "payload": PRESENCE_META}
@@ -111,3 +116,35 @@ async def test_oversized_presence_is_capped_per_socket_and_the_server_stays_boun
     assert refused and all(response == {"error": "presence_limit_exceeded"} for response in refused), refused[:3]
     # Without the cap the server held all ~95 MiB of metas.
     assert growth < 48, f"the server grew by {growth:.1f} MiB for {PRESENCE_SOCKETS} sockets of oversized presence"
+
+
+PARSER_REFUSALS = [
+    ("method FOO", b"FOO /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+    ("HTTP/9.9", b"GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n", 505),
+    ("TLS ClientHello", bytes.fromhex("160301006a0100006603 03".replace(" ", "")) + b"*" * 96, 400),
+    ("Content-Length with Transfer-Encoding",
+     b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+    ("81 KB header block",
+     b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-Filler-%d: %s\r\n" % (i, b"a" * 400) for i in range(200)) + b"\r\n", 431),
+    ("100 KB URL", b"GET /healthz?q=" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+    ("socket path, method FOO",
+     b"FOO /realtime/v1/websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", 400),
+]
+
+
+@pytest.mark.parametrize("name,request_bytes,status", PARSER_REFUSALS, ids=[case[0] for case in PARSER_REFUSALS])
+def test_a_request_the_parser_refuses_gets_a_status_and_then_eof(base_url: str, name: str, request_bytes: bytes, status: int) -> None:
+    url = urlparse(base_url)
+    with socket.create_connection((url.hostname, url.port), timeout=TIMEOUT) as connection:
+        connection.sendall(request_bytes)
+        received = b""
+        while True:  # a read timeout fails the test: the connection was left open
+            try:
+                chunk = connection.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            received += chunk
+    assert received.startswith(f"HTTP/1.1 {status} ".encode()), (name, received[:80])
+    assert b'{"error":' in received, (name, received[-80:])
