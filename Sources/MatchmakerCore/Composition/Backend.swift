@@ -1,3 +1,4 @@
+import EmbeddedSupabase
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -28,13 +29,24 @@ public struct Backend: Sendable {
     public var queueLevels: (@Sendable () async throws -> QueueLevels)?
     /// Rows of `matchmaker_outbox` not yet relayed, where the backend keeps an outbox.
     public var outboxBacklog: (@Sendable () async throws -> Int)?
+    /// What tells this backend's `serve` that someone became matchable: given the trigger's `signal`, installs
+    /// its hooks and returns the services that watch (the embedded pgmq's sends; a `LISTEN` on PostgreSQL; the
+    /// lobby's presence on Supabase).
+    public var eventSources: @Sendable (_ signal: @escaping @Sendable () -> Void) -> [any Service] = { _ in [] }
 
     /// The embedded backend `embedded`: nothing to start, always ready.
     public static func embedded(_ embedded: EmbeddedBackend) -> Backend {
-        Backend(
+        var backend = Backend(
             name: "embedded", ports: embedded.ports, embedded: embedded, readiness: { nil }, services: [],
             queueLevels: { embedded.queueLevels() }, outboxBacklog: { embedded.outboxBacklog() }
         )
+        backend.eventSources = { signal in
+            embedded.pgmq.onSend { [queueName = embedded.queueName] queue in
+                if queue == queueName { signal() }
+            }
+            return []
+        }
+        return backend
     }
 
     /// Builds the configured backend.

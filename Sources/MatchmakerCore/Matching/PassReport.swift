@@ -29,6 +29,9 @@ public struct PassReport: Sendable, Hashable, Codable {
     public var presenceError: String?
     /// True when the skip ledger could not be read (pairs were then not checked against skips).
     public var skipsUnavailable = false
+    /// The earliest moment a human this pass kept becomes eligible for a bot (`Plan.botFillDueAt`): the pass
+    /// trigger schedules a pass then. Not part of the response body.
+    public var botFillDueAt: Date?
 
     /// Creates an empty report.
     public init() {}
