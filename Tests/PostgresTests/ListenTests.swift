@@ -61,9 +61,11 @@ extension PostgresSuite {
                 configuration: try DatabaseURL(try TestDatabase.requireURL()).connectionConfiguration(), logger: TestDatabase.logger,
                 signal: { [trigger = harness.trigger] in trigger.signal() })
             try await Self.runServices([harness.trigger, listener]) {
-                try await eventually { listener.sessions == 1 }
+                // A new LISTEN signals once (an enqueue may have gone unheard): that pass finds the queue empty.
+                try await eventually { listener.sessions == 1 && harness.runner.stats.snapshot.passes == 1 }
                 try await Self.sendAsAnon(["\(prefix)a", "\(prefix)b"], client: client)
                 try await eventually { harness.runner.stats.snapshot.rooms == 1 }
+                #expect(harness.runner.stats.snapshot.passes == 2)
             }
             #expect(harness.runner.stats.snapshot.lastReport?.rooms.first?.name == "\(prefix)a-\(prefix)b")
             #expect(try await client.count(#"select count(*) from pgmq."q_stranger-queue""#) == 0)
