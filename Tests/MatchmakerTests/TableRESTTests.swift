@@ -131,9 +131,9 @@ import Testing
     @Test func theSkipLedgerAndBotLookupsOfAPassWork() async throws {
         let harness = AppHarness()
         let now = harness.pass.now
-        harness.pass.backend.store.addSkip("alice", "bob", at: now.addingTimeInterval(-5))
-        harness.pass.backend.store.addSkip("carol", "dave", at: now.addingTimeInterval(-5))
-        harness.pass.backend.store.addSkip("alice", "erin", at: now.addingTimeInterval(-60))
+        try harness.pass.backend.store.addSkip("alice", "bob", at: now.addingTimeInterval(-5))
+        try harness.pass.backend.store.addSkip("carol", "dave", at: now.addingTimeInterval(-5))
+        try harness.pass.backend.store.addSkip("alice", "erin", at: now.addingTimeInterval(-60))
         harness.pass.backend.store.addBot("bot,1")
         harness.pass.backend.store.addBot("bot-2")
         try await harness.app.test(.router) { client in

@@ -71,7 +71,7 @@ extension PostgresSuite {
             let body = try JSONCoding.decoder.decode(JSONValue.self, from: Data(message.body.utf8))
             _ = try embedded.pgmq.insert(queueName, message: body, enqueuedAt: now.addingTimeInterval(-message.age))
         }
-        for (a, b) in world.skips { embedded.store.addSkip(a, b, at: now) }
+        for (a, b) in world.skips { try embedded.store.addSkip(a, b, at: now) }
         for bot in world.bots { embedded.store.addBot(bot) }
         embedded.presence.set(world.presence)
         let embeddedReport = try await MatchPass(
