@@ -13,6 +13,7 @@ import Testing
 
     @Test func createStrangerRoomReturnsTheRowAndATakenIdIs23505() async throws {
         let harness = AppHarness()
+        try harness.pass.backend.store.addUsers(["alice", "bob"])
         try await harness.app.test(.router) { client in
             let body = jsonBody(#"{"room_id":"r1","user1":"alice","user2":"bob"}"#)
             let created = try await client.execute(

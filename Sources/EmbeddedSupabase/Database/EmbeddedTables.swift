@@ -41,6 +41,7 @@ struct EmbeddedTables: Sendable {
         for column in filter.columns + order.map(\.column) where schema.column(column) == nil {
             throw SQLError.unknownColumn(column, table: table)
         }
+        try filter.checkOperands(in: schema)
         var found: [Row] = []
         for row in all(table) where try filter.matches(row, in: schema) { found.append(row) }
         if !order.isEmpty {

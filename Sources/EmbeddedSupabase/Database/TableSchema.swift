@@ -62,19 +62,21 @@ struct TableSchema: Sendable {
     /// The primary key.
     var primaryKey: UniqueKey { keys[0] }
 
-    /// The foreign keys of every table that reference this one, with their table.
+    /// The foreign keys of every table that reference this one, with their table, in the order the app's
+    /// schema creates them (the order PostgreSQL checks them in).
     var referencedBy: [(table: TableSchema, key: ForeignKey)] {
-        Self.all.values.sorted { $0.name < $1.name }.flatMap { other in
+        Self.ordered.flatMap { other in
             other.foreignKeys.filter { $0.table == name }.map { (table: other, key: $0) }
         }
     }
 }
 
 extension TableSchema {
-    /// The six tables of the Supabase slice.
-    static let all: [String: TableSchema] = Dictionary(
-        uniqueKeysWithValues: [user, room, roomMember, message, skippedPair, botAnalytics].map { ($0.name, $0) }
-    )
+    /// The six tables of the Supabase slice, in the order the app's schema creates them.
+    static let ordered = [user, room, roomMember, message, skippedPair, botAnalytics]
+
+    /// The six tables by name.
+    static let all: [String: TableSchema] = Dictionary(uniqueKeysWithValues: ordered.map { ($0.name, $0) })
 
     /// The app's `user` (better-auth with the bot columns): `email_verified`, `created_at` and `updated_at` are
     /// NOT NULL without a default, as drizzle left them, so a writer that omits one fails with `23502`.
