@@ -30,21 +30,30 @@ import Testing
             let orphan = try await post("message", #"{"id":"m0","room_id":"nope","sender_id":"u1","content":"hi"}"#)
             #expect(orphan.status == .conflict)
             #expect(orphan.json?["code"] == "23503")
-            #expect(orphan.json?["message"] == #"insert or update on table "message" violates foreign key constraint "message_room_id_room_id_fk""#)
+            #expect(
+                orphan.json?["message"]
+                    == #"insert or update on table "message" violates foreign key constraint "message_room_id_room_id_fk""#)
             #expect(orphan.json?["details"] == #"Key (room_id)=(nope) is not present in table "room"."#)
 
             let ghostOwner = try await post("room", #"{"id":"r0","name":"x","owner_id":"ghost"}"#)
             #expect(ghostOwner.status == .conflict)
-            #expect(ghostOwner.json?["message"] == #"insert or update on table "room" violates foreign key constraint "room_owner_id_user_id_fk""#)
+            #expect(
+                ghostOwner.json?["message"]
+                    == #"insert or update on table "room" violates foreign key constraint "room_owner_id_user_id_fk""#)
 
             for id in ["u1", "u2", "u3"] { #expect(try await post("user", Self.user(id)).status == .created) }
             #expect(try await post("room", #"{"id":"r1","name":"x","owner_id":"u1"}"#).status == .created)
             let ghostMember = try await post("room_member", #"{"room_id":"r1","user_id":"ghost"}"#)
-            #expect(ghostMember.json?["message"] == #"insert or update on table "room_member" violates foreign key constraint "room_member_user_id_user_id_fk""#)
+            #expect(
+                ghostMember.json?["message"]
+                    == #"insert or update on table "room_member" violates foreign key constraint "room_member_user_id_user_id_fk""#)
             #expect(try await post("room_member", #"[{"room_id":"r1","user_id":"u1"},{"room_id":"r1","user_id":"u2"}]"#).status == .created)
             #expect(try await post("message", #"{"id":"m1","room_id":"r1","sender_id":"u1","content":"hi"}"#).status == .created)
-            #expect(try await post("skipped_pair", #"[{"user_a_id":"u2","user_b_id":"u3"},{"user_a_id":"u3","user_b_id":"u2"}]"#).status == .created)
-            let analytics = #"{"id":"a1","bot_id":"u2","conversation_id":"r1","messages_exchanged":1,"conversation_duration":2,"human_skipped":false,"bot_skipped":true}"#
+            #expect(
+                try await post("skipped_pair", #"[{"user_a_id":"u2","user_b_id":"u3"},{"user_a_id":"u3","user_b_id":"u2"}]"#).status
+                    == .created)
+            let analytics =
+                #"{"id":"a1","bot_id":"u2","conversation_id":"r1","messages_exchanged":1,"conversation_duration":2,"human_skipped":false,"bot_skipped":true}"#
             #expect(try await post("bot_analytics", analytics).status == .created)
 
             // An update to a missing key, and re-keying a referenced row (no `on update cascade`).
@@ -52,15 +61,21 @@ import Testing
                 uri: "/rest/v1/message?id=eq.m1", method: .patch, headers: headers, body: jsonBody(#"{"room_id":"nope"}"#))
             #expect(moved.status == .conflict)
             #expect(moved.json?["code"] == "23503")
-            let rekeyed = try await client.execute(uri: "/rest/v1/user?id=eq.u1", method: .patch, headers: headers, body: jsonBody(#"{"id":"u9"}"#))
+            let rekeyed = try await client.execute(
+                uri: "/rest/v1/user?id=eq.u1", method: .patch, headers: headers, body: jsonBody(#"{"id":"u9"}"#))
             #expect(rekeyed.status == .conflict)
-            #expect(rekeyed.json?["message"] == #"update or delete on table "user" violates foreign key constraint "room_owner_id_user_id_fk" on table "room""#)
+            #expect(
+                rekeyed.json?["message"]
+                    == #"update or delete on table "user" violates foreign key constraint "room_owner_id_user_id_fk" on table "room""#)
             #expect(rekeyed.json?["details"] == #"Key (id)=(u1) is still referenced from table "room"."#)
 
             // bot_analytics does not cascade: the room stays, members and message too.
             let kept = try await client.execute(uri: "/rest/v1/room?id=eq.r1", method: .delete)
             #expect(kept.status == .conflict)
-            #expect(kept.json?["message"] == #"update or delete on table "room" violates foreign key constraint "bot_analytics_conversation_id_room_id_fk" on table "bot_analytics""#)
+            #expect(
+                kept.json?["message"]
+                    == #"update or delete on table "room" violates foreign key constraint "bot_analytics_conversation_id_room_id_fk" on table "bot_analytics""#
+            )
             #expect(kept.json?["details"] == #"Key (id)=(r1) is still referenced from table "bot_analytics"."#)
             #expect(try await count("room_member") == 2)
             // Without the analytics, the room goes with its members and messages.
@@ -96,7 +111,9 @@ import Testing
                 body: jsonBody(#"{"queue_name":"stranger-queue","room_id":"r1","user1":"alice","user2":"ghost","msg_ids":[1,2]}"#))
             #expect(response.status == .conflict)
             #expect(response.json?["code"] == "23503")
-            #expect(response.json?["message"] == #"insert or update on table "room_member" violates foreign key constraint "room_member_user_id_user_id_fk""#)
+            #expect(
+                response.json?["message"]
+                    == #"insert or update on table "room_member" violates foreign key constraint "room_member_user_id_user_id_fk""#)
         }
         #expect(backend.pgmq.rows(backend.queueName).count == 2)
         #expect(backend.store.pendingMatches(queue: backend.queueName) == 0)
@@ -108,7 +125,8 @@ import Testing
         try await harness.app.test(.router) { client in
             func post(_ table: String, _ body: String) async throws -> TestResponse {
                 try await client.execute(
-                    uri: "/rest/v1/\(table)", method: .post, headers: [.contentType: "application/json", TableRESTTests.prefer: "return=representation"],
+                    uri: "/rest/v1/\(table)", method: .post,
+                    headers: [.contentType: "application/json", TableRESTTests.prefer: "return=representation"],
                     body: jsonBody(body))
             }
             let long = String(repeating: "r", count: 25)
@@ -166,7 +184,8 @@ import Testing
         try await harness.app.test(.router) { client in
             for (user, time) in [("u1", "2026-12-03T08:00:00Z"), ("u2", "2026-12-03T10:00:00.5+00:00")] {
                 let response = try await client.execute(
-                    uri: "/rest/v1/room_member?user_id=eq.\(user)", method: .patch, headers: headers, body: jsonBody(#"{"joined_at":"\#(time)"}"#))
+                    uri: "/rest/v1/room_member?user_id=eq.\(user)", method: .patch, headers: headers,
+                    body: jsonBody(#"{"joined_at":"\#(time)"}"#))
                 #expect(response.status == .noContent)
             }
             let response = try await client.execute(uri: "/rest/v1/room_member?\(filter)", method: .get)
@@ -207,7 +226,9 @@ import Testing
                 let refused = try await rpc("send", #"{"queue_name":"stranger-queue","message":\#(Self.nested(depth))}"#)
                 #expect(refused.status == .badRequest)
                 #expect(refused.json?["code"] == "22023")
-                #expect(refused.json?["message"] == "message nested deeper than 500 levels: the embedded backend could not return it from read or pop")
+                #expect(
+                    refused.json?["message"]
+                        == "message nested deeper than 500 levels: the embedded backend could not return it from read or pop")
             }
             #expect(harness.pass.backend.pgmq.rows(queue).isEmpty)
             let deepest = try JSONValue(parsing: Data(Self.nested(500).utf8))

@@ -189,8 +189,10 @@ struct EmbeddedTables: Sendable {
                 guard all(referencing.name).contains(where: { $0[key.column] == value }) else { continue }
                 throw SQLError(
                     code: "23503",
-                    message: "update or delete on table \"\(schema.name)\" violates foreign key constraint \"\(key.name)\" on table \"\(referencing.name)\"",
-                    details: "Key (\(key.references))=(\(TableSchema.ColumnType.render(value))) is still referenced from table \"\(referencing.name)\"."
+                    message:
+                        "update or delete on table \"\(schema.name)\" violates foreign key constraint \"\(key.name)\" on table \"\(referencing.name)\"",
+                    details:
+                        "Key (\(key.references))=(\(TableSchema.ColumnType.render(value))) is still referenced from table \"\(referencing.name)\"."
                 )
             }
         }
