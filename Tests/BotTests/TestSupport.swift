@@ -95,9 +95,10 @@ struct Human: Sendable {
         return Human(id: id, client: client, lobby: lobby, inbox: inbox)
     }
 
-    /// Tracks `waiting`, then enqueues as the app server does.
+    /// Tracks `waiting`, then enqueues as the app server does (for a signed-in user: a `user` row).
     func findStranger(backend: EmbeddedBackend) async throws {
         try await lobby.track(["status": "waiting"])
+        try backend.store.addUsers([id])
         _ = try backend.pgmq.send(backend.queueName, message: ["userId": .string(id), "continent": "World"])
     }
 

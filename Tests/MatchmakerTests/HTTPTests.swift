@@ -170,6 +170,7 @@ func jsonBody(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
     @Test(arguments: [("anon", 401), (nil, 401), ("authenticated", 403)] as [(String?, Int)])
     func theRoomRPCsRefuseEveryRoleButTheServiceRole(role: String?, status: Int) async throws {
         let harness = await harness()
+        try harness.pass.backend.store.addUsers(["alice", "bob"])
         let refused = try await token(role: role)
         let service = try await token(role: "service_role")
         let calls = [

@@ -21,9 +21,12 @@ struct PassHarness {
         settings.attemptTimeout = nil
     }
 
+    /// Queues `user` as the app does: signed in first (a `user` row, which the room's foreign keys need),
+    /// then the queue message.
     @discardableResult
     func enqueue(_ user: String, continent: String = "World", age: Double = 1) throws -> Int64 {
-        try backend.pgmq.insert(
+        try backend.store.addUsers([user])
+        return try backend.pgmq.insert(
             backend.queueName, message: ["userId": .string(user), "continent": .string(continent)], enqueuedAt: now.addingTimeInterval(-age)
         )
     }

@@ -69,6 +69,7 @@ final class SteppedTime: Sendable {
         let backend = EmbeddedBackend(time: time.timekeeper)
         backend.store.addBot("bot-a")
         _ = try backend.pgmq.insert(backend.queueName, message: ["userId": "bot-a"], enqueuedAt: arrived.addingTimeInterval(-20))
+        try backend.store.addUsers(["hugo"])
         _ = try backend.pgmq.insert(backend.queueName, message: ["userId": "hugo"], enqueuedAt: arrived)
         backend.presence.set(.available(["bot-a": [["status": "waiting", "user_id": "bot-a"]], "hugo": [["status": "waiting"]]]))
         var settings = MatchPass.Settings()

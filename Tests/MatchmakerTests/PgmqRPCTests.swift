@@ -136,6 +136,13 @@ import Testing
     @Test func enqueuedWithRPCThenPairedByTheFunction() async throws {
         try await AppHarness().app.test(.live) { client in
             for user in ["alice", "bob"] {
+                // Signed in first, as the app does: the room's foreign keys need the `user` rows.
+                let row =
+                    #"{"id":"\#(user)","name":"\#(user)","email":"\#(user)@example.com","email_verified":false,"#
+                    + #""created_at":"2026-11-29T12:00:00","updated_at":"2026-11-29T12:00:00"}"#
+                let signedIn = try await client.execute(
+                    uri: "/rest/v1/user", method: .post, headers: [.contentType: "application/json"], body: jsonBody(row))
+                #expect(signedIn.status == .created)
                 _ = try await client.execute(
                     uri: "/rest/v1/rpc/send", method: .post, headers: rpcHeaders,
                     body: jsonBody(#"{"queue_name":"stranger-queue","message":{"userId":"\#(user)","continent":"Asia"}}"#)

@@ -13,6 +13,7 @@ import Testing
 
     @Test func createStrangerRoomReturnsTheRowAndATakenIdIs23505() async throws {
         let harness = AppHarness()
+        try harness.pass.backend.store.addUsers(["alice", "bob"])
         try await harness.app.test(.router) { client in
             let body = jsonBody(#"{"room_id":"r1","user1":"alice","user2":"bob"}"#)
             let created = try await client.execute(
@@ -126,7 +127,7 @@ import Testing
         let queue = harness.pass.backend.queueName
         for user in ["alice", "bob", "carol"] { try harness.pass.enqueue(user) }
         _ = try harness.pass.backend.pgmq.read(queue, visibilityTimeout: 30, count: 2)
-        harness.pass.backend.store.addSkip("alice", "bob", at: harness.pass.now.addingTimeInterval(-3))
+        try harness.pass.backend.store.addSkip("alice", "bob", at: harness.pass.now.addingTimeInterval(-3))
         let before = harness.pass.backend.pgmq.rows(queue)
         try await harness.app.test(.router) { client in
             let response = try await client.execute(
@@ -145,7 +146,7 @@ import Testing
         let queue = harness.pass.backend.queueName
         for user in ["alice", "bob"] { try harness.pass.enqueue(user) }
         _ = try harness.pass.backend.pgmq.read(queue, visibilityTimeout: 30, count: 2)
-        harness.pass.backend.store.addSkip("alice", "bob", at: harness.pass.now.addingTimeInterval(-3))
+        try harness.pass.backend.store.addSkip("alice", "bob", at: harness.pass.now.addingTimeInterval(-3))
         try await harness.app.test(.router) { client in
             let response = try await client.execute(
                 uri: "/rest/v1/rpc/commit_stranger_match", method: .post, headers: publicHeaders,

@@ -357,7 +357,7 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
         let users = (0..<300).map { "u\($0)" }
         for user in users { try harness.pass.enqueue(user) }
         for index in stride(from: 0, to: 60, by: 2) {
-            harness.pass.backend.store.addSkip("u\(index)", "u\(index + 1)", at: harness.pass.now.addingTimeInterval(-2))
+            try harness.pass.backend.store.addSkip("u\(index)", "u\(index + 1)", at: harness.pass.now.addingTimeInterval(-2))
         }
         try await withEmbeddedSupabase(harness) { transport, harness in
             var settings = harness.pass.settings

@@ -78,6 +78,9 @@ import Testing
 
     @Test func insertsAreEmpty201sUnlessRepresentationIsPreferred() async throws {
         let harness = AppHarness()
+        // What the message and the analytics reference: their users and their room.
+        try harness.pass.backend.store.addUsers(["bot-1", "alice"])
+        _ = try harness.pass.backend.store.createStrangerRoom(id: "r1", user1: "alice", user2: "bot-1")
         try await harness.app.test(.router) { client in
             let message = #"{"id":"m1","room_id":"r1","sender_id":"bot-1","content":"hi"}"#
             let minimal = try await client.execute(uri: "/rest/v1/message", method: .post, headers: headers(), body: jsonBody(message))
@@ -131,9 +134,10 @@ import Testing
     @Test func theSkipLedgerAndBotLookupsOfAPassWork() async throws {
         let harness = AppHarness()
         let now = harness.pass.now
-        harness.pass.backend.store.addSkip("alice", "bob", at: now.addingTimeInterval(-5))
-        harness.pass.backend.store.addSkip("carol", "dave", at: now.addingTimeInterval(-5))
-        harness.pass.backend.store.addSkip("alice", "erin", at: now.addingTimeInterval(-60))
+        try harness.pass.backend.store.addUsers(["alice", "bob", "carol", "dave", "erin"])
+        try harness.pass.backend.store.addSkip("alice", "bob", at: now.addingTimeInterval(-5))
+        try harness.pass.backend.store.addSkip("carol", "dave", at: now.addingTimeInterval(-5))
+        try harness.pass.backend.store.addSkip("alice", "erin", at: now.addingTimeInterval(-60))
         harness.pass.backend.store.addBot("bot,1")
         harness.pass.backend.store.addBot("bot-2")
         try await harness.app.test(.router) { client in

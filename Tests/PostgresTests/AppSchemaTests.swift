@@ -64,6 +64,45 @@ extension PostgresSuite {
             ])
     }
 
+    /// What the embedded backend refuses since issue 16 (`Tests/MatchmakerTests/FidelityTests.swift` asserts the same
+    /// SQLSTATEs over PostgREST), asked of PostgreSQL with the app's schema: both answer alike.
+    @Test func theEmbeddedBackendsRefusalsAreTheDatabases() throws {
+        let long = String(repeating: "r", count: 25)
+        let padded = String(repeating: "p", count: 24) + "   "
+        let rows = try TestDatabase.rolledBack(
+            TestDatabase.probe + """
+                insert into public."user" (id, name, email, email_verified, created_at, updated_at)
+                values ('fd-u1', 'A', 'fd-u1@test.invalid', false, now(), now()), ('fd-u2', 'B', 'fd-u2@test.invalid', false, now(), now());
+                select 'message into nope', probe.outcome($$insert into public.message (id, room_id, sender_id, content)
+                    values ('fd-m0', 'nope', 'fd-u1', 'hi')$$);
+                select 'room id of 25', probe.outcome($$insert into public.room (id, name, owner_id) values ('\(long)', 'x', 'fd-u1')$$);
+                select 'room id padded', probe.outcome($$insert into public.room (id, name, owner_id) values ('\(padded)', 'x', 'fd-u1')$$);
+                select 'padded length', length(id) from public.room where id like 'ppp%';
+                insert into public.room (id, name, owner_id) values ('fd-r1', 'x', 'fd-u1');
+                insert into public.bot_analytics (id, bot_id, conversation_id, messages_exchanged, conversation_duration,
+                    human_skipped, bot_skipped) values ('fd-a1', 'fd-u2', 'fd-r1', 1, 2, false, true);
+                select 'room with analytics', probe.outcome($$delete from public.room where id = 'fd-r1'$$);
+                select 'owner re-keyed', probe.outcome($$update public."user" set id = 'fd-u9' where id = 'fd-u1'$$);
+                select 'NUL in a row', probe.outcome($$select json_populate_record(null::public."user", '{"name":"a\\u0000b"}')$$);
+                select 'NUL in a message', probe.outcome($$select pgmq_public.send('stranger-queue', '{"userId":"a\\u0000"}'::jsonb)$$);
+                select 'date only', '2020-01-01'::timestamptz < '2026-12-03T08:00:00.0000001Z'::timestamptz;
+                select 'rounded', '2026-12-03T08:00:00.0000001Z'::timestamptz = '2026-12-03T08:00:00Z'::timestamptz;
+                select 'no zone is UTC', '2026-12-03T10:00:00'::timestamptz = '2026-12-03T12:00:00+02:00'::timestamptz;
+                select 'notadate', probe.outcome($$select 'notadate'::timestamptz$$);
+                select 'junk', probe.outcome($$select '2026-12-03T10:00:00Zjunk'::timestamptz$$);
+                select 'month 13', probe.outcome($$select '2026-13-01'::timestamptz$$);
+                select 'February 29', probe.outcome($$select '2026-02-29'::timestamptz$$);
+                select 'hour 25', probe.outcome($$select '2026-12-03T25:00:00'::timestamptz$$);
+                """)
+        #expect(
+            rows == [
+                "message into nope|23503", "room id of 25|22001", "room id padded|ok", "padded length|24",
+                "room with analytics|23503", "owner re-keyed|23503", "NUL in a row|22P05", "NUL in a message|22P05",
+                "date only|t", "rounded|t", "no zone is UTC|t", "notadate|22007", "junk|22007", "month 13|22008",
+                "February 29|22008", "hour 25|22008",
+            ])
+    }
+
     @Test func theAppEnqueuesAsAnonAfterOurMigrationsAndSupabasesQueueGrantsAreUntouched() throws {
         // A mark on each of Supabase's wrappers that `create or replace` would wipe (it resets a function's settings).
         let wrappers = [

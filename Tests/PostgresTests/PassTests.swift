@@ -66,12 +66,15 @@ extension PostgresSuite {
         }()
         let now = Date()
 
+        // The same users on both: the room's foreign keys need them.
+        let users = ["h1", "h2", "h3", "h4", "h5", "h6", "h7", "h8", "h10", "b1"].map { prefix + $0 }
         let embedded = EmbeddedBackend(queueName: queueName)
+        try embedded.store.addUsers(users)
         for message in world.queue {
             let body = try JSONCoding.decoder.decode(JSONValue.self, from: Data(message.body.utf8))
             _ = try embedded.pgmq.insert(queueName, message: body, enqueuedAt: now.addingTimeInterval(-message.age))
         }
-        for (a, b) in world.skips { embedded.store.addSkip(a, b, at: now) }
+        for (a, b) in world.skips { try embedded.store.addSkip(a, b, at: now) }
         for bot in world.bots { embedded.store.addBot(bot) }
         embedded.presence.set(world.presence)
         let embeddedReport = try await MatchPass(
@@ -84,7 +87,6 @@ extension PostgresSuite {
         )
 
         let actual = try await TestDatabase.withClient { client in
-            let users = ["h1", "h2", "h3", "h4", "h5", "h6", "h7", "h8", "h10", "b1"].map { prefix + $0 }
             try await client.createUsers(users, bots: world.bots)
             try await client.createQueue(queueName)
             for message in world.queue { _ = try await client.enqueue(queueName, body: message.body, age: message.age) }

@@ -161,6 +161,7 @@ import Testing
         try await withLiveServer(backend: backend) { port, backend in
             backend.hub.faults.holdPresenceState(true)
             let now = Date()
+            try backend.store.addUsers(["a", "b", "c"])
             for user in ["a", "b", "c"] {
                 _ = try backend.pgmq.insert(backend.queueName, message: ["userId": .string(user)], enqueuedAt: now.addingTimeInterval(-40))
             }

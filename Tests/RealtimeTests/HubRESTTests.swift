@@ -104,6 +104,7 @@ import Testing
             try await withClient(port: try #require(http.port), version: .v2) { client in
                 let alice = await client.channel("user:alice")
                 try await alice.subscribe()
+                try backend.store.addUsers(["alice", "bob"])
                 for user in ["alice", "bob"] { _ = try backend.pgmq.send(backend.queueName, message: ["userId": .string(user)]) }
                 let status = try await http.execute(uri: "/functions/v1/stranger-matchmaker", method: .post) { $0.status }
                 #expect(status == .ok)

@@ -15,6 +15,8 @@ import pytest
 from realtime import AsyncRealtimeClient
 from supabase import Client, create_client
 
+from app_users import sign_in
+
 QUEUE = "stranger-queue"
 TIMEOUT = 20
 
@@ -54,6 +56,7 @@ async def test_match_record_writes_the_pass_and_replay_checks_it(base_url: str, 
             await asyncio.sleep(0.05)
         else:
             raise AssertionError("the lobby never showed both users")
+        sign_in(client, alice, bob)
         queue = client.schema("pgmq_public")
         for user in (alice, bob):
             queue.rpc("send", {"queue_name": QUEUE, "message": {"userId": user, "continent": "World"}}).execute()

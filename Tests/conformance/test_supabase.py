@@ -19,6 +19,8 @@ import pytest
 from postgrest.exceptions import APIError
 from supabase import Client, ClientOptions, create_client
 
+from app_users import sign_in
+
 QUEUE = "stranger-queue"
 
 
@@ -195,12 +197,18 @@ def test_the_bot_table_calls(client: Client, statuses: StatusLog) -> None:
     assert missing.value.code == "PGRST205"
     assert statuses.statuses[-1] == 404
 
+    # bot_analytics.conversation_id does not cascade: the room cannot go before its analytics.
+    with pytest.raises(APIError) as referenced:
+        client.table("room").delete().eq("id", room_id).execute()
+    assert referenced.value.code == "23503" and statuses.statuses[-1] == 409
+    client.table("bot_analytics").delete().eq("conversation_id", room_id).execute()
     client.table("room").delete().eq("id", room_id).execute()
     assert client.table("room_member").select("*").eq("room_id", room_id).execute().data == []
 
 
 def test_the_skip_ledger_query(client: Client) -> None:
     a, b, c = unique("skip-a"), unique("skip-b"), unique("skip-c")
+    sign_in(client, a, b, c)
     client.table("skipped_pair").insert(
         [{"user_a_id": a, "user_b_id": b}, {"user_a_id": b, "user_b_id": a}], returning="minimal"
     ).execute()
@@ -223,6 +231,7 @@ def test_the_skip_ledger_query(client: Client) -> None:
 def test_a_pass_pairs_two_users_enqueued_through_the_client(client: Client) -> None:
     drain(client)
     first, second = unique("alice"), unique("bob")
+    sign_in(client, first, second)
     queue = client.schema("pgmq_public")
     for user in (first, second):
         queue.rpc("send", {"queue_name": QUEUE, "message": {"userId": user, "continent": "Europe"}}).execute()

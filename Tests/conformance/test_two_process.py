@@ -20,6 +20,8 @@ import pytest
 from realtime import AsyncRealtimeClient
 from supabase import Client, create_client
 
+from app_users import sign_in
+
 QUEUE = "stranger-queue"
 TIMEOUT = 20
 # (user, continent, in the lobby) in queue order; `dup` enqueues twice, `away` is not in the lobby.
@@ -63,6 +65,7 @@ async def build_world(client: Client, realtime_url: str, prefix: str) -> tuple[l
         await asyncio.wait_for(lobby.subscribe(), TIMEOUT)
         await lobby.track({"status": "waiting"})
         inboxes[user] = inbox
+    sign_in(client, *sorted({f"{prefix}{user}" for user, _, _ in WORLD}))
     client.table("skipped_pair").insert({"user_a_id": f"{prefix}skipA", "user_b_id": f"{prefix}skipB"}).execute()
     queue = client.schema("pgmq_public")
     for user, continent, _ in WORLD:

@@ -54,6 +54,8 @@ struct PassBench {
                 }
             }
             while (backend.hub.lobbySnapshot()?.count ?? 0) < count { try await Task.sleep(for: .milliseconds(20)) }
+            // Signed in first, as the app's users are: the rooms' foreign keys need their `user` rows.
+            try backend.store.addUsers((0..<count).map { "user-\($0)" })
             for index in 0..<count {
                 _ = try backend.pgmq.send(
                     backend.queueName, message: ["userId": .string("user-\(index)"), "continent": .string(continents[index % 4])])

@@ -13,6 +13,9 @@ public final class EmbeddedPgmq: Sendable {
         public var maxQueueLength = 100_000
         /// Messages one `send_batch` call may carry.
         public var maxBatch = 1_000
+        /// How deep arrays and objects may nest in one message (`{}` is 1): 500, so that a `read` or `pop`
+        /// answer holding it (two levels more) stays within what JSON parsers take (ours: 512).
+        public var maxDepth = 500
 
         /// The defaults.
         public init() {}
@@ -54,8 +57,11 @@ public final class EmbeddedPgmq: Sendable {
     /// `pgmq.send_batch`: appends messages in order; returns their ids.
     /// - Throws: `PgmqError.batchTooLarge` over `limits.maxBatch` messages, `PgmqError.queueFull` when the
     ///   queue would hold more than `limits.maxQueueLength`; nothing is appended then.
+    ///   `PgmqError.unsupportedNUL` for a message holding U+0000 (jsonb refuses it), `PgmqError.nestedTooDeep`
+    ///   for one nested deeper than `limits.maxDepth`.
     public func sendBatch(_ queue: String, messages: [JSONValue], delay: Int = 0) throws -> [Int64] {
         guard messages.count <= limits.maxBatch else { throw PgmqError.batchTooLarge(messages.count, limit: limits.maxBatch) }
+        for message in messages { try check(message) }
         let now = time.now()
         let limit = limits.maxQueueLength
         let ids: [Int64]? = try withQueue(queue) { state in
@@ -78,7 +84,8 @@ public final class EmbeddedPgmq: Sendable {
 
     /// Appends a message with a given send time: fixtures use it to seed a queue with ages.
     public func insert(_ queue: String, message: JSONValue, enqueuedAt: Date, readCount: Int = 0) throws -> Int64 {
-        try withQueue(queue) { state in
+        try check(message)
+        return try withQueue(queue) { state in
             let id = state.nextID
             state.nextID += 1
             state.rows.append(QueueRow(msgID: id, readCount: readCount, enqueuedAt: enqueuedAt, visibleAt: enqueuedAt, message: message))
@@ -170,6 +177,27 @@ public final class EmbeddedPgmq: Sendable {
         database.withLock { $0.queues[queue]?.archive ?? [] }
     }
 
+    /// What PostgreSQL's jsonb refuses (U+0000 in a string or key), and what `read` could not return.
+    private func check(_ message: JSONValue) throws(PgmqError) {
+        // Iterative, so that no message can exhaust the stack here.
+        var pending: [(value: JSONValue, depth: Int)] = [(message, 0)]
+        while let (value, depth) = pending.popLast() {
+            switch value {
+            case .string(let text):
+                if text.unicodeScalars.contains("\u{0}") { throw PgmqError.unsupportedNUL }
+            case .array(let elements):
+                guard depth < limits.maxDepth else { throw PgmqError.nestedTooDeep(limit: limits.maxDepth) }
+                pending += elements.map { ($0, depth + 1) }
+            case .object(let fields):
+                guard depth < limits.maxDepth else { throw PgmqError.nestedTooDeep(limit: limits.maxDepth) }
+                if fields.keys.contains(where: { $0.unicodeScalars.contains("\u{0}") }) { throw PgmqError.unsupportedNUL }
+                pending += fields.values.map { ($0, depth + 1) }
+            default:
+                break
+            }
+        }
+    }
+
     private func withQueue<T: Sendable>(_ name: String, _ body: (inout EmbeddedDatabase.Queue) -> T) throws -> T {
         let result: T? = database.withLock { state in
             guard state.queues[name] != nil else { return nil }
@@ -186,6 +214,15 @@ public struct PgmqError: Error, Sendable, Hashable, CustomStringConvertible {
     public var code: String
     /// PostgreSQL's message.
     public var message: String
+    /// PostgreSQL's detail, when it gives one.
+    public var details: String?
+
+    /// Creates an error.
+    public init(code: String, message: String, details: String? = nil) {
+        self.code = code
+        self.message = message
+        self.details = details
+    }
 
     /// pgmq's tables are `pgmq.q_<name>`; a missing queue is a missing relation (42P01).
     public static func queueNotFound(_ name: String) -> PgmqError {
@@ -200,6 +237,17 @@ public struct PgmqError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The queue holds as many messages as the stand-in keeps (53400, configuration limit exceeded: 503).
     public static func queueFull(_ name: String, limit: Int) -> PgmqError {
         PgmqError(code: "53400", message: "queue \"\(name)\" is full: it holds \(limit) messages (EMBEDDED_QUEUE_MAX_MESSAGES)")
+    }
+
+    /// A message holding U+0000, which jsonb refuses (22P05, as PostgreSQL words it: 400).
+    public static let unsupportedNUL = PgmqError(
+        code: "22P05", message: "unsupported Unicode escape sequence", details: "\\u0000 cannot be converted to text.")
+
+    /// A message nested deeper than the stand-in can hand back from `read` (22023, invalid parameter value: 400).
+    public static func nestedTooDeep(limit: Int) -> PgmqError {
+        PgmqError(
+            code: "22023",
+            message: "message nested deeper than \(limit) levels: the embedded backend could not return it from read or pop")
     }
 
     public var description: String { "\(code): \(message)" }

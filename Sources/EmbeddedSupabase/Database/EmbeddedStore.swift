@@ -53,10 +53,26 @@ public final class EmbeddedStore: Sendable {
         return tables
     }
 
+    /// Adds a `user` row for each of `ids` that has none, as the app's sign-in does before a user can queue,
+    /// skip or chat: an anonymous user (`is_anonymous`), with every column the app's table requires.
+    public func addUsers(_ ids: [String]) throws {
+        try update { tables, now in
+            let stamp = JSONValue.string(Timestamp.format(now))
+            let rows: [EmbeddedTables.Row] = ids.map { id in
+                [
+                    "id": .string(id), "name": .string(id), "email": .string("\(id)@anonymous.invalid"), "email_verified": false,
+                    "is_anonymous": true, "created_at": stamp, "updated_at": stamp,
+                ]
+            }
+            _ = try tables.insert("user", rows, resolution: .ignore, now: now)
+        }
+    }
+
     /// Records a skip in both directions, as the app server does.
-    public func addSkip(_ a: String, _ b: String, at date: Date) {
+    /// - Throws: `SQLError` `23503` when either user has no `user` row, as PostgreSQL would.
+    public func addSkip(_ a: String, _ b: String, at date: Date) throws {
         let created = JSONValue.string(Timestamp.format(date))
-        try? update { tables, now in
+        try update { tables, now in
             let rows: [EmbeddedTables.Row] = [
                 ["user_a_id": .string(a), "user_b_id": .string(b), "created_at": created],
                 ["user_a_id": .string(b), "user_b_id": .string(a), "created_at": created],

@@ -4,9 +4,10 @@ import Shared
 /// The Supabase slice's tables in memory: rows are JSON objects with every column of their
 /// `TableSchema`, cast to the column's type, in insertion order.
 ///
-/// It enforces what the callers can observe through PostgREST: column names, types, not-null,
-/// primary and unique keys, defaults and `on delete cascade`. It is no SQL interpreter: foreign
-/// keys are not checked and filters are the few operators `RowFilter` knows.
+/// It enforces what the app's PostgreSQL schema enforces and callers can observe through PostgREST:
+/// column names, types, `varchar(24)` lengths, text without NUL, not-null, primary and unique keys,
+/// foreign keys (checked on insert, update and delete), defaults and `on delete cascade`. It is no
+/// SQL interpreter: filters are the few operators `RowFilter` knows.
 struct EmbeddedTables: Sendable {
     /// One row: column name → value.
     typealias Row = [String: JSONValue]
@@ -40,6 +41,7 @@ struct EmbeddedTables: Sendable {
         for column in filter.columns + order.map(\.column) where schema.column(column) == nil {
             throw SQLError.unknownColumn(column, table: table)
         }
+        try filter.checkOperands(in: schema)
         var found: [Row] = []
         for row in all(table) where try filter.matches(row, in: schema) { found.append(row) }
         if !order.isEmpty {
@@ -97,6 +99,8 @@ struct EmbeddedTables: Sendable {
                 written.append(merged)
             }
         }
+        // PostgreSQL checks foreign keys once the statement's rows are in, after the unique keys.
+        for row in written { try checkReferences(row, in: schema) }
         return written
     }
 
@@ -106,14 +110,21 @@ struct EmbeddedTables: Sendable {
         let given = try cast(values, in: schema)
         _ = try select(table, where: filter)
         var updated: [Row] = []
+        var previous: [Row] = []
         for index in all(table).indices where try filter.matches(rows[table]![index], in: schema) {
             var row = rows[table]![index]
+            previous.append(row)
             row.merge(given) { _, new in new }
             try checkNotNull(row, in: schema)
             rows[table]![index] = row
             updated.append(row)
         }
         for index in all(table).indices { try checkUnique(rows[table]![index], in: schema, skipping: index) }
+        for row in updated { try checkReferences(row, in: schema) }
+        // No foreign key cascades on update: a referenced key that changes must not be referenced.
+        if schema.referencedBy.contains(where: { given[$0.key.references] != nil }) {
+            try checkUnreferenced(previous, in: schema)
+        }
         return updated
     }
 
@@ -125,10 +136,11 @@ struct EmbeddedTables: Sendable {
         var kept: [Row] = []
         for row in all(table) where !(try filter.matches(row, in: schema)) { kept.append(row) }
         rows[table] = kept
-        for cascade in schema.cascades {
-            let keys = doomed.compactMap { $0[cascade.references]?.stringValue }
-            _ = try delete(cascade.table, where: .condition(column: cascade.column, op: .in, operands: keys, negated: false))
+        for (referencing, key) in schema.referencedBy where key.cascades {
+            let keys = doomed.compactMap { $0[key.references]?.stringValue }
+            _ = try delete(referencing.name, where: .condition(column: key.column, op: .in, operands: keys, negated: false))
         }
+        try checkUnreferenced(doomed, in: schema)
         return doomed
     }
 
@@ -138,9 +150,54 @@ struct EmbeddedTables: Sendable {
         var cast = Row()
         for (name, value) in values {
             guard let column = schema.column(name) else { throw SQLError.unknownBodyColumn(name, table: schema.name) }
-            cast[name] = try column.type.cast(value)
+            if case .string(let text) = value, text.unicodeScalars.contains("\u{0}") { throw SQLError.nulCharacter }
+            cast[name] = try Self.fit(column.type.cast(value), to: column)
         }
         return cast
+    }
+
+    /// A `varchar(n)` value: longer is `22001`, unless only spaces are over, which PostgreSQL drops.
+    private static func fit(_ value: JSONValue, to column: TableSchema.Column) throws(SQLError) -> JSONValue {
+        guard let limit = column.maxLength, case .string(let text) = value, text.unicodeScalars.count > limit else { return value }
+        let scalars = text.unicodeScalars
+        let kept = scalars.index(scalars.startIndex, offsetBy: limit)
+        guard scalars[kept...].allSatisfy({ $0 == " " }) else {
+            throw SQLError(code: "22001", message: "value too long for type \(column.typeName)")
+        }
+        return .string(String(scalars[..<kept]))
+    }
+
+    /// `23503` unless every foreign key of `row` that is not null names an existing row.
+    private func checkReferences(_ row: Row, in schema: TableSchema) throws(SQLError) {
+        for key in schema.foreignKeys {
+            guard let value = row[key.column], value != .null else { continue }
+            guard !all(key.table).contains(where: { $0[key.references] == value }) else { continue }
+            throw SQLError(
+                code: "23503",
+                message: "insert or update on table \"\(schema.name)\" violates foreign key constraint \"\(key.name)\"",
+                details: "Key (\(key.column))=(\(TableSchema.ColumnType.render(value))) is not present in table \"\(key.table)\"."
+            )
+        }
+    }
+
+    /// `23503` when a row still references one of `gone` (rows deleted, or keys changed) by a key that no
+    /// longer exists: `no action` foreign keys, checked after the cascades as at the end of the statement.
+    private func checkUnreferenced(_ gone: [Row], in schema: TableSchema) throws(SQLError) {
+        guard !gone.isEmpty else { return }
+        for (referencing, key) in schema.referencedBy {
+            let present = Set(all(schema.name).compactMap { $0[key.references] })
+            for row in gone {
+                guard let value = row[key.references], value != .null, !present.contains(value) else { continue }
+                guard all(referencing.name).contains(where: { $0[key.column] == value }) else { continue }
+                throw SQLError(
+                    code: "23503",
+                    message:
+                        "update or delete on table \"\(schema.name)\" violates foreign key constraint \"\(key.name)\" on table \"\(referencing.name)\"",
+                    details:
+                        "Key (\(key.references))=(\(TableSchema.ColumnType.render(value))) is still referenced from table \"\(referencing.name)\"."
+                )
+            }
+        }
     }
 
     private func checkNotNull(_ row: Row, in schema: TableSchema) throws(SQLError) {

@@ -33,6 +33,20 @@ indirect enum RowFilter: Sendable, Hashable {
         }
     }
 
+    /// Casts every operand to its column's type, as PostgreSQL reads a query's literals before any row:
+    /// an unreadable one (`created_at=gt.notadate`) fails even on an empty table.
+    func checkOperands(in schema: TableSchema) throws(SQLError) {
+        switch self {
+        case .all(let filters), .any(let filters):
+            for filter in filters { try filter.checkOperands(in: schema) }
+        case .not(let filter):
+            try filter.checkOperands(in: schema)
+        case .condition(let column, let op, let operands, _):
+            guard op != .is, let type = schema.column(column)?.type else { return }
+            for operand in operands { _ = try type.cast(.string(operand)) }
+        }
+    }
+
     /// Whether `row` passes, with SQL's null semantics (a comparison with null is not true).
     func matches(_ row: [String: JSONValue], in schema: TableSchema) throws(SQLError) -> Bool {
         switch self {

@@ -43,6 +43,11 @@ public struct SQLError: ClassifiedError, Sendable, Hashable, CustomStringConvert
         SQLError(code: "42703", message: "column \(table).\(column) does not exist")
     }
 
+    /// `22P05`: a text or jsonb value holds U+0000, which PostgreSQL cannot store (PostgREST's JSON body
+    /// reaches a column through a `json` to text conversion, hence the JSON wording).
+    static let nulCharacter = SQLError(
+        code: "22P05", message: "unsupported Unicode escape sequence", details: "\\u0000 cannot be converted to text.")
+
     /// `23505`: a primary key or unique constraint already holds the value.
     static func duplicate(constraint: String, columns: [String], values: [String]) -> SQLError {
         SQLError(

@@ -22,6 +22,11 @@ struct TableSchema: Sendable {
         var defaultsToNow = false
         /// A constant default; `nil` means null.
         var defaultValue: JSONValue?
+        /// `varchar(n)`: the most characters a value may have.
+        var maxLength: Int?
+
+        /// The type as PostgreSQL names it in errors: `character varying(24)`, `text`, ….
+        var typeName: String { maxLength.map { "character varying(\($0))" } ?? type.rawValue }
     }
 
     /// A unique constraint: PostgreSQL's name and its columns.
@@ -30,33 +35,48 @@ struct TableSchema: Sendable {
         var columns: [String]
     }
 
-    /// A table whose rows go when a referenced row goes (`on delete cascade`).
-    struct Cascade: Sendable {
-        var table: String
-        /// The referencing column.
+    /// A foreign key of this table: `column` references `table.references`. Deleting or re-keying a
+    /// referenced row cascades to the referencing rows (`on delete cascade`) or fails (`no action`).
+    struct ForeignKey: Sendable {
+        /// drizzle-kit's name: `<table>_<column>_<referenced table>_<referenced column>_fk`.
+        var name: String
+        /// The referencing column of this table.
         var column: String
-        /// The referenced column of this table.
-        var references: String
+        /// The referenced table.
+        var table: String
+        /// The referenced column.
+        var references: String = "id"
+        /// `on delete cascade`; otherwise `no action`.
+        var cascades = false
     }
 
     var name: String
     var columns: [Column]
     /// The primary key first, then other unique constraints.
     var keys: [UniqueKey]
-    var cascades: [Cascade] = []
+    var foreignKeys: [ForeignKey] = []
 
     /// The column named `name`.
     func column(_ name: String) -> Column? { columns.first { $0.name == name } }
 
     /// The primary key.
     var primaryKey: UniqueKey { keys[0] }
+
+    /// The foreign keys of every table that reference this one, with their table, in the order the app's
+    /// schema creates them (the order PostgreSQL checks them in).
+    var referencedBy: [(table: TableSchema, key: ForeignKey)] {
+        Self.ordered.flatMap { other in
+            other.foreignKeys.filter { $0.table == name }.map { (table: other, key: $0) }
+        }
+    }
 }
 
 extension TableSchema {
-    /// The six tables of the Supabase slice.
-    static let all: [String: TableSchema] = Dictionary(
-        uniqueKeysWithValues: [user, room, roomMember, message, skippedPair, botAnalytics].map { ($0.name, $0) }
-    )
+    /// The six tables of the Supabase slice, in the order the app's schema creates them.
+    static let ordered = [user, room, roomMember, message, skippedPair, botAnalytics]
+
+    /// The six tables by name.
+    static let all: [String: TableSchema] = Dictionary(uniqueKeysWithValues: ordered.map { ($0.name, $0) })
 
     /// The app's `user` (better-auth with the bot columns): `email_verified`, `created_at` and `updated_at` are
     /// NOT NULL without a default, as drizzle left them, so a writer that omits one fails with `23502`.
@@ -80,17 +100,13 @@ extension TableSchema {
             Column(name: "bot_profile", type: .text),
             Column(name: "last_active", type: .timestamp),
         ],
-        keys: [UniqueKey(name: "user_pkey", columns: ["id"]), UniqueKey(name: "user_email_unique", columns: ["email"])],
-        cascades: [
-            Cascade(table: "skipped_pair", column: "user_a_id", references: "id"),
-            Cascade(table: "skipped_pair", column: "user_b_id", references: "id"),
-        ]
+        keys: [UniqueKey(name: "user_pkey", columns: ["id"]), UniqueKey(name: "user_email_unique", columns: ["email"])]
     )
 
     static let room = TableSchema(
         name: "room",
         columns: [
-            Column(name: "id", type: .text, nullable: false),
+            Column(name: "id", type: .text, nullable: false, maxLength: 24),
             Column(name: "name", type: .text, nullable: false),
             Column(name: "isDM", type: .boolean, nullable: false, defaultValue: false),
             Column(name: "owner_id", type: .text, nullable: false),
@@ -98,33 +114,38 @@ extension TableSchema {
             Column(name: "is_locked", type: .boolean, nullable: false, defaultValue: false),
         ],
         keys: [UniqueKey(name: "room_pkey", columns: ["id"])],
-        cascades: [
-            Cascade(table: "room_member", column: "room_id", references: "id"),
-            Cascade(table: "message", column: "room_id", references: "id"),
-        ]
+        foreignKeys: [ForeignKey(name: "room_owner_id_user_id_fk", column: "owner_id", table: "user")]
     )
 
     static let roomMember = TableSchema(
         name: "room_member",
         columns: [
-            Column(name: "room_id", type: .text, nullable: false),
+            Column(name: "room_id", type: .text, nullable: false, maxLength: 24),
             Column(name: "user_id", type: .text, nullable: false),
             Column(name: "joined_at", type: .timestamptz, defaultsToNow: true),
             Column(name: "last_read_at", type: .timestamptz, nullable: false, defaultsToNow: true),
         ],
-        keys: [UniqueKey(name: "room_member_pkey", columns: ["room_id", "user_id"])]
+        keys: [UniqueKey(name: "room_member_pkey", columns: ["room_id", "user_id"])],
+        foreignKeys: [
+            ForeignKey(name: "room_member_room_id_room_id_fk", column: "room_id", table: "room", cascades: true),
+            ForeignKey(name: "room_member_user_id_user_id_fk", column: "user_id", table: "user"),
+        ]
     )
 
     static let message = TableSchema(
         name: "message",
         columns: [
-            Column(name: "id", type: .text, nullable: false),
-            Column(name: "room_id", type: .text, nullable: false),
+            Column(name: "id", type: .text, nullable: false, maxLength: 24),
+            Column(name: "room_id", type: .text, nullable: false, maxLength: 24),
             Column(name: "sender_id", type: .text, nullable: false),
             Column(name: "content", type: .text, nullable: false),
             Column(name: "created_at", type: .timestamptz, defaultsToNow: true),
         ],
-        keys: [UniqueKey(name: "message_pkey", columns: ["id"])]
+        keys: [UniqueKey(name: "message_pkey", columns: ["id"])],
+        foreignKeys: [
+            ForeignKey(name: "message_room_id_room_id_fk", column: "room_id", table: "room", cascades: true),
+            ForeignKey(name: "message_sender_id_user_id_fk", column: "sender_id", table: "user"),
+        ]
     )
 
     static let skippedPair = TableSchema(
@@ -134,22 +155,31 @@ extension TableSchema {
             Column(name: "user_b_id", type: .text, nullable: false),
             Column(name: "created_at", type: .timestamptz, nullable: false, defaultsToNow: true),
         ],
-        keys: [UniqueKey(name: "skipped_pair_pkey", columns: ["user_a_id", "user_b_id"])]
+        keys: [UniqueKey(name: "skipped_pair_pkey", columns: ["user_a_id", "user_b_id"])],
+        foreignKeys: [
+            ForeignKey(name: "skipped_pair_user_a_id_user_id_fk", column: "user_a_id", table: "user", cascades: true),
+            ForeignKey(name: "skipped_pair_user_b_id_user_id_fk", column: "user_b_id", table: "user", cascades: true),
+        ]
     )
 
     static let botAnalytics = TableSchema(
         name: "bot_analytics",
         columns: [
-            Column(name: "id", type: .text, nullable: false),
+            Column(name: "id", type: .text, nullable: false, maxLength: 24),
             Column(name: "bot_id", type: .text, nullable: false),
-            Column(name: "conversation_id", type: .text, nullable: false),
+            Column(name: "conversation_id", type: .text, nullable: false, maxLength: 24),
             Column(name: "messages_exchanged", type: .integer, nullable: false),
             Column(name: "conversation_duration", type: .integer, nullable: false),
             Column(name: "human_skipped", type: .boolean, nullable: false),
             Column(name: "bot_skipped", type: .boolean, nullable: false),
             Column(name: "created_at", type: .timestamptz, defaultsToNow: true),
         ],
-        keys: [UniqueKey(name: "bot_analytics_pkey", columns: ["id"])]
+        keys: [UniqueKey(name: "bot_analytics_pkey", columns: ["id"])],
+        // Neither cascades: a room or a bot with analytics cannot be deleted before them.
+        foreignKeys: [
+            ForeignKey(name: "bot_analytics_bot_id_user_id_fk", column: "bot_id", table: "user"),
+            ForeignKey(name: "bot_analytics_conversation_id_room_id_fk", column: "conversation_id", table: "room"),
+        ]
     )
 }
 
@@ -180,8 +210,12 @@ extension TableSchema.ColumnType {
         case (.timestamptz, .string(let text)), (.timestamp, .string(let text)):
             // A `+hh:mm` offset sent unencoded in a query string arrives as a space.
             let offset = text.replacingOccurrences(of: #"(:\d\d(\.\d+)?) (\d\d:\d\d)$"#, with: "$1+$3", options: .regularExpression)
-            guard let date = Timestamp.parse(offset) else { throw invalid(value) }
-            return .string(format(date))
+            do {
+                return .string(format(try PostgresTimestamp.parse(offset, withTimeZone: self == .timestamptz)))
+            } catch {
+                // The error names the text as sent.
+                throw SQLError(code: error.code, message: error.message.replacingOccurrences(of: offset, with: text))
+            }
         default:
             throw invalid(value)
         }

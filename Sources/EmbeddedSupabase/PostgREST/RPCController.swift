@@ -81,11 +81,11 @@ struct RPCController: Sendable {
             let status: HTTPResponse.Status =
                 switch error.code {
                 case "42P01": .notFound
-                case "22023": .badRequest
+                case "22023", "22P05": .badRequest
                 case "53400": .serviceUnavailable  // PostgREST answers SQLSTATE class 53 with 503
                 default: .internalServerError
                 }
-            throw PostgRESTError(status: status, code: error.code, message: error.message)
+            throw PostgRESTError(status: status, code: error.code, message: error.message, details: error.details)
         } catch let fault as InjectedFault {
             throw PostgRESTError(status: .init(code: fault.status), code: "XX000", message: "\(fault)")
         }
@@ -101,9 +101,9 @@ struct RPCController: Sendable {
             return .array(ids.map { .number(Double($0)) })
         case "read":
             let rows = try pgmq.read(queue, visibilityTimeout: args["sleep_seconds"]!.integer, count: max(args["n"]!.integer, 0))
-            return try JSONValue(encoding: rows)
+            return .array(rows.map(\.recordJSON))
         case "pop":
-            return try JSONValue(encoding: try pgmq.pop(queue))
+            return .array(try pgmq.pop(queue).map(\.recordJSON))
         case "archive":
             return .bool(try pgmq.archive(queue, msgID: Int64(args["message_id"]!.integer)))
         default:
@@ -185,5 +185,17 @@ struct RPCController: Sendable {
                 "Searched for the function \(schema).\(function) with parameters \(list) or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache.",
             hint: hint
         )
+    }
+}
+
+extension QueueRow {
+    /// pgmq's `message_record` as PostgREST returns it, built directly: a leased or popped message is
+    /// never lost to an encoding failure after it left the queue.
+    var recordJSON: JSONValue {
+        [
+            "msg_id": .number(Double(msgID)), "read_ct": .number(Double(readCount)),
+            "enqueued_at": .string(Timestamp.format(enqueuedAt)), "vt": .string(Timestamp.format(visibleAt)),
+            "message": message, "headers": headers ?? .null,
+        ]
     }
 }

@@ -20,15 +20,20 @@ public struct Fixture: Codable, Sendable {
     public var presence: Presence
     /// `skipped_pair` rows.
     public var skips: [SkipRow] = []
-    /// Ids with `user.is_bot = true`.
+    /// Ids with `user.is_bot = true`; each gets a `user` row.
     public var bots: [String] = []
+    /// The app's signed-in users: each gets a `user` row before the queue is read. Absent, every user id a
+    /// queue message or a skip names is one, since the app lets only signed-in users queue and skip;
+    /// listed, exactly these are (the bots aside), so a fixture can queue a user the database does not
+    /// know, which PostgreSQL's foreign keys then refuse to put in a room.
+    public var users: [String]?
     /// Failures to inject.
     public var faults: Faults = Faults()
     /// The outcome that must follow; absent until written with `replay --update`.
     public var expected: Outcome?
 
     enum CodingKeys: String, CodingKey {
-        case name, description, now, config, queue, presence, skips, bots, faults, expected
+        case name, description, now, config, queue, presence, skips, bots, users, faults, expected
     }
 
     public init(from decoder: any Decoder) throws {
@@ -41,6 +46,7 @@ public struct Fixture: Codable, Sendable {
         presence = try container.decode(Presence.self, forKey: .presence)
         skips = try container.decodeIfPresent([SkipRow].self, forKey: .skips) ?? []
         bots = try container.decodeIfPresent([String].self, forKey: .bots) ?? []
+        users = try container.decodeIfPresent([String].self, forKey: .users)
         faults = try container.decodeIfPresent(Faults.self, forKey: .faults) ?? Faults()
         expected = try container.decodeIfPresent(Outcome.self, forKey: .expected)
     }

@@ -106,7 +106,15 @@ extension Fixture {
         return settings
     }
 
-    /// Puts the fixture's world (queue, lobby, skips, bots, faults) into `backend`.
+    /// The ids that get a `user` row besides the bots: `users`, or every id a queue message or a skip names.
+    public var signedInUsers: [String] {
+        if let users { return users }
+        var seen: Set<String> = []
+        let named = queue.compactMap { $0.message["userId"]?.stringValue } + skips.flatMap { [$0.a, $0.b] }
+        return named.filter { seen.insert($0).inserted }
+    }
+
+    /// Puts the fixture's world (users, queue, lobby, skips, bots, faults) into `backend`.
     public func build(in backend: EmbeddedBackend) throws {
         let now = try instant
         let queue = backend.queueName
@@ -119,7 +127,8 @@ extension Fixture {
             }
         }
         backend.presence.set(try presence.snapshot())
-        for skip in skips { backend.store.addSkip(skip.a, skip.b, at: now.addingTimeInterval(-skip.age)) }
+        try backend.store.addUsers(signedInUsers)
+        for skip in skips { try backend.store.addSkip(skip.a, skip.b, at: now.addingTimeInterval(-skip.age)) }
         for bot in bots { backend.store.addBot(bot) }
         if let script = faults.read { backend.faults.script(.read, script) }
         if let script = faults.delete { backend.faults.script(.delete, script) }
