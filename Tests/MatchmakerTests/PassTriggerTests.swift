@@ -35,6 +35,7 @@ private struct TriggerHarness {
     }
 
     func send(_ user: String) throws {
+        try backend.store.addUsers([user])
         _ = try backend.pgmq.send(backend.queueName, message: ["userId": .string(user)])
     }
 
@@ -107,7 +108,9 @@ private struct TriggerHarness {
 @Suite struct EventPassesOverHTTPTests {
     let function = "/functions/v1/stranger-matchmaker"
 
-    func send(_ user: String, on client: some TestClientProtocol) async throws {
+    /// Signs `user` in (their `user` row) and enqueues them through the REST RPC, as the app does.
+    func send(_ user: String, on client: some TestClientProtocol, app: LiveApp) async throws {
+        try app.backend.store.addUsers([user])
         let response = try await client.execute(
             uri: "/rest/v1/rpc/send", method: .post, headers: rpcHeaders,
             body: jsonBody(#"{"queue_name":"stranger-queue","message":{"userId":"\#(user)"}}"#))
@@ -119,8 +122,8 @@ private struct TriggerHarness {
     @Test(.timeLimit(.minutes(1)))
     func anEnqueueOverRESTStartsAPass() async throws {
         try await withLiveApp(configure: { $0.matchOnEvents = true }) { client, app in
-            try await send("alice", on: client)
-            try await send("bob", on: client)
+            try await send("alice", on: client, app: app)
+            try await send("bob", on: client, app: app)
             try await eventually { app.parts.runner.stats.snapshot.rooms == 1 }
             #expect(app.backend.notifier.log.map(\.userID).sorted() == ["alice", "bob"])
         }
@@ -135,7 +138,7 @@ private struct TriggerHarness {
         ) {
             client, app in
             var sleeps = time.sleeps.makeAsyncIterator()
-            for index in 0..<100 { try await send("u\(index)", on: client) }
+            for index in 0..<100 { try await send("u\(index)", on: client, app: app) }
             // The scheduler's hour and the trigger's debounce, in either order.
             var announced: Set<Duration> = []
             while announced.count < 2, let sleep = await sleeps.next() { announced.insert(sleep) }
@@ -152,6 +155,7 @@ private struct TriggerHarness {
     func beyondTheWaiterCapTheFunctionAnswers503() async throws {
         let time = ManualTime()
         let backend = EmbeddedBackend(time: time.timekeeper)
+        try backend.store.addUsers(["alice", "bob"])
         _ = try backend.pgmq.send(backend.queueName, message: ["userId": "alice"])
         _ = try backend.pgmq.send(backend.queueName, message: ["userId": "bob"])
         // Alice's first notification fails: the pass waits out its retry delay on the manual clock.
