@@ -466,7 +466,7 @@ public final class RealtimeHub: Sendable {
         switch value {
         case .bool(let flag)?: flag
         case .string(let text)?: ["true", "1", "yes", "on"].contains(text.lowercased())
-        case .number(let number)?: number != 0
+        case .number(let number)?: number.doubleValue != 0
         default: false
         }
     }

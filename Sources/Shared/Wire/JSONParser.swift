@@ -163,7 +163,9 @@ struct JSONParser {
         return value
     }
 
-    private mutating func number() throws -> Double {
+    /// A number's literal, kept as it is; only one whose magnitude a `Double` cannot hold (`1e400`) is refused,
+    /// as `JSONSerialization` does.
+    private mutating func number() throws -> JSONNumber {
         let start = index
         _ = consume(UInt8(ascii: "-"))
         if consume(UInt8(ascii: "0")) {
@@ -174,11 +176,14 @@ struct JSONParser {
         if consume(UInt8(ascii: ".")) {
             guard digits() > 0 else { throw failure("expected a digit after '.'") }
         }
+        var hasExponent = false
         if consume(UInt8(ascii: "e")) || consume(UInt8(ascii: "E")) {
+            hasExponent = true
             _ = consume(UInt8(ascii: "+")) || consume(UInt8(ascii: "-"))
             guard digits() > 0 else { throw failure("expected a digit in the exponent") }
         }
-        guard let number = Double(String(decoding: bytes[start..<index], as: UTF8.self)), number.isFinite else {
+        let number = JSONNumber(unchecked: String(decoding: bytes[start..<index], as: UTF8.self))
+        if hasExponent || index - start > 300, !number.doubleValue.isFinite {
             throw JSONParseError(offset: start, reason: "number out of range")
         }
         return number

@@ -59,7 +59,7 @@ public struct PhoenixSerializer: Sendable, Hashable {
                 .string(message.topic), .string(message.event), message.payload,
             ]
         }
-        return (try? JSONCoding.string(value)) ?? "null"
+        return value.jsonText
     }
 
     /// Decodes a text frame.
@@ -122,8 +122,8 @@ public struct PhoenixSerializer: Sendable, Hashable {
 
     /// Encodes a JSON user broadcast as a kind-4 binary frame, as Realtime sends to vsn 2.0.0 subscribers.
     public func encodeUserBroadcast(topic: String, event: String, payload: JSONValue, meta: JSONValue? = nil) -> [UInt8] {
-        let metaBytes = meta.flatMap { try? JSONCoding.encoder.encode($0) }.map(Array.init) ?? []
-        let data = (try? JSONCoding.encoder.encode(payload)).map(Array.init) ?? []
+        let metaBytes = meta?.jsonBytes ?? []
+        let data = payload.jsonBytes
         let topicBytes = Array(topic.utf8.prefix(255))
         let eventBytes = Array(event.utf8.prefix(255))
         var frame: [UInt8] = [
