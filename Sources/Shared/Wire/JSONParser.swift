@@ -77,7 +77,7 @@ struct JSONParser {
             skipWhitespace()
             guard consume(UInt8(ascii: ":")) else { throw failure("expected ':'") }
             let field = try value()
-            if fields[key] == nil { fields[key] = field }  // the first of duplicate keys wins, as with Foundation
+            fields[key] = field  // the last of duplicate keys wins, as in PostgreSQL's jsonb and JSONSerialization
             skipWhitespace()
         } while consume(UInt8(ascii: ","))
         guard consume(UInt8(ascii: "}")) else { throw failure("expected ',' or '}'") }

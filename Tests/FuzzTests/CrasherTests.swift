@@ -1,0 +1,20 @@
+import Foundation
+import Shared
+import Testing
+
+/// Inputs the fuzzers found that crashed the process, each kept as a regression test (files in `Crashers/`).
+@Suite struct CrasherTests {
+    /// `PhoenixSerializer.encodeUserBroadcast` wrote the meta's length with `UInt8(_:)`, which traps beyond 255.
+    /// A client's binary push whose 255-byte meta holds invalid UTF-8 is repaired to U+FFFD on decoding, so the
+    /// hub's re-rendered meta grew to 749 bytes and the fan-out to a vsn 2.0.0 subscriber killed the process.
+    /// Now the binary encoding is refused (`nil`) and the hub sends the text frame.
+    @Test func aBinaryBroadcastWhoseMetaGrowsPast255BytesIsNotACrash() throws {
+        let serializer = PhoenixSerializer(version: .v2)
+        let push = try serializer.decode(binary: try FuzzFiles.crasher("phoenix-binary-meta-grows-past-255.bin"))
+        let meta = try #require(push.payload["meta"])
+        #expect(meta.jsonBytes.count > 255)
+        #expect(serializer.encodeUserBroadcast(topic: push.topic, event: "cursor", payload: push.payload, meta: meta) == nil)
+        let fits = serializer.encodeUserBroadcast(topic: push.topic, event: "cursor", payload: ["x": 1], meta: ["id": "m1"])
+        #expect(fits.map { try? serializer.decode(binary: $0) }??.payload["meta"] == ["id": "m1"])
+    }
+}
