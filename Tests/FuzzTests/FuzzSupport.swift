@@ -28,7 +28,23 @@ struct FuzzBudget: Sendable {
             try body(&random, count)
             count += 1
         }
-        let elapsed = clock.now - start
+        report(target, count: count, elapsed: clock.now - start)
+    }
+
+    /// `run` for a target that awaits.
+    func run(_ target: String, _ body: (inout SplitMix64, Int) async throws -> Void) async rethrows {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var random = SplitMix64(seed: seed)
+        var count = 0
+        while seconds.map({ clock.now - start < .seconds($0) }) ?? (count < iterations) {
+            try await body(&random, count)
+            count += 1
+        }
+        report(target, count: count, elapsed: clock.now - start)
+    }
+
+    private func report(_ target: String, count: Int, elapsed: Duration) {
         let total = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         print(
             "fuzz \(target): \(count) inputs in \(String(format: "%.1f", total)) s (\(Int(Double(count) / max(total, 1e-9))) inputs/s), seed \(seed)"

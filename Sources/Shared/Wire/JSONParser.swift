@@ -99,7 +99,18 @@ struct JSONParser {
 
     private mutating func string() throws -> String {
         index += 1  // "
-        var utf8: [UInt8] = []
+        // Most strings hold no escape: one scan, then one String straight from the input's bytes.
+        let start = index
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                index += 1
+                return String(decoding: bytes[start..<index - 1], as: UTF8.self)
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            index += 1
+        }
+        var utf8 = Array(bytes[start..<index])
         while true {
             guard let byte = peek() else { throw failure("unterminated string") }
             index += 1
