@@ -120,7 +120,7 @@ let package = Package(
         .systemLibrary(name: "CJansson", path: "bench/CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
         .executableTarget(
             name: "JSONBench",
-            dependencies: ["Shared", "CJansson"],
+            dependencies: ["CJansson"],
             path: "bench/json",
             swiftSettings: swiftSettings
         ),

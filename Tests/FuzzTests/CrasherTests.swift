@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import MatchmakerCore
 import Shared
 import Testing
 
@@ -16,5 +18,17 @@ import Testing
         #expect(serializer.encodeUserBroadcast(topic: push.topic, event: "cursor", payload: push.payload, meta: meta) == nil)
         let fits = serializer.encodeUserBroadcast(topic: push.topic, event: "cursor", payload: ["x": 1], meta: ["id": "m1"])
         #expect(fits.map { try? serializer.decode(binary: $0) }??.payload["meta"] == ["id": "m1"])
+    }
+}
+
+/// Found by `FixtureFuzzTests` (seed 2026): a skip `age` of `1e308` loaded, and building the fixture trapped
+/// in `Timestamp.format` (a `Double` beyond `Int64`). The fixture's times are now checked before they are used.
+@Suite struct FixtureCrasherTests {
+    @Test func aFixtureWithAnAgeNoClockCanHoldIsAClearError() async throws {
+        let url = FuzzFiles.root.appendingPathComponent("Crashers/fixture-skip-age-1e308.json")
+        let fixture = try FixtureRunner.load(url)
+        let runner = FixtureRunner(logger: Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let error = await #expect(throws: FixtureError.self) { try await runner.run(fixture) }
+        #expect(error?.message == "skips[0].age: 1e+308 is out of range (±3155760000 s)")
     }
 }

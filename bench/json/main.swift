@@ -1,10 +1,23 @@
 import CJansson
 import Foundation
-import Shared
 
 // The JSON parser benchmark (issue 16): our `JSONValue(parsing:)` against Foundation's `JSONSerialization`
 // and jansson on the texts the service parses, plus a correctness differential on hand-written texts.
-// Run it in release: `swift run -c release JSONBench` (results: bench/RESULTS.md).
+// Run it in release: `swift run -c release JSONBench` (results: bench/RESULTS.md). Our parser's files
+// are symbolic links to Sources/Shared/Wire, compiled into this program, so that the benchmark builds
+// without the whole of Shared's dependencies (NIO, AsyncHTTPClient, jwt-kit) in release.
+
+/// A fixed-seed generator for the inputs (SplitMix64).
+struct Seeded: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
 
 /// One parser under test: parses the bytes, `true` when it accepted them.
 struct Parser {
@@ -44,7 +57,7 @@ let parsers = [
 
 /// The texts the service parses, built like the real ones.
 func inputs() -> [(name: String, bytes: [UInt8])] {
-    var random = SplitMix64(seed: 16)
+    var random = Seeded(state: 16)
     func id() -> String { String((0..<24).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement(using: &random) ?? "x" }) }
     let frame =
         #"["3","17","realtime:global:lobby","presence_diff",{"joins":{"\#(id())":{"metas":[{"phx_ref":"GBjN1_2Vs0DC2xXC","#
