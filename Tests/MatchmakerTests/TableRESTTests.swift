@@ -215,6 +215,20 @@ import Testing
         }
     }
 
+    /// Issue 16, found by the fuzzer: a timestamp filter whose year the date formatter wraps (`99999999`
+    /// came back in 5.8 million BC) trapped formatting it and killed the process on a table with a row.
+    @Test func aTimestampFilterBeyondEveryClockIs22007NotACrash() async throws {
+        try await AppHarness().app.test(.live) { client in
+            let active = bot.replacingOccurrences(of: #""is_bot":true"#, with: #""is_bot":true,"last_active":"2026-11-29T12:00:00""#)
+            let created = try await client.execute(uri: "/rest/v1/user", method: .post, headers: headers(), body: jsonBody(active))
+            #expect(created.status == .created)
+            let response = try await client.execute(uri: "/rest/v1/user?last_active=gt.99999999-12-03T00:00:00Z", method: .get)
+            #expect(response.status == .badRequest)
+            #expect(response.json?["code"] == "22007")
+            #expect(try await client.execute(uri: "/rest/v1/user?select=id", method: .get).json == [["id": "bot-1"]])
+        }
+    }
+
     /// A nested `or=` filter, `depth` logic trees deep: `(or(or(…id.eq.bot-1…)))`.
     static func nestedFilter(depth: Int) -> String {
         "(" + String(repeating: "or(", count: depth - 1) + "id.eq.bot-1" + String(repeating: ")", count: depth)
