@@ -116,6 +116,14 @@ let package = Package(
             path: "bench/PassBench",
             swiftSettings: swiftSettings
         ),
+        // jansson, for the JSON parser benchmark only (Debian: libjansson-dev).
+        .systemLibrary(name: "CJansson", path: "bench/CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
+        .executableTarget(
+            name: "JSONBench",
+            dependencies: ["CJansson"],
+            path: "bench/json",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TestSupport",
             dependencies: liveServerDependencies + [.product(name: "HummingbirdTesting", package: "hummingbird")],
@@ -143,6 +151,13 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FuzzTests",
+            dependencies: ["Shared", "EmbeddedSupabase", "MatchmakerCore", .product(name: "HummingbirdCore", package: "hummingbird")]
+                + serverProducts,
+            exclude: ["Corpus", "Crashers"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -75,6 +75,35 @@ import Testing
         }
     }
 
+    /// Issue 16: JSON numbers were held as `Double`, so `9223372036854775807` came back as `9.223372036854776e+18`
+    /// and a bigint `message_id` beyond 2^53 was refused. A message's numbers now come back byte for byte, and
+    /// `message_id` takes the whole bigint range (one past it is PostgreSQL's 22003).
+    @Test func bigintsSurviveTheQueueByteForByte() async throws {
+        try await AppHarness().app.test(.live) { client in
+            func rpc(_ function: String, _ body: String) async throws -> TestResponse {
+                try await client.execute(uri: "/rest/v1/rpc/\(function)", method: .post, headers: rpcHeaders, body: jsonBody(body))
+            }
+            let message = #"{"big":9223372036854775807,"dec":0.10000000000000000001,"f":1.5,"neg":-9223372036854775808}"#
+            #expect(try await rpc("send", #"{"queue_name":"stranger-queue","message":"# + message + "}").json == [1])
+            let read = try await rpc("read", #"{"queue_name":"stranger-queue","sleep_seconds":30,"n":1}"#)
+            #expect(String(buffer: read.body).contains(#""message":"# + message), "\(String(buffer: read.body))")
+            let row = try #require(read.json?.arrayValue?.first)
+            #expect(row["message"]?["big"]?.integerValue == Int64.max)
+
+            let top = #"{"queue_name":"stranger-queue","message_id":9223372036854775807}"#
+            let deleted = try await rpc("delete", top)
+            #expect(deleted.status == .ok)
+            #expect(deleted.json == false, "no such message, but a valid bigint")
+            #expect(try await rpc("archive", #"{"queue_name":"stranger-queue","message_id":"9223372036854775807"}"#).json == false)
+            let beyond = try await rpc("delete", #"{"queue_name":"stranger-queue","message_id":9223372036854775808}"#)
+            #expect(beyond.status == .badRequest)
+            #expect(beyond.json?["code"] == "22003")
+            #expect(beyond.json?["message"] == #"value "9223372036854775808" is out of range for type bigint"#)
+            #expect(try await rpc("delete", #"{"queue_name":"stranger-queue","message_id":1.5}"#).json?["code"] == "22P02")
+            #expect(try await rpc("delete", #"{"queue_name":"stranger-queue","message_id":1}"#).json == true)
+        }
+    }
+
     @Test func msgIDInsteadOfMessageIDIsTheDocumentedPGRST202() async throws {
         try await AppHarness().app.test(.router) { client in
             let response = try await client.execute(

@@ -177,6 +177,9 @@ import Testing
         ("POST", "/rest/v1/user", #"{"id":"x","name":"x","email":"x","shoe_size":4}"#, 400, "PGRST204"),
         ("POST", "/rest/v1/user", #"{"id":"x","email":"x"}"#, 400, "23502"),
         ("POST", "/rest/v1/bot_analytics", #"{"id":"a","messages_exchanged":"many"}"#, 400, "22P02"),
+        // Issue 16: integers are read exactly, and one beyond `integer` is PostgreSQL's out-of-range error.
+        ("POST", "/rest/v1/bot_analytics", #"{"id":"a","messages_exchanged":2147483648}"#, 400, "22003"),
+        ("POST", "/rest/v1/bot_analytics", #"{"id":"a","messages_exchanged":1.5}"#, 400, "22P02"),
         ("POST", "/rest/v1/user", #"{"id":"x""#, 400, "PGRST102"),
         ("GET", "/rest/v1/user?id=like.x", "", 400, "PGRST100"),
         ("GET", "/rest/v1/user?or=(id.eq.x", "", 400, "PGRST100"),
@@ -193,6 +196,40 @@ import Testing
             #expect(response.status.code == status)
             #expect(response.json?["code"]?.stringValue == code)
             #expect(Set(response.json?.objectKeys ?? []) == ["code", "message", "details", "hint"])
+        }
+    }
+
+    /// Issue 16: a filter value is read as the column's type exactly: the largest `integer` matches itself, a bigint
+    /// beyond it is 22003 and a fraction 22P02, as PostgreSQL answers (never a value rounded through `Double`).
+    @Test func integerFiltersAreExact() async throws {
+        try await AppHarness().app.test(.router) { client in
+            let row = #"{"id":"a1","bot_id":"b","conversation_id":"r","messages_exchanged":2147483647,"conversation_duration":1,"#
+            let created = try await client.execute(
+                uri: "/rest/v1/bot_analytics", method: .post, headers: headers(),
+                body: jsonBody(row + #""human_skipped":false,"bot_skipped":false}"#))
+            #expect(created.status == .created)
+            let found = try await client.execute(uri: "/rest/v1/bot_analytics?select=id&messages_exchanged=eq.2147483647", method: .get)
+            #expect(found.json == [["id": "a1"]])
+            let big = try await client.execute(uri: "/rest/v1/bot_analytics?messages_exchanged=eq.9223372036854775807", method: .get)
+            #expect(big.status == .badRequest)
+            #expect(big.json?["code"] == "22003")
+            #expect(big.json?["message"] == #"value "9223372036854775807" is out of range for type integer"#)
+            let fraction = try await client.execute(uri: "/rest/v1/bot_analytics?messages_exchanged=gt.1.5", method: .get)
+            #expect(fraction.json?["code"] == "22P02")
+        }
+    }
+
+    /// Issue 16, found by the fuzzer: a timestamp filter whose year the date formatter wraps (`99999999`
+    /// came back in 5.8 million BC) trapped formatting it and killed the process on a table with a row.
+    @Test func aTimestampFilterBeyondEveryClockIs22007NotACrash() async throws {
+        try await AppHarness().app.test(.live) { client in
+            let active = bot.replacingOccurrences(of: #""is_bot":true"#, with: #""is_bot":true,"last_active":"2026-11-29T12:00:00""#)
+            let created = try await client.execute(uri: "/rest/v1/user", method: .post, headers: headers(), body: jsonBody(active))
+            #expect(created.status == .created)
+            let response = try await client.execute(uri: "/rest/v1/user?last_active=gt.99999999-12-03T00:00:00Z", method: .get)
+            #expect(response.status == .badRequest)
+            #expect(response.json?["code"] == "22007")
+            #expect(try await client.execute(uri: "/rest/v1/user?select=id", method: .get).json == [["id": "bot-1"]])
         }
     }
 

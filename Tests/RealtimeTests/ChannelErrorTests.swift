@@ -35,7 +35,7 @@ import Testing
             try await withClient(port: port, version: .v2, configure: { $0.presenceBudget = PresenceBudget(limit: 100) }) { client in
                 let channel = await client.channel("room:chatty", options: ChannelOptions(presenceKey: "me", presenceEnabled: true))
                 try await channel.subscribe()
-                for index in 0..<5 { try await channel.track(["n": .number(Double(index))]) }
+                for index in 0..<5 { try await channel.track(["n": .number(JSONNumber(index))]) }
                 await #expect(throws: RealtimeError.self) { try await channel.track(["n": 5]) }
                 let system = await channel.events.next { $0.isError }
                 #expect(
@@ -62,7 +62,7 @@ import Testing
                 client in
                 let channel = await client.channel("room:budget", options: ChannelOptions(presenceKey: "me", presenceEnabled: true))
                 try await channel.subscribe()
-                for index in 0..<5 { try await channel.track(["n": .number(Double(index))]) }
+                for index in 0..<5 { try await channel.track(["n": .number(JSONNumber(index))]) }
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await channel.track(["n": 5]) }
                     for await sleep in time.sleeps where sleep == .seconds(30) { break }

@@ -168,7 +168,7 @@ struct RawFrames {
                 _ = try await socket.next()
                 _ = try await socket.next()
                 for index in 0..<6 {
-                    let track: JSONValue = ["type": "presence", "event": "track", "payload": ["n": .number(Double(index))]]
+                    let track: JSONValue = ["type": "presence", "event": "track", "payload": ["n": .number(JSONNumber(index))]]
                     try await socket.send(
                         PhoenixMessage(joinRef: "1", ref: "t\(index)", topic: "realtime:p", event: "presence", payload: track))
                 }

@@ -53,7 +53,8 @@ import Testing
 
     @Test func kind4UserBroadcastDecodesToABroadcastMessage() throws {
         let serializer = PhoenixSerializer(version: .v2)
-        let frame = serializer.encodeUserBroadcast(topic: "realtime:room-1", event: "cursor", payload: ["x": 1], meta: ["id": "m1"])
+        let frame = try #require(
+            serializer.encodeUserBroadcast(topic: "realtime:room-1", event: "cursor", payload: ["x": 1], meta: ["id": "m1"]))
         #expect(frame[0] == 4)
         let message = try serializer.decode(binary: frame)
         #expect(message.event == "broadcast")

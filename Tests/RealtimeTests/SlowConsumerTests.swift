@@ -27,7 +27,7 @@ import Testing
                     // From here on the client reads nothing: 5,000 broadcasts of 10 KB (50 MB) pile up behind it.
                     let blob = JSONValue.string(String(repeating: "x", count: 10_000))
                     for index in 0..<5_000 {
-                        backend.hub.broadcast(name: "flood", event: "blob", payload: ["n": .number(Double(index)), "blob": blob])
+                        backend.hub.broadcast(name: "flood", event: "blob", payload: ["n": .number(JSONNumber(index)), "blob": blob])
                     }
                     var disconnected: Int?
                     for await observation in observations {

@@ -10,7 +10,6 @@ import Testing
         #"{"a":{"b":[true,false,null,{"c":[]}],"d":{}},"e":""}"#,
         #"["\"\\\/\b\f\n\r\t", "\u00e9\u4e2d", "\ud83d\ude00", "emoji 😀 direct", "a\u0000b"]"#,
         #"[1,"phx_join","realtime:global:lobby",{"config":{"presence":{"key":"u1","enabled":true}}}]"#,
-        #"{"dup":1,"dup":2}"#,
         "true", "null", "\"just a string\"", "-7",
     ])
     func matchesFoundation(text: String) throws {
@@ -31,6 +30,11 @@ import Testing
     func rejectsWithAReason(text: String, reason: String) {
         let error = #expect(throws: JSONParseError.self) { try JSONValue(parsing: text) }
         #expect(error?.reason.contains(reason) == true, "\(text): \(String(describing: error))")
+    }
+
+    /// As PostgreSQL's `jsonb` (and `JSONSerialization`): the last of duplicate keys wins.
+    @Test func theLastDuplicateKeyWins() throws {
+        #expect(try JSONValue(parsing: #"{"dup":1,"a":true,"dup":2}"#) == ["dup": 2, "a": true])
     }
 
     @Test func deepNestingIsAnErrorNotACrash() throws {

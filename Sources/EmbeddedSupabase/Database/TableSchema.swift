@@ -201,12 +201,13 @@ extension TableSchema.ColumnType {
             case "f", "false", "no", "off", "0": return .bool(false)
             default: throw invalid(value)
             }
-        case (.integer, .number):
-            guard let whole = value.integerValue, abs(whole) <= Int64(Int32.max) else { throw invalid(value) }
-            return .number(Double(whole))
+        case (.integer, .number(let number)):
+            return .number(JSONNumber(try integer(number, value)))
         case (.integer, .string(let text)):
-            guard let whole = Int32(text.trimmingCharacters(in: .whitespaces)) else { throw invalid(value) }
-            return .number(Double(whole))
+            guard let number = JSONNumber(literal: text.trimmingCharacters(in: .whitespaces)), number.isIntegerLiteral else {
+                throw invalid(value)
+            }
+            return .number(JSONNumber(try integer(number, value)))
         case (.timestamptz, .string(let text)), (.timestamp, .string(let text)):
             // A `+hh:mm` offset sent unencoded in a query string arrives as a space.
             let offset = text.replacingOccurrences(of: #"(:\d\d(\.\d+)?) (\d\d:\d\d)$"#, with: "$1+$3", options: .regularExpression)
@@ -238,6 +239,16 @@ extension TableSchema.ColumnType {
         }
     }
 
+    /// A whole number as `integer` (int4) holds it: a fraction is 22P02, a value beyond 32 bits 22003,
+    /// as PostgreSQL says, never a rounded `Double`.
+    private func integer(_ number: JSONNumber, _ value: JSONValue) throws(SQLError) -> Int32 {
+        guard number.isWholeNumber else { throw invalid(value) }
+        guard let whole = number.int64Value.flatMap({ Int32(exactly: $0) }) else {
+            throw SQLError(code: "22003", message: "value \"\(Self.render(value))\" is out of range for type integer")
+        }
+        return whole
+    }
+
     private func invalid(_ value: JSONValue) -> SQLError {
         let code = self == .timestamp || self == .timestamptz ? "22007" : "22P02"
         return SQLError(code: code, message: "invalid input syntax for type \(rawValue): \"\(Self.render(value))\"")
@@ -249,7 +260,7 @@ extension TableSchema.ColumnType {
         case .string(let text): text
         case .bool(let flag): flag ? "true" : "false"
         case .null: ""
-        default: (try? JSONCoding.string(value)) ?? ""
+        default: value.jsonText
         }
     }
 }

@@ -493,10 +493,12 @@ public final class RealtimeHub: Sendable {
         for (id, connection) in state.connections where id != sender {
             guard let membership = connection.joins[topic], membership.isPrivate == isPrivate else { continue }
             let serializer = PhoenixSerializer(version: connection.version)
-            if binaryOrigin, connection.version == .v2 {
+            // A binary push goes out binary, unless its meta (re-rendered) no longer fits the frame's lengths.
+            if binaryOrigin, connection.version == .v2,
                 let frame = serializer.encodeUserBroadcast(
                     topic: topic, event: body["event"]?.stringValue ?? "", payload: body["payload"] ?? .null, meta: body["meta"]
                 )
+            {
                 connection.outbox.send(.binary(frame))
             } else {
                 let message = PhoenixMessage(topic: topic, event: PhoenixEvent.broadcast, payload: body)
@@ -528,7 +530,7 @@ public final class RealtimeHub: Sendable {
         switch value {
         case .bool(let flag)?: flag
         case .string(let text)?: ["true", "1", "yes", "on"].contains(text.lowercased())
-        case .number(let number)?: number != 0
+        case .number(let number)?: number.doubleValue != 0
         default: false
         }
     }

@@ -32,14 +32,14 @@ extension RPCController {
                 try claimed.map { match in
                     [
                         "room_id": .string(match.roomID), "room": try JSONValue(encoding: match.room),
-                        "users": .array(match.users.map(JSONValue.string)), "attempts": .number(Double(match.attempts)),
+                        "users": .array(match.users.map(JSONValue.string)), "attempts": .number(JSONNumber(match.attempts)),
                     ]
                 })
         }
         if function == "release_stranger_messages" {
             let released = try pgmq.release(
                 args["queue_name"]!.text, msgIDs: args["msg_ids"]!.integers, leasedUntil: args["leased_until"]!.date ?? .distantPast)
-            return .number(Double(released))
+            return .number(JSONNumber(released))
         }
         let roomID = args["room_id"]!.text
         switch function {

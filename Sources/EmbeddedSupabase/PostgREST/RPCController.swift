@@ -95,10 +95,10 @@ struct RPCController: Sendable {
         let queue = args["queue_name"]!.text
         switch function {
         case "send":
-            return [.number(Double(try pgmq.send(queue, message: args["message"]!.json, delay: args["sleep_seconds"]?.integer ?? 0)))]
+            return [.number(JSONNumber(try pgmq.send(queue, message: args["message"]!.json, delay: args["sleep_seconds"]?.integer ?? 0)))]
         case "send_batch":
             let ids = try pgmq.sendBatch(queue, messages: args["messages"]!.jsonArray, delay: args["sleep_seconds"]?.integer ?? 0)
-            return .array(ids.map { .number(Double($0)) })
+            return .array(ids.map { .number(JSONNumber($0)) })
         case "read":
             let rows = try pgmq.read(queue, visibilityTimeout: args["sleep_seconds"]!.integer, count: max(args["n"]!.integer, 0))
             return .array(rows.map(\.recordJSON))
@@ -156,19 +156,31 @@ struct RPCController: Sendable {
         case (.text, _):
             return .text(render(value))
         case (.integer, _), (.bigint, _):
-            let limit = type == .integer ? Double(Int32.max) : 9.0e15
-            if let number = value.integerValue, abs(Double(number)) <= limit { return .integer(Int(number)) }
-            if case .string(let text) = value, let number = Int(text.trimmingCharacters(in: .whitespaces)), abs(Double(number)) <= limit {
-                return .integer(number)
-            }
+            // Exact to the last bit: a bigint is an Int64, never a Double.
+            let range = type == .integer ? Int64(Int32.min)...Int64(Int32.max) : Int64.min...Int64.max
             let name = type == .integer ? "integer" : "bigint"
-            throw PostgRESTError(status: .badRequest, code: "22P02", message: "invalid input syntax for type \(name): \"\(render(value))\"")
+            let whole: JSONNumber? =
+                switch value {
+                case .number(let number): number
+                case .string(let text):
+                    JSONNumber(literal: text.trimmingCharacters(in: .whitespaces)).flatMap { $0.isIntegerLiteral ? $0 : nil }
+                default: nil
+                }
+            guard let whole, whole.isWholeNumber else {
+                throw PostgRESTError(
+                    status: .badRequest, code: "22P02", message: "invalid input syntax for type \(name): \"\(render(value))\"")
+            }
+            guard let number = whole.int64Value, range.contains(number) else {
+                throw PostgRESTError(
+                    status: .badRequest, code: "22003", message: "value \"\(render(value))\" is out of range for type \(name)")
+            }
+            return .integer(Int(number))
         }
     }
 
     private static func render(_ value: JSONValue) -> String {
         if case .string(let text) = value { return text }
-        return (try? JSONCoding.string(value)) ?? ""
+        return value.jsonText
     }
 
     static func notFound(schema: String, function: String, arguments: [String]) -> PostgRESTError {

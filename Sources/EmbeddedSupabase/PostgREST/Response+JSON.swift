@@ -10,4 +10,9 @@ extension Response {
         let bytes = (try? JSONCoding.encoder.encode(body)) ?? Data("null".utf8)
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
+
+    /// A JSON value as the body: its numbers as their literals (a bigint stays exact), keys sorted.
+    static func json(_ body: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body.jsonBytes)))
+    }
 }

@@ -287,7 +287,8 @@ public struct BotAnalytics: Sendable, Hashable {
     public var row: JSONValue {
         [
             "id": .string(id), "bot_id": .string(botID), "conversation_id": .string(conversationID),
-            "messages_exchanged": .number(Double(messagesExchanged)), "conversation_duration": .number(Double(conversationDuration)),
+            "messages_exchanged": .number(JSONNumber(messagesExchanged)),
+            "conversation_duration": .number(JSONNumber(conversationDuration)),
             "human_skipped": .bool(humanSkipped), "bot_skipped": .bool(botSkipped),
         ]
     }

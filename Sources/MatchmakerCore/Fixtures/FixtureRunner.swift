@@ -114,8 +114,31 @@ extension Fixture {
         return named.filter { seen.insert($0).inserted }
     }
 
+    /// The longest span a fixture's times may have, in seconds (100 years): any longer has no timestamp.
+    static let maxSeconds = 3_155_760_000.0
+
+    /// Refuses times no clock can hold (issue 16: an `age` of `1e308` trapped formatting its timestamp),
+    /// naming the field: `skips[0].age: 1e+308 is out of range (±3155760000 s)`.
+    public func validateTimes() throws {
+        var spans: [(String, Double?)] = [
+            ("config.skipWindow", config.skipWindow), ("config.staleAfter", config.staleAfter),
+            ("config.botFillAfter", config.botFillAfter), ("config.queueTTL", config.queueTTL),
+            ("config.leaseSeconds", config.leaseSeconds.map(Double.init)), ("config.batchSize", config.batchSize.map(Double.init)),
+            ("config.notifyMaxRetries", config.notifyMaxRetries.map(Double.init)),
+        ]
+        for (index, message) in queue.enumerated() {
+            spans += [("queue[\(index)].age", message.age), ("queue[\(index)].leasedFor", message.leasedFor)]
+            spans.append(("queue[\(index)].readCount", message.readCount.map(Double.init)))
+        }
+        for (index, skip) in skips.enumerated() { spans.append(("skips[\(index)].age", skip.age)) }
+        for case (let field, let value?) in spans where !(value.isFinite && abs(value) <= Self.maxSeconds) {
+            throw FixtureError(message: "\(field): \(value) is out of range (±\(Int(Self.maxSeconds)) s)")
+        }
+    }
+
     /// Puts the fixture's world (users, queue, lobby, skips, bots, faults) into `backend`.
     public func build(in backend: EmbeddedBackend) throws {
+        try validateTimes()
         let now = try instant
         let queue = backend.queueName
         for message in self.queue {

@@ -17,6 +17,6 @@ public struct GatewayError: HTTPResponseError, Sendable {
     public static let invalidJWT = GatewayError(status: .unauthorized, message: "Invalid JWT")
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        .json(["code": JSONValue.number(Double(status.code)), "message": .string(message)], status: status, headers: headers)
+        .json(["code": JSONValue.number(JSONNumber(status.code)), "message": .string(message)], status: status, headers: headers)
     }
 }

@@ -77,7 +77,7 @@ struct JSONParser {
             skipWhitespace()
             guard consume(UInt8(ascii: ":")) else { throw failure("expected ':'") }
             let field = try value()
-            if fields[key] == nil { fields[key] = field }  // the first of duplicate keys wins, as with Foundation
+            fields[key] = field  // the last of duplicate keys wins, as in PostgreSQL's jsonb and JSONSerialization
             skipWhitespace()
         } while consume(UInt8(ascii: ","))
         guard consume(UInt8(ascii: "}")) else { throw failure("expected ',' or '}'") }
@@ -99,7 +99,18 @@ struct JSONParser {
 
     private mutating func string() throws -> String {
         index += 1  // "
-        var utf8: [UInt8] = []
+        // Most strings hold no escape: one scan, then one String straight from the input's bytes.
+        let start = index
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                index += 1
+                return String(decoding: bytes[start..<index - 1], as: UTF8.self)
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            index += 1
+        }
+        var utf8 = Array(bytes[start..<index])
         while true {
             guard let byte = peek() else { throw failure("unterminated string") }
             index += 1
@@ -163,7 +174,9 @@ struct JSONParser {
         return value
     }
 
-    private mutating func number() throws -> Double {
+    /// A number's literal, kept as it is; only one whose magnitude a `Double` cannot hold (`1e400`) is refused,
+    /// as `JSONSerialization` does.
+    private mutating func number() throws -> JSONNumber {
         let start = index
         _ = consume(UInt8(ascii: "-"))
         if consume(UInt8(ascii: "0")) {
@@ -174,11 +187,14 @@ struct JSONParser {
         if consume(UInt8(ascii: ".")) {
             guard digits() > 0 else { throw failure("expected a digit after '.'") }
         }
+        var hasExponent = false
         if consume(UInt8(ascii: "e")) || consume(UInt8(ascii: "E")) {
+            hasExponent = true
             _ = consume(UInt8(ascii: "+")) || consume(UInt8(ascii: "-"))
             guard digits() > 0 else { throw failure("expected a digit in the exponent") }
         }
-        guard let number = Double(String(decoding: bytes[start..<index], as: UTF8.self)), number.isFinite else {
+        let number = JSONNumber(unchecked: String(decoding: bytes[start..<index], as: UTF8.self))
+        if hasExponent || index - start > 300, !number.doubleValue.isFinite {
             throw JSONParseError(offset: start, reason: "number out of range")
         }
         return number

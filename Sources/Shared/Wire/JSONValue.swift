@@ -4,7 +4,8 @@ import Foundation
 public enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
-    case number(Double)
+    /// A number as its literal, so integers beyond 2^53 (PostgreSQL's bigint) stay exact.
+    case number(JSONNumber)
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
@@ -21,16 +22,16 @@ public enum JSONValue: Sendable, Hashable {
         return nil
     }
 
-    /// The number when this is a number.
+    /// The number, rounded to the nearest `Double`, when this is a number.
     public var numberValue: Double? {
-        if case .number(let value) = self { return value }
+        if case .number(let value) = self { return value.doubleValue }
         return nil
     }
 
-    /// The number as a whole integer when it is one.
+    /// The number as a whole integer when it is one that fits in `Int64`, exactly (a bigint included).
     public var integerValue: Int64? {
-        guard case .number(let value) = self, value.rounded() == value, abs(value) < 9.0e15 else { return nil }
-        return Int64(value)
+        if case .number(let value) = self { return value.int64Value }
+        return nil
     }
 
     /// The JSON type name PostgreSQL and PostgREST use in their messages.
@@ -53,8 +54,12 @@ extension JSONValue: Codable {
             self = .null
         } else if let value = try? container.decode(Bool.self) {
             self = .bool(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
+        } else if let value = try? container.decode(Int64.self) {
+            self = .number(JSONNumber(value))
+        } else if let value = try? container.decode(UInt64.self) {
+            self = .number(JSONNumber(value))
+        } else if let value = try? container.decode(Double.self), let number = JSONNumber(value) {
+            self = .number(number)
         } else if let value = try? container.decode(String.self) {
             self = .string(value)
         } else if let value = try? container.decode([JSONValue].self) {
@@ -70,10 +75,17 @@ extension JSONValue: Codable {
         case .null: try container.encodeNil()
         case .bool(let value): try container.encode(value)
         case .number(let value):
-            if let whole = integerValue {
+            // `JSONEncoder` writes no raw literal; the closest type that holds the literal's value exactly.
+            if let whole = Int64(value.literal) {
                 try container.encode(whole)
+            } else if let whole = UInt64(value.literal) {
+                try container.encode(whole)
+            } else if let double = JSONNumber(value.doubleValue), double == value {
+                try container.encode(value.doubleValue)
+            } else if let decimal = Decimal(string: value.literal), JSONNumber(literal: "\(decimal)") == value {
+                try container.encode(decimal)
             } else {
-                try container.encode(value)
+                try container.encode(value.doubleValue)
             }
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
@@ -86,7 +98,7 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral
 {
     public init(stringLiteral value: String) { self = .string(value) }
-    public init(integerLiteral value: Int) { self = .number(Double(value)) }
+    public init(integerLiteral value: Int) { self = .number(JSONNumber(value)) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
     public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
@@ -104,6 +116,6 @@ extension JSONValue {
 
     /// Decodes this value as `T`.
     public func decode<T: Decodable>(as type: T.Type) throws -> T {
-        try JSONCoding.decoder.decode(T.self, from: JSONCoding.encoder.encode(self))
+        try JSONCoding.decoder.decode(T.self, from: Data(jsonBytes))
     }
 }

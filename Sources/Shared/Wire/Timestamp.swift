@@ -2,9 +2,16 @@ import Foundation
 
 /// PostgreSQL's `timestamptz` text form as PostgREST returns it: `2026-11-29T03:24:44.123456+00:00`.
 public enum Timestamp {
-    /// Formats `date` in UTC with microseconds.
+    /// The instants a timestamp may name, in seconds since 1970: from PostgreSQL's lowest (4713 BC) to
+    /// about year 294,000, where microseconds since 1970 still fit in an `Int64`.
+    public static let range: ClosedRange<TimeInterval> = -210_866_803_200...9_200_000_000_000
+
+    /// Formats `date` in UTC with microseconds; an instant outside `range` is formatted as its nearest end
+    /// (issue 16: one far outside trapped converting to `Int64`).
     public static func format(_ date: Date) -> String {
-        let totalMicros = (date.timeIntervalSince1970 * 1_000_000).rounded()
+        let interval = date.timeIntervalSince1970
+        let bounded = interval.isFinite ? min(max(interval, range.lowerBound), range.upperBound) : range.lowerBound
+        let totalMicros = (bounded * 1_000_000).rounded()
         let seconds = Int64((totalMicros / 1_000_000).rounded(.down))
         let micros = Int64(totalMicros) - seconds * 1_000_000
         let parts = Calendar.utc.dateComponents(
@@ -33,7 +40,12 @@ public enum Timestamp {
         }
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text).map { $0.addingTimeInterval(fraction) }
+        // The formatter wraps a year past its arithmetic (`99999999-12-03` comes back in 5.8 million BC):
+        // an instant outside `range` is no timestamp.
+        guard let date = formatter.date(from: text)?.addingTimeInterval(fraction), range.contains(date.timeIntervalSince1970) else {
+            return nil
+        }
+        return date
     }
 }
 

@@ -8,7 +8,8 @@ struct SupabaseMatchOutbox: MatchOutbox {
 
     func claimAbandoned(limit: Int, claimSeconds: Int) async throws -> [AbandonedMatch] {
         let rows = try await postgrest.rpc(
-            "claim_stranger_matches", arguments: ["claim_seconds": .number(Double(claimSeconds)), "max_rows": .number(Double(limit))])
+            "claim_stranger_matches",
+            arguments: ["claim_seconds": .number(JSONNumber(claimSeconds)), "max_rows": .number(JSONNumber(limit))])
         guard case .array(let claimed)? = rows else { return [] }
         return claimed.compactMap { row in
             guard let roomID = row["room_id"]?.stringValue else { return nil }

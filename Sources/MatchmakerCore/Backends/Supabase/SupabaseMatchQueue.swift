@@ -23,7 +23,7 @@ struct SupabaseMatchQueue: MatchQueue {
         let released = try await pgmq.postgrest.rpc(
             "release_stranger_messages",
             arguments: [
-                "queue_name": .string(pgmq.queue), "msg_ids": .array(msgIDs.map { .number(Double($0)) }),
+                "queue_name": .string(pgmq.queue), "msg_ids": .array(msgIDs.map { .number(JSONNumber($0)) }),
                 "leased_until": .string(Timestamp.format(leasedUntil)),
             ]
         )

@@ -32,9 +32,9 @@ struct SupabaseMatchStore: MatchStore {
             arguments: [
                 "queue_name": .string(backend.pgmq.queue), "room_id": .string(match.room.id),
                 "user1": .string(match.user1), "user2": .string(match.user2),
-                "msg_ids": .array(match.msgIDs.map { .number(Double($0)) }),
-                "claim_seconds": .number(Double(match.claimSeconds)),
-                "skip_window_seconds": .number(Double(match.skipWindowSeconds)),
+                "msg_ids": .array(match.msgIDs.map { .number(JSONNumber($0)) }),
+                "claim_seconds": .number(JSONNumber(match.claimSeconds)),
+                "skip_window_seconds": .number(JSONNumber(match.skipWindowSeconds)),
                 "created_at": .string(Timestamp.format(match.room.createdAt)),
             ]
         )

@@ -18,7 +18,7 @@ public struct PgmqClient: Sendable {
         try await ids(
             postgrest.rpc(
                 "send", schema: "pgmq_public",
-                arguments: ["queue_name": .string(queue), "message": message, "sleep_seconds": .number(Double(delay))])
+                arguments: ["queue_name": .string(queue), "message": message, "sleep_seconds": .number(JSONNumber(delay))])
         ).first ?? 0
     }
 
@@ -27,7 +27,7 @@ public struct PgmqClient: Sendable {
         try ids(
             await postgrest.rpc(
                 "send_batch", schema: "pgmq_public",
-                arguments: ["queue_name": .string(queue), "messages": .array(messages), "sleep_seconds": .number(Double(delay))]
+                arguments: ["queue_name": .string(queue), "messages": .array(messages), "sleep_seconds": .number(JSONNumber(delay))]
             )
         )
     }
@@ -36,7 +36,7 @@ public struct PgmqClient: Sendable {
     public func read(count: Int, leaseSeconds: Int) async throws -> [QueueRow] {
         let result = try await postgrest.rpc(
             "read", schema: "pgmq_public",
-            arguments: ["queue_name": .string(queue), "sleep_seconds": .number(Double(leaseSeconds)), "n": .number(Double(count))]
+            arguments: ["queue_name": .string(queue), "sleep_seconds": .number(JSONNumber(leaseSeconds)), "n": .number(JSONNumber(count))]
         )
         return try (result ?? .array([])).decode(as: [QueueRow].self)
     }
@@ -50,13 +50,14 @@ public struct PgmqClient: Sendable {
     /// `delete(queue_name, message_id)`: true when the message existed.
     public func delete(_ msgID: Int64) async throws -> Bool {
         try await postgrest.rpc(
-            "delete", schema: "pgmq_public", arguments: ["queue_name": .string(queue), "message_id": .number(Double(msgID))]) == .bool(true)
+            "delete", schema: "pgmq_public", arguments: ["queue_name": .string(queue), "message_id": .number(JSONNumber(msgID))])
+            == .bool(true)
     }
 
     /// `archive(queue_name, message_id)`: true when the message existed.
     public func archive(_ msgID: Int64) async throws -> Bool {
         try await postgrest.rpc(
-            "archive", schema: "pgmq_public", arguments: ["queue_name": .string(queue), "message_id": .number(Double(msgID))])
+            "archive", schema: "pgmq_public", arguments: ["queue_name": .string(queue), "message_id": .number(JSONNumber(msgID))])
             == .bool(true)
     }
 

@@ -59,7 +59,7 @@ public struct PhoenixSerializer: Sendable, Hashable {
                 .string(message.topic), .string(message.event), message.payload,
             ]
         }
-        return (try? JSONCoding.string(value)) ?? "null"
+        return value.jsonText
     }
 
     /// Decodes a text frame.
@@ -120,16 +120,18 @@ public struct PhoenixSerializer: Sendable, Hashable {
         }
     }
 
-    /// Encodes a JSON user broadcast as a kind-4 binary frame, as Realtime sends to vsn 2.0.0 subscribers.
-    public func encodeUserBroadcast(topic: String, event: String, payload: JSONValue, meta: JSONValue? = nil) -> [UInt8] {
-        let metaBytes = meta.flatMap { try? JSONCoding.encoder.encode($0) }.map(Array.init) ?? []
-        let data = (try? JSONCoding.encoder.encode(payload)).map(Array.init) ?? []
-        let topicBytes = Array(topic.utf8.prefix(255))
-        let eventBytes = Array(event.utf8.prefix(255))
-        var frame: [UInt8] = [
-            BinaryKind.userBroadcast.rawValue, UInt8(topicBytes.count), UInt8(eventBytes.count), UInt8(metaBytes.count), 1,
-        ]
-        frame += topicBytes + eventBytes + metaBytes + data
+    /// Encodes a JSON user broadcast as a kind-4 binary frame, as Realtime sends to vsn 2.0.0 subscribers;
+    /// `nil` when the topic, the event or the rendered meta is longer than the frame's one-byte lengths
+    /// allow (255 bytes): send the JSON text frame instead, which carries the same broadcast.
+    public func encodeUserBroadcast(topic: String, event: String, payload: JSONValue, meta: JSONValue? = nil) -> [UInt8]? {
+        let metaBytes = meta?.jsonBytes ?? []
+        let topicBytes = Array(topic.utf8)
+        let eventBytes = Array(event.utf8)
+        guard let topicLength = UInt8(exactly: topicBytes.count), let eventLength = UInt8(exactly: eventBytes.count),
+            let metaLength = UInt8(exactly: metaBytes.count)
+        else { return nil }
+        var frame: [UInt8] = [BinaryKind.userBroadcast.rawValue, topicLength, eventLength, metaLength, 1]
+        frame += topicBytes + eventBytes + metaBytes + payload.jsonBytes
         return frame
     }
 
