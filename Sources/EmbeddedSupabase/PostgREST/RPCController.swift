@@ -205,7 +205,7 @@ extension QueueRow {
     /// never lost to an encoding failure after it left the queue.
     var recordJSON: JSONValue {
         [
-            "msg_id": .number(Double(msgID)), "read_ct": .number(Double(readCount)),
+            "msg_id": .number(JSONNumber(msgID)), "read_ct": .number(JSONNumber(readCount)),
             "enqueued_at": .string(Timestamp.format(enqueuedAt)), "vt": .string(Timestamp.format(visibleAt)),
             "message": message, "headers": headers ?? .null,
         ]
