@@ -75,10 +75,12 @@ public struct Backend: Sendable {
             presence = RealtimePresenceSource(client: lobby, time: time, keepJoined: !oneShot)
         }
         if let url = config.databaseURL {
-            let postgres = try PostgresBackend(url: url, queueName: config.queueName, settings: config.pass, logger: logger)
+            let postgres = try PostgresBackend(
+                url: url, queueName: config.queueName, settings: config.pass, poolSize: config.databasePoolSize, logger: logger)
             services.insert(postgres, at: 0)
             let notifier: any Notifier =
-                supabase?.ports(presence: presence).notifier ?? SQLBroadcastNotifier(client: postgres.client, logger: logger)
+                supabase?.ports(presence: presence).notifier
+                ?? SQLBroadcastNotifier(client: postgres.client, isPrivate: config.notifyPrivate, logger: logger)
             return Backend(
                 name: supabase == nil ? "postgres" : "postgres+supabase", ports: postgres.ports(presence: presence, notifier: notifier),
                 realtime: realtime, readiness: { await postgres.readiness() }, services: services,
