@@ -25,7 +25,7 @@ QUEUE_TABLE = 'pgmq."q_stranger-queue"'
 def psql(sql):
     """Runs SQL, returns the unaligned output's lines."""
     out = subprocess.run(
-        ["psql", URL, "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql], check=True, capture_output=True, text=True
+        ["psql", URL, "-XAtq", "-v", "ON_ERROR_STOP=1"], input=sql, check=True, capture_output=True, text=True
     ).stdout
     return [line for line in out.splitlines() if line]
 

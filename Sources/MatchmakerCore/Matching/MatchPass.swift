@@ -294,29 +294,27 @@ public struct MatchPass: Sendable {
 
     /// Skips and bots for the leased users; either missing degrades the pass rather than stopping it.
     private func lookups(among userIDs: [String], since: Date, report: inout PassReport) async -> ([Skip], Set<String>) {
+        let found: (skips: Result<[Skip], any Error>, bots: Result<Set<String>, any Error>)
         if let store = ports.store as? any BatchMatchStore {
-            do {
-                return try await store.passLookups(among: userIDs, since: since)
-            } catch {
-                logger.warning("Skip ledger and bot lookup unavailable; pairing without them", metadata: ["error": "\(error)"])
-                report.skipsUnavailable = true
-                return ([], [])
-            }
+            found = await store.passLookups(among: userIDs, since: since)
+        } else {
+            found = (
+                await Result(catching: { try await ports.store.recentSkips(among: userIDs, since: since) }),
+                await Result(catching: { try await ports.store.botIDs(among: userIDs) })
+            )
         }
-        let skips: [Skip]
-        do {
-            skips = try await ports.store.recentSkips(among: userIDs, since: since)
-        } catch {
+        var skips: [Skip] = []
+        switch found.skips {
+        case .success(let value): skips = value
+        case .failure(let error):
             logger.warning("Skip ledger unavailable; pairing without it", metadata: ["error": "\(error)"])
             report.skipsUnavailable = true
-            skips = []
         }
-        let bots: Set<String>
-        do {
-            bots = try await ports.store.botIDs(among: userIDs)
-        } catch {
+        var bots: Set<String> = []
+        switch found.bots {
+        case .success(let value): bots = value
+        case .failure(let error):
             logger.warning("Bot lookup failed; bots known from presence only", metadata: ["error": "\(error)"])
-            bots = []
         }
         return (skips, bots)
     }
@@ -466,4 +464,15 @@ public final class RoomIDSource: Sendable {
 
     /// The next id.
     public func next() -> String { generator.withLock { $0.next() } }
+}
+
+extension Result where Failure == any Error {
+    /// The outcome of an async throwing call, as `init(catching:)` is for a synchronous one.
+    init(catching body: () async throws -> Success) async {
+        do {
+            self = .success(try await body())
+        } catch {
+            self = .failure(error)
+        }
+    }
 }

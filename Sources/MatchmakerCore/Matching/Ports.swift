@@ -63,8 +63,9 @@ public protocol BatchMatchStore: MatchStore {
     func commit(batch matches: [MatchCommit]) async throws -> [MatchCommitOutcome]
     /// Both users of each room were told: their pending matches are settled, in one round trip.
     func roomsNotified(ids: [String]) async throws
-    /// `recentSkips(among:since:)` and `botIDs(among:)` in as few round trips as the store allows.
-    func passLookups(among users: [String], since: Date) async throws -> (skips: [Skip], bots: Set<String>)
+    /// `recentSkips(among:since:)` and `botIDs(among:)` in as few round trips as the store allows; each
+    /// fails on its own where they are separate requests, both together where they are one statement.
+    func passLookups(among users: [String], since: Date) async -> (skips: Result<[Skip], any Error>, bots: Result<Set<String>, any Error>)
 }
 
 /// A notifier that carries many notifications in one request (Realtime's REST broadcast takes a list).

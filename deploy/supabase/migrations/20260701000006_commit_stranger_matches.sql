@@ -33,7 +33,11 @@ create or replace function public.commit_stranger_matches(
     notify boolean default false, notify_private boolean default false
 )
 returns table (room_id varchar, status text, room jsonb)
-language plpgsql set search_path = '' as $$
+-- A queue bulk-loaded a moment ago has no statistics yet, and `= any(<100 user ids>)` then looks like
+-- half the table to the planner, which would scan every message twice per call. The primary key and
+-- the `userId` expression index answer both look-ups; within this function, sequential scans are
+-- left as the planner's last resort (a queue without the expression index still works).
+language plpgsql set search_path = '' set enable_seqscan = off as $$
 declare
     queue_table text := 'q_' || lower(queue_name);
     all_ids bigint[];
@@ -67,7 +71,7 @@ begin
                m.value ->> 'user2' as user2,
                array(select jsonb_array_elements_text(m.value -> 'msg_ids')::bigint) as msg_ids
         from jsonb_array_elements(coalesce(matches, '[]')) with ordinality m(value, ordinality)
-    ), seen as (
+    ), seen as materialized (
         select u, count(*) as n from pairs cross join unnest(array[pairs.user1, pairs.user2]) u group by u
     ), locked as (
         select (e ->> 'msg_id')::bigint as msg_id, e ->> 'user_id' as user_id from jsonb_array_elements(present) e

@@ -25,7 +25,19 @@ public struct PostgresMatchStore: BatchMatchStore {
         self.notifyInCommit = notifyInCommit
     }
 
-    public func passLookups(among users: [String], since: Date) async throws -> (skips: [Skip], bots: Set<String>) {
+    public func passLookups(
+        among users: [String], since: Date
+    ) async -> (skips: Result<[Skip], any Error>, bots: Result<Set<String>, any Error>) {
+        do {
+            let (skips, bots) = try await lookups(among: users, since: since)
+            return (.success(skips), .success(bots))
+        } catch {
+            return (.failure(error), .failure(error))
+        }
+    }
+
+    /// Skips and bots in one statement.
+    private func lookups(among users: [String], since: Date) async throws -> ([Skip], Set<String>) {
         guard !users.isEmpty else { return ([], []) }
         return try await database {
             let rows = try await client.query(

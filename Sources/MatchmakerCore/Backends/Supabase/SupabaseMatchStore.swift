@@ -7,10 +7,10 @@ import Shared
 struct SupabaseMatchStore: BatchMatchStore {
     let backend: SupabaseBackend
 
-    func passLookups(among users: [String], since: Date) async throws -> (skips: [Skip], bots: Set<String>) {
-        async let skips = recentSkips(among: users, since: since)
-        async let bots = botIDs(among: users)
-        return (try await skips, try await bots)
+    func passLookups(among users: [String], since: Date) async -> (skips: Result<[Skip], any Error>, bots: Result<Set<String>, any Error>) {
+        async let skips = Result(catching: { try await recentSkips(among: users, since: since) })
+        async let bots = Result(catching: { try await botIDs(among: users) })
+        return (await skips, await bots)
     }
 
     func commit(batch matches: [MatchCommit]) async throws -> [MatchCommitOutcome] {
