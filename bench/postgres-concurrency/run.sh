@@ -21,7 +21,8 @@ if [[ -z "${DATABASE_URL:-}" ]]; then
     exec "$root/scripts/with-postgres.sh" "$0" "$@"
 fi
 users="${1:-10000}"
-binary="$(swift build -c release --show-bin-path)/matchmaker"
+binary="$root/.build/release/matchmaker"
+[[ -x "$binary" ]] || binary="$(swift build -c release --show-bin-path)/matchmaker"
 [[ -x "$binary" ]] || { echo "no release binary at $binary (run without SKIP_BUILD=1)" >&2; exit 2; }
 logs="$(mktemp -d /tmp/matchmaker-bench.XXXXXX)"
 echo "matcher logs: $logs"
