@@ -7,10 +7,12 @@ import Shared
 struct SupabaseMatchStore: BatchMatchStore {
     let backend: SupabaseBackend
 
+    /// Two requests, one after the other, each failing on its own: in order, so that a recorded pass replays
+    /// exactly (`matchmaker replay` expects the requests in the order they were made).
     func passLookups(among users: [String], since: Date) async -> (skips: Result<[Skip], any Error>, bots: Result<Set<String>, any Error>) {
-        async let skips = Result(catching: { try await recentSkips(among: users, since: since) })
-        async let bots = Result(catching: { try await botIDs(among: users) })
-        return (await skips, await bots)
+        let skips = await Result(catching: { try await recentSkips(among: users, since: since) })
+        let bots = await Result(catching: { try await botIDs(among: users) })
+        return (skips, bots)
     }
 
     func commit(batch matches: [MatchCommit]) async throws -> [MatchCommitOutcome] {
