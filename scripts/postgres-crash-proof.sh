@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Crash proof of the postgres backend: `matchmaker match` killed with SIGKILL at random points of
-# its pass, RUNS times (default 50), against one throwaway PostgreSQL; then clean passes until the
-# queue and the outbox have settled; then every enqueued user must be accounted for.
+# its pass (5 ms to 5 + KILL_WINDOW_MS ms after its start, 150 by default), RUNS times (default 50),
+# against one throwaway PostgreSQL; then clean passes until the queue and the outbox have settled;
+# then every enqueued user must be accounted for.
 #
 #   swift build && scripts/postgres-crash-proof.sh [RUNS] [USERS]
 #
@@ -37,11 +38,14 @@ union all select now(), now(), jsonb_build_object('userId', 'c' || i) from gener
 SQL
 
 export QUEUE_LEASE_SECONDS=2 BATCH_SIZE=100 QUEUE_TTL=15 LOG_LEVEL=critical
+# Each kill lands 5 ms to 5 + KILL_WINDOW_MS ms after the start. On a loaded machine a process may need more than
+# the default 150 ms to reach its first commit: widen the window so that kills land inside passes.
+kill_window_ms="${KILL_WINDOW_MS:-150}"
 killed=0 finished=0
 for run in $(seq 1 "$runs"); do
     "$binary" match >/dev/null 2>&1 &
     pid=$!
-    sleep "$(printf '0.%03d' $((RANDOM % 150 + 5)))"
+    sleep "$(awk -v ms=$((RANDOM % kill_window_ms + 5)) 'BEGIN { printf "%.3f", ms / 1000 }')"
     if kill -9 "$pid" 2>/dev/null; then killed=$((killed + 1)); else finished=$((finished + 1)); fi
     wait "$pid" 2>/dev/null || true
 done

@@ -38,7 +38,8 @@ import Testing
                 "realtime.join": .pass, "realtime.broadcast": .pass,
             ]
             #expect(Dictionary(uniqueKeysWithValues: report.checks.map { ($0.id, $0.status) }) == expected)
-            #expect(report.checks.first { $0.id == "supabase.migrations" }?.detail == "applied up to 20260701000005_claim_stranger_matches")
+            #expect(
+                report.checks.first { $0.id == "supabase.migrations" }?.detail == "applied up to 20260701000006_commit_stranger_matches")
             #expect(report.checks.first { $0.id == "supabase.bot_rows" }?.detail.hasPrefix("1 bot row(s)") == true)
         }
     }

@@ -148,6 +148,36 @@ func supabasePass(
         }
     }
 
+    /// A pass over PostgREST costs a fixed number of requests whatever its size (issue 12): one read, one skip
+    /// query, one bot query, one set-wise commit, one broadcast of every `stranger_matched`, one acknowledgement.
+    @Test func aPassCostsTheSameRequestsForTenAndTwoHundredUsers() async throws {
+        let requests = Mutex<[Int: [String]]>([:])
+        for size in [10, 200] {
+            let harness = AppHarness()
+            for index in 0..<size { _ = try harness.pass.enqueue("u\(index)") }
+            try await withEmbeddedSupabase(harness) { transport, harness in
+                let recorder = RecordingTransport(recording: transport)
+                var settings = harness.pass.settings
+                settings.batchSize = size
+                let pass = supabasePass(
+                    transport: recorder, presence: .unavailable(reason: "test"), settings: settings, time: harness.pass.time)
+                let report = try await pass.run()
+                #expect(report.pairedRooms == size / 2)
+                #expect(harness.pass.backend.outboxBacklog() == 0, "every match acknowledged")
+                let paths = recorder.exchanges.map { String($0.request.path.split(separator: "?")[0]) }
+                requests.withLock { $0[size] = paths }
+            }
+        }
+        let bySize = requests.withLock { $0 }
+        #expect(
+            bySize[10]?.sorted()
+                == [
+                    "/rest/v1/rpc/read", "/rest/v1/skipped_pair", "/rest/v1/user", "/rest/v1/rpc/commit_stranger_matches",
+                    "/realtime/v1/api/broadcast", "/rest/v1/rpc/ack_stranger_matches",
+                ].sorted())
+        #expect(bySize[200]?.sorted() == bySize[10]?.sorted())
+    }
+
     /// The undo itself fails: the room of a user who was never told stands after the pass, pending in the outbox;
     /// the relay claims it once the pass's claim runs out, still cannot tell u1, and undoes it.
     @Test func anUndoThatFailsIsFinishedByTheRelay() async throws {
@@ -160,7 +190,7 @@ func supabasePass(
             let report = try await pass.run()
             #expect(report.pairedRooms == 3)
             #expect(report.undone == 1)
-            #expect(upstream.fired("user:u1") == 1, "401 is final: one attempt")
+            #expect(upstream.fired("user:u1") == 2, "401 is final: one attempt for the pass's batch, one for u1 alone")
             #expect(upstream.fired("rpc/delete_stranger_room") == 3, "the undo was tried 1 + 2 times")
             #expect(Set(backend.store.contents.members.values) == [["u0", "u1"], ["u2", "u3"], ["u4", "u5"], ["u6", "u7"]])
             #expect(backend.pgmq.rows(backend.queueName).isEmpty, "the commit consumed u0's and u1's messages")
@@ -173,7 +203,7 @@ func supabasePass(
             let drained = try await relay.drain()
             #expect(drained.claimed == 1)
             #expect(drained.undone == 1)
-            #expect(upstream.fired("user:u1") == 2)
+            #expect(upstream.fired("user:u1") == 3)
             #expect(upstream.fired("rpc/delete_stranger_room") == 3, "the relay's undo went through")
             #expect(Set(backend.store.contents.members.values) == [["u2", "u3"], ["u4", "u5"], ["u6", "u7"]])
             #expect(
@@ -299,30 +329,33 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
             faults: [("skipped_pair", [500])], fired: ["skipped_pair": 1], skipsUnavailable: true,
             testDescription: "skip ledger 500: pairs without it"),
         FaultCase(faults: [("/rest/v1/user", [503])], fired: ["/rest/v1/user": 1], testDescription: "bot lookup 503: pairs without it"),
-        // A commit that fails three times leaves nothing: both users stay queued under the pass's lease.
+        // The pass's one set-wise commit fails three times: nothing is written, every pair's users stay queued
+        // under the pass's lease.
         FaultCase(
-            faults: [("rpc/commit_stranger_match", [500])], fired: ["rpc/commit_stranger_match": 12], rooms: [], undone: 4,
+            faults: [("rpc/commit_stranger_matches", [500])], fired: ["rpc/commit_stranger_matches": 3], rooms: [], undone: 4,
             told: ["u8": ["stranger_no_matches"]], queue: (1...8).map { .init(msgID: Int64($0), readCount: 1, leased: true) },
-            testDescription: "commit 500 for good: 4 × 3 attempts, nothing written, all still queued"),
+            testDescription: "commit 500 for good: one call × 3 attempts, nothing written, all still queued"),
         FaultCase(
-            faults: [("rpc/commit_stranger_match", [0, 200])], fired: ["rpc/commit_stranger_match": 1],
+            faults: [("rpc/commit_stranger_matches", [0, 200])], fired: ["rpc/commit_stranger_matches": 1],
             testDescription: "commit times out once: retried"),
         FaultCase(
-            faults: [("rpc/commit_stranger_match", [500, 500, 200])], fired: ["rpc/commit_stranger_match": 2],
+            faults: [("rpc/commit_stranger_matches", [500, 500, 200])], fired: ["rpc/commit_stranger_matches": 2],
             testDescription: "commit 500 twice: retried"),
-        // 401 is final: one attempt per notification, every pair undone, u8 kept (never told, so not removed).
+        // 401 is final: one attempt for the batch of 8 matched notices, then one for each of them alone, every
+        // pair undone; one for u8's notice in a batch and one alone, u8 kept (never told, so not removed).
         FaultCase(
-            faults: [("api/broadcast", [401])], fired: ["api/broadcast": 9], rooms: [], undone: 4, expired: 0,
-            failedNotificationAttempts: 9, told: [:],
+            faults: [("api/broadcast", [401])], fired: ["api/broadcast": 11], rooms: [], undone: 4, expired: 0,
+            failedNotificationAttempts: 11, told: [:],
             queue: usersQueuedAgain + [.init(msgID: 9, readCount: 1, leased: true)],
             testDescription: "broadcast 401: one attempt each, every pair undone"),
         FaultCase(
             faults: [("api/broadcast", [429, 202])], fired: ["api/broadcast": 1], failedNotificationAttempts: 1,
             testDescription: "broadcast 429 once: retried"),
-        // 500 is retried: 4 attempts (NOTIFY_MAX_RETRIES 3) for each of 9 notifications.
+        // 500 is retried: 4 attempts (NOTIFY_MAX_RETRIES 3) for the batch of 8, then for each of the 8 alone, then
+        // for u8's batch of one and u8 alone: 11 × 4.
         FaultCase(
-            faults: [("api/broadcast", [500])], fired: ["api/broadcast": 36], rooms: [], undone: 4, expired: 0,
-            failedNotificationAttempts: 36, told: [:],
+            faults: [("api/broadcast", [500])], fired: ["api/broadcast": 44], rooms: [], undone: 4, expired: 0,
+            failedNotificationAttempts: 44, told: [:],
             queue: usersQueuedAgain + [.init(msgID: 9, readCount: 1, leased: true)],
             testDescription: "broadcast 500 for good: 9 × 4 attempts, every pair undone"),
         FaultCase(
@@ -330,8 +363,8 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
             testDescription: "broadcast times out three times: retried"),
         // Both users were told; only the acknowledgement is missing, so the matches stay pending for the relay.
         FaultCase(
-            faults: [("rpc/ack_stranger_match", [500])], fired: ["rpc/ack_stranger_match": 12], pending: 4,
-            testDescription: "ack 500 for good: rooms stand, 4 matches left pending"),
+            faults: [("rpc/ack_stranger_matches", [500])], fired: ["rpc/ack_stranger_matches": 3], pending: 4,
+            testDescription: "ack 500 for good: one call × 3 attempts, rooms stand, 4 matches left pending"),
         FaultCase(
             faults: [("rpc/archive", [500])], fired: ["rpc/archive": 3], queue: [.init(msgID: 10, readCount: 1, leased: true)],
             archived: [], testDescription: "archive 500 for good: the malformed message stays leased"),
@@ -339,11 +372,12 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
         FaultCase(
             faults: [("rpc/delete", [502])], fired: ["rpc/delete": 3], expired: 0,
             queue: [.init(msgID: 9, readCount: 1, leased: true)], testDescription: "delete 502 for good: u8 told, still queued"),
-        // u1 cannot be told (401), so u0-u1 is undone; the undo fails once and is retried.
+        // u1 cannot be told (401): the batch that carries u1's notice is refused, each pair is then told alone,
+        // and u0-u1 is undone; the undo fails once and is retried.
         FaultCase(
             faults: [("user:u1", [401]), ("rpc/delete_stranger_room", [500, 200])],
-            fired: ["user:u1": 1, "rpc/delete_stranger_room": 1], rooms: [["u2", "u3"], ["u4", "u5"], ["u6", "u7"]], undone: 1,
-            failedNotificationAttempts: 1,
+            fired: ["user:u1": 2, "rpc/delete_stranger_room": 1], rooms: [["u2", "u3"], ["u4", "u5"], ["u6", "u7"]], undone: 1,
+            failedNotificationAttempts: 2,
             told: FaultCase.everyoneTold.filter { $0.key != "u1" }.merging(["u0": ["stranger_matched", "stranger_skipped"]]) { $1 },
             queue: [.init(msgID: 1, readCount: 1, leased: false), .init(msgID: 2, readCount: 1, leased: false)],
             testDescription: "u1 untold and the undo 500 once: u0-u1 undone on retry, u0 told skipped"),

@@ -78,10 +78,9 @@ async def test_match_record_writes_the_pass_and_replay_checks_it(base_url: str, 
         ("POST", "/rest/v1/rpc/read"),
         ("GET", "/rest/v1/skipped_pair"),
         ("GET", "/rest/v1/user"),
-        ("POST", "/rest/v1/rpc/commit_stranger_match"),
+        ("POST", "/rest/v1/rpc/commit_stranger_matches"),
         ("POST", "/realtime/v1/api/broadcast"),
-        ("POST", "/realtime/v1/api/broadcast"),
-        ("POST", "/rest/v1/rpc/ack_stranger_match"),
+        ("POST", "/rest/v1/rpc/ack_stranger_matches"),
     ], calls
     told = sorted(
         message["topic"]
@@ -99,7 +98,7 @@ async def test_match_record_writes_the_pass_and_replay_checks_it(base_url: str, 
 
     # The replay compares: a recording whose room commit answered differently no longer passes.
     tampered = json.loads(recording.read_text())
-    commit = next(e for e in tampered["exchanges"] if e["request"]["path"] == "/rest/v1/rpc/commit_stranger_match")
+    commit = next(e for e in tampered["exchanges"] if e["request"]["path"] == "/rest/v1/rpc/commit_stranger_matches")
     commit["response"]["status"] = 500
     copy = tmp_path / "tampered.json"
     copy.write_text(json.dumps(tampered))

@@ -60,6 +60,59 @@ extension EmbeddedStore {
         }
     }
 
+    /// One match of `commit_stranger_matches`.
+    public struct SetWiseMatch: Sendable {
+        /// The room to create.
+        public var roomID: String
+        /// The owner.
+        public var user1: String
+        /// The other user.
+        public var user2: String
+        /// The pair's leased messages.
+        public var msgIDs: [Int64]
+        /// The room's creation time, or the store's clock.
+        public var createdAt: Date?
+
+        /// Creates a match.
+        public init(roomID: String, user1: String, user2: String, msgIDs: [Int64], createdAt: Date?) {
+            self.roomID = roomID
+            self.user1 = user1
+            self.user2 = user2
+            self.msgIDs = msgIDs
+            self.createdAt = createdAt
+        }
+    }
+
+    /// `public.commit_stranger_matches`: every match as `commitStrangerMatch` commits it, each all or
+    /// nothing on its own; one verdict per match, in order: `ok` with the room, or the SQLSTATE that
+    /// match raised (`MM001`–`MM003`, `23503`, `23505`). A user in two matches of the call refuses both (`MM003`).
+    public func commitStrangerMatches(
+        queue: String, matches: [SetWiseMatch], claimSeconds: Int = 30, skipWindowSeconds: Int = 10
+    ) throws -> [(roomID: String, status: String, room: Room?)] {
+        var seen: [String: Int] = [:]
+        for match in matches {
+            for user in [match.user1, match.user2] { seen[user, default: 0] += 1 }
+        }
+        return try matches.map { match in
+            guard match.user1 != match.user2, seen[match.user1] == 1, seen[match.user2] == 1 else {
+                return (match.roomID, "MM003", nil)
+            }
+            do {
+                let room = try commitStrangerMatch(
+                    queue: queue, roomID: match.roomID, user1: match.user1, user2: match.user2, msgIDs: match.msgIDs,
+                    claimSeconds: claimSeconds, skipWindowSeconds: skipWindowSeconds, createdAt: match.createdAt)
+                return (match.roomID, "ok", room)
+            } catch let error as SQLError where ["MM001", "MM002", "MM003", "23503", "23505"].contains(error.code) {
+                return (match.roomID, error.code, nil)
+            }
+        }
+    }
+
+    /// `public.ack_stranger_matches`: the users of these rooms were told; how many matches were pending.
+    public func ackStrangerMatches(roomIDs: [String]) -> Int {
+        database.withLock { state in roomIDs.count { state.outbox.removeValue(forKey: $0) != nil } }
+    }
+
     /// `public.claim_stranger_matches`: up to `limit` pending matches whose claim ran out, oldest first,
     /// each claimed for `claimSeconds` more and counted as one more attempt. Matches older than
     /// `maxAgeSeconds` are dropped unclaimed: too late to announce.

@@ -15,6 +15,11 @@ extension RPCController {
             ("created_at", .timestamptz, false),
         ],
         "ack_stranger_match": [("room_id", .text, true)],
+        "commit_stranger_matches": [
+            ("queue_name", .text, true), ("matches", .jsonb, true), ("claim_seconds", .integer, false),
+            ("skip_window_seconds", .integer, false), ("notify", .jsonb, false), ("notify_private", .jsonb, false),
+        ],
+        "ack_stranger_matches": [("room_ids", .jsonbArray, true)],
         "delete_stranger_room": [("room_id", .text, true)],
         "claim_stranger_matches": [
             ("claim_seconds", .integer, false), ("max_rows", .integer, false), ("max_age_seconds", .integer, false),
@@ -35,6 +40,12 @@ extension RPCController {
                         "users": .array(match.users.map(JSONValue.string)), "attempts": .number(JSONNumber(match.attempts)),
                     ]
                 })
+        }
+        if function == "commit_stranger_matches" {
+            return try commitStrangerMatches(args)
+        }
+        if function == "ack_stranger_matches" {
+            return .number(Double(store.ackStrangerMatches(roomIDs: args["room_ids"]!.jsonArray.compactMap(\.stringValue))))
         }
         if function == "release_stranger_messages" {
             let released = try pgmq.release(
@@ -59,5 +70,35 @@ extension RPCController {
         default:
             return .bool(try store.deleteStrangerRoom(id: roomID))
         }
+    }
+
+    /// `commit_stranger_matches`: the rows `(room_id, status, room)` PostgREST returns for a set-returning function.
+    /// The stand-in has no `realtime.send`, so `notify` true fails as it does on a server without Realtime.
+    private func commitStrangerMatches(_ args: [String: Argument]) throws -> JSONValue {
+        if args["notify"]?.json == .bool(true) {
+            throw SQLError(code: "42883", message: "function realtime.send(jsonb, text, text, boolean) does not exist")
+        }
+        guard case .array(let elements) = args["matches"]!.json else {
+            throw SQLError(code: "22023", message: "cannot extract elements from a scalar")
+        }
+        let matches = elements.map { element in
+            var msgIDs: [Int64] = []
+            if case .array(let ids)? = element["msg_ids"] { msgIDs = ids.compactMap(\.integerValue) }
+            return EmbeddedStore.SetWiseMatch(
+                roomID: element["room_id"]?.stringValue ?? "", user1: element["user1"]?.stringValue ?? "",
+                user2: element["user2"]?.stringValue ?? "",
+                msgIDs: msgIDs,
+                createdAt: element["created_at"]?.stringValue.flatMap(Timestamp.parse))
+        }
+        let verdicts = try store.commitStrangerMatches(
+            queue: args["queue_name"]!.text, matches: matches, claimSeconds: args["claim_seconds"]?.integer ?? 30,
+            skipWindowSeconds: args["skip_window_seconds"]?.integer ?? 10)
+        return .array(
+            try verdicts.map { verdict in
+                [
+                    "room_id": .string(verdict.roomID), "status": .string(verdict.status),
+                    "room": try verdict.room.map { try JSONValue(encoding: $0) } ?? .null,
+                ]
+            })
     }
 }

@@ -92,10 +92,12 @@ public struct Backend: Sendable {
             realtime.map { [LobbyWatch(client: $0, time: time, logger: logger, signal: signal)] } ?? []
         }
         if let url = config.databaseURL {
-            let postgres = try PostgresBackend(url: url, queueName: config.queueName, settings: config.pass, logger: logger)
+            let postgres = try PostgresBackend(
+                url: url, queueName: config.queueName, settings: config.pass, poolSize: config.databasePoolSize, logger: logger)
             services.insert(postgres, at: 0)
             let notifier: any Notifier =
-                supabase?.ports(presence: presence).notifier ?? SQLBroadcastNotifier(client: postgres.client, logger: logger)
+                supabase?.ports(presence: presence).notifier
+                ?? SQLBroadcastNotifier(client: postgres.client, isPrivate: config.notifyPrivate, logger: logger)
             let listenConfiguration = try DatabaseURL(url).connectionConfiguration()
             var backend = Backend(
                 name: supabase == nil ? "postgres" : "postgres+supabase", ports: postgres.ports(presence: presence, notifier: notifier),

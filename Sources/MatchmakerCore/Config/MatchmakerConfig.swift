@@ -91,6 +91,8 @@ public struct MatchmakerConfig: Sendable, Hashable {
     public var supabaseURL: String?
     /// PostgreSQL URL (selects the `postgres` backend).
     public var databaseURL: String?
+    /// Connections in the `postgres` backend's pool (`DATABASE_POOL_SIZE`); `nil`: `COMMIT_CONCURRENCY` + 2, at least 4.
+    public var databasePoolSize: Int?
     /// The service-role key for `SUPABASE_URL`.
     public var serviceRoleKey: String?
     /// The anon key, which only `doctor` uses (to see what the app server and browsers can do).
@@ -146,6 +148,9 @@ public struct MatchmakerConfig: Sendable, Hashable {
         jwtSecret = reader.string(forKey: "supabase.jwtSecret", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
         supabaseURL = reader.string(forKey: "supabase.url").flatMap { $0.isEmpty ? nil : $0 }
         databaseURL = reader.string(forKey: "database.url", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        if reader.nonEmpty("database.poolSize") != nil {
+            databasePoolSize = try reader.integer("database.poolSize", default: 0, in: 1...1_000)
+        }
         serviceRoleKey = reader.serviceKey()
         anonKey = reader.nonEmpty("supabase.anonKey", isSecret: true) ?? reader.nonEmpty("supabase.publishableKey", isSecret: true)
         jwksURL = reader.nonEmpty("supabase.jwksUrl")

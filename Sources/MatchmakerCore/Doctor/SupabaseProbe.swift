@@ -14,6 +14,7 @@ struct SupabaseProbe {
             { queue in ["queue_name": .string(queue), "msg_ids": [], "leased_until": "1970-01-01T00:00:00Z"] }
         ),
         ("20260701000005_claim_stranger_matches", "claim_stranger_matches", { _ in ["claim_seconds": 0, "max_rows": 0] }),
+        ("20260701000006_commit_stranger_matches", "ack_stranger_matches", { _ in ["room_ids": []] }),
     ]
 
     let url: String

@@ -21,8 +21,10 @@ public struct MatchPass: Sendable {
         public var attemptTimeout: Duration? = .seconds(8)
         /// Retries of queue and table writes.
         public var storeBackoff = Backoff(maxRetries: 2, baseDelay: .milliseconds(100), maxDelay: .seconds(1))
-        /// Pairs committed at once.
+        /// Pairs committed at once, on a store that commits pair by pair.
         public var commitConcurrency = 8
+        /// Pairs per `commit_stranger_matches` call, on a store that commits set-wise (`BatchMatchStore`).
+        public var commitBatchSize = 1_000
 
         /// Defaults from the contract.
         public init() {}
@@ -83,21 +85,7 @@ public struct MatchPass: Sendable {
         let userIDs = leased.userIDs
         let now = time.now()
         async let presence = ports.presence.snapshot()
-        let skips: [Skip]
-        do {
-            skips = try await ports.store.recentSkips(among: userIDs, since: now.addingTimeInterval(-settings.policy.skipWindow))
-        } catch {
-            logger.warning("Skip ledger unavailable; pairing without it", metadata: ["error": "\(error)"])
-            report.skipsUnavailable = true
-            skips = []
-        }
-        let bots: Set<String>
-        do {
-            bots = try await ports.store.botIDs(among: userIDs)
-        } catch {
-            logger.warning("Bot lookup failed; bots known from presence only", metadata: ["error": "\(error)"])
-            bots = []
-        }
+        let (skips, bots) = await lookups(among: userIDs, since: now.addingTimeInterval(-settings.policy.skipWindow), report: &report)
         let snapshot = await presence
         if case .unavailable(let reason) = snapshot {
             logger.warning("Presence unavailable; pass runs degraded", metadata: ["presence.error": "\(reason)"])
@@ -122,24 +110,20 @@ public struct MatchPass: Sendable {
                 report.unprocessedUsers += 2
             }
         }
-        for candidate in plan.expired {
-            let delivery = await notify(.noMatches(candidate.userID, reason: "No match found. Please try again."))
-            report.failedNotificationAttempts += delivery.failedAttempts
-            if delivery.delivered, await deleteMessages(candidate.allMsgIDs) {
-                report.expired += 1
-            }
-        }
+        await expire(plan.expired, into: &report)
 
         // Timestamps travel at microsecond precision (PostgREST's text, PostgreSQL's storage), so the bound
         // gets a millisecond of slack; another reader's lease would end at least a second later.
         await release(plan.kept, leasedUntil: rows.map(\.visibleAt).max()!.addingTimeInterval(0.001))
 
-        metrics.record(report, plan: plan, now: now, duration: ContinuousClock.now - started)
+        let duration = ContinuousClock.now - started
+        metrics.record(report, plan: plan, now: now, duration: duration)
         logger.info(
             "Pass completed",
             metadata: [
                 "pass.leased": "\(report.totalUsers)", "pass.rooms": "\(report.pairedRooms)",
                 "pass.undone": "\(report.undone)", "pass.degraded": "\(report.degraded)",
+                "pass.duration_ms": "\(String(format: "%.1f", duration.seconds * 1000))",
             ]
         )
         return report
@@ -152,9 +136,13 @@ public struct MatchPass: Sendable {
         var failedAttempts: Int
     }
 
-    /// Commits pairs with bounded concurrency; outcomes come back in plan order.
+    /// Commits pairs, set-wise when the store can, else pair by pair with bounded concurrency; outcomes
+    /// come back in plan order.
     private func commit(_ pairs: [Pairing], now: Date) async -> [PairOutcome] {
         let roomIDs = pairs.map { _ in self.roomIDs.next() }
+        if let store = ports.store as? any BatchMatchStore {
+            return await commitSetWise(pairs, roomIDs: roomIDs, store: store, now: now)
+        }
         return await withTaskGroup(of: (Int, PairOutcome).self) { group in
             var outcomes = [PairOutcome?](repeating: nil, count: pairs.count)
             var next = 0
@@ -176,16 +164,23 @@ public struct MatchPass: Sendable {
     /// The commit (room, members, the pair's messages consumed), then both notifications. Undone if
     /// either user cannot be told.
     private func commit(_ pair: Pairing, roomID: String, now: Date) async -> PairOutcome {
-        let match = MatchCommit(pair, roomID: roomID, now: now, settings: settings)
-        let room = match.room
         var log = logger
-        log[metadataKey: "match.room_id"] = "\(room.id)"
+        log[metadataKey: "match.room_id"] = "\(roomID)"
         do {
+            let match = try MatchCommit(pair, roomID: roomID, now: now, settings: settings)
             try await storeRetry.run { _ in try await ports.store.commit(match) }
+            return await settle(pair, room: match.room)
         } catch {
             log.warning("Match commit failed; both users stay queued", metadata: ["error": "\(error)"])
             return PairOutcome(room: nil, failedAttempts: 0)
         }
+    }
+
+    /// Tells both users of a committed match, one notification at a time, and acknowledges; undoes the
+    /// room if either user cannot be told.
+    private func settle(_ pair: Pairing, room: Room) async -> PairOutcome {
+        var log = logger
+        log[metadataKey: "match.room_id"] = "\(room.id)"
         async let firstDelivery = notify(try .matched(pair.first.userID, room: room))
         async let secondDelivery = notify(try .matched(pair.second.userID, room: room))
         let deliveries = await [firstDelivery, secondDelivery]
@@ -208,6 +203,148 @@ public struct MatchPass: Sendable {
             failedAttempts += await notify(.skipped(user)).failedAttempts
         }
         return PairOutcome(room: nil, failedAttempts: failedAttempts)
+    }
+
+    /// The set-wise commit: every pair in `commitBatchSize` chunks through one `commit_stranger_matches`
+    /// call each, then the notifications of the committed ones in as few requests as the notifier takes,
+    /// then one acknowledgement. Pairs whose batched notification fails for good fall back to `settle`
+    /// (one notification at a time, undo on failure), so the contract's per-user outcome is unchanged.
+    private func commitSetWise(_ pairs: [Pairing], roomIDs: [String], store: any BatchMatchStore, now: Date) async -> [PairOutcome] {
+        var outcomes = [PairOutcome](repeating: PairOutcome(room: nil, failedAttempts: 0), count: pairs.count)
+        var matches: [(index: Int, match: MatchCommit)] = []
+        for (index, pair) in pairs.enumerated() {
+            do {
+                matches.append((index, try MatchCommit(pair, roomID: roomIDs[index], now: now, settings: settings)))
+            } catch {
+                logger.warning(
+                    "Match not encodable; both users stay queued", metadata: ["match.room_id": "\(roomIDs[index])", "error": "\(error)"])
+            }
+        }
+        var pending: [(index: Int, match: MatchCommit)] = []
+        for chunk in matches.chunked(by: max(1, settings.commitBatchSize)) {
+            let results: [MatchCommitOutcome]
+            do {
+                results = try await storeRetry.run { _ in try await store.commit(batch: chunk.map(\.match)) }
+            } catch {
+                logger.warning(
+                    "Match commit failed; the batch's users stay queued", metadata: ["pairs": "\(chunk.count)", "error": "\(error)"])
+                continue
+            }
+            for ((index, match), result) in zip(chunk, results) {
+                switch result {
+                case .committed:
+                    pending.append((index, match))
+                case .committedAndNotified:
+                    for notification in match.notifications {
+                        metrics.recordNotification(event: notification.event, delivered: true, failedAttempts: 0)
+                    }
+                    outcomes[index] = PairOutcome(room: match.room, failedAttempts: 0)
+                case .rejected(let code):
+                    logger.warning(
+                        "Match commit refused; both users stay queued",
+                        metadata: ["match.room_id": "\(match.room.id)", "sqlstate": "\(code)"])
+                }
+            }
+        }
+
+        var told: [(index: Int, room: Room)] = []
+        var fallback: [(index: Int, room: Room)] = []
+        if let notifier = ports.notifier as? any BatchNotifier {
+            for chunk in pending.chunked(by: max(1, notifier.maxBatchSize / 2)) {
+                let delivery = await notify(batch: chunk.flatMap(\.match.notifications), through: notifier)
+                for (offset, entry) in chunk.enumerated() {
+                    if delivery.delivered {
+                        told.append((entry.index, entry.match.room))
+                        outcomes[entry.index] = PairOutcome(
+                            room: entry.match.room, failedAttempts: offset == 0 ? delivery.failedAttempts : 0)
+                    } else {
+                        fallback.append((entry.index, entry.match.room))
+                        if offset == 0 { outcomes[entry.index].failedAttempts = delivery.failedAttempts }
+                    }
+                }
+            }
+        } else {
+            fallback = pending.map { ($0.index, $0.match.room) }
+        }
+        if !told.isEmpty {
+            let toldIDs = told.map(\.room.id)
+            do {
+                try await storeRetry.run { _ in try await store.roomsNotified(ids: toldIDs) }
+            } catch {
+                logger.warning(
+                    "Room deliveries not acknowledged; the outbox relay may tell their users again", metadata: ["error": "\(error)"])
+            }
+        }
+        await withTaskGroup(of: (Int, PairOutcome).self) { group in
+            var next = 0
+            func addNext() {
+                guard next < fallback.count else { return }
+                let (index, room) = fallback[next]
+                group.addTask { (index, await settle(pairs[index], room: room)) }
+                next += 1
+            }
+            for _ in 0..<max(1, settings.commitConcurrency) { addNext() }
+            while let (index, outcome) = await group.next() {
+                outcomes[index].room = outcome.room
+                outcomes[index].failedAttempts += outcome.failedAttempts
+                addNext()
+            }
+        }
+        return outcomes
+    }
+
+    /// Skips and bots for the leased users; either missing degrades the pass rather than stopping it.
+    private func lookups(among userIDs: [String], since: Date, report: inout PassReport) async -> ([Skip], Set<String>) {
+        let found: (skips: Result<[Skip], any Error>, bots: Result<Set<String>, any Error>)
+        if let store = ports.store as? any BatchMatchStore {
+            found = await store.passLookups(among: userIDs, since: since)
+        } else {
+            found = (
+                await Result(catching: { try await ports.store.recentSkips(among: userIDs, since: since) }),
+                await Result(catching: { try await ports.store.botIDs(among: userIDs) })
+            )
+        }
+        var skips: [Skip] = []
+        switch found.skips {
+        case .success(let value): skips = value
+        case .failure(let error):
+            logger.warning("Skip ledger unavailable; pairing without it", metadata: ["error": "\(error)"])
+            report.skipsUnavailable = true
+        }
+        var bots: Set<String> = []
+        switch found.bots {
+        case .success(let value): bots = value
+        case .failure(let error):
+            logger.warning("Bot lookup failed; bots known from presence only", metadata: ["error": "\(error)"])
+        }
+        return (skips, bots)
+    }
+
+    /// Tells expired users, then deletes their messages (a crash in between leaves them queued, to be told
+    /// again). Through a batching notifier the notices go out in as few requests as it takes, and the
+    /// messages go in one delete; a batch that fails for good falls back to one user at a time.
+    private func expire(_ expired: [Candidate], into report: inout PassReport) async {
+        var oneByOne = expired
+        if let notifier = ports.notifier as? any BatchNotifier, !expired.isEmpty {
+            oneByOne = []
+            for chunk in expired.chunked(by: max(1, notifier.maxBatchSize)) {
+                let delivery = await notify(
+                    batch: chunk.map { .noMatches($0.userID, reason: "No match found. Please try again.") }, through: notifier)
+                report.failedNotificationAttempts += delivery.failedAttempts
+                if delivery.delivered {
+                    if await deleteMessages(chunk.flatMap(\.allMsgIDs)) { report.expired += chunk.count }
+                } else {
+                    oneByOne += chunk
+                }
+            }
+        }
+        for candidate in oneByOne {
+            let delivery = await notify(.noMatches(candidate.userID, reason: "No match found. Please try again."))
+            report.failedNotificationAttempts += delivery.failedAttempts
+            if delivery.delivered, await deleteMessages(candidate.allMsgIDs) {
+                report.expired += 1
+            }
+        }
     }
 
     // MARK: - I/O helpers
@@ -251,6 +388,30 @@ public struct MatchPass: Sendable {
         }
     }
 
+    /// Sends `notifications` in one request per attempt, with the notification retries.
+    private func notify(batch notifications: [UserNotification], through notifier: any BatchNotifier) async -> Delivery {
+        guard !notifications.isEmpty else { return Delivery(delivered: true, failedAttempts: 0) }
+        let failures = Mutex(0)
+        let runner = RetryRunner(backoff: settings.notifyBackoff, attemptTimeout: settings.attemptTimeout, time: time, unit: unit)
+        let delivered: Bool
+        do {
+            try await runner.run(onFailure: { _, _, _ in failures.withLock { $0 += 1 } }) { _ in
+                try await notifier.send(batch: notifications)
+            }
+            delivered = true
+        } catch {
+            logger.warning(
+                "Batched notifications not delivered; telling their users one at a time",
+                metadata: ["notify.count": "\(notifications.count)", "error": "\(error)"])
+            delivered = false
+        }
+        let failedAttempts = failures.withLock { $0 }
+        for (offset, notification) in notifications.enumerated() where delivered {
+            metrics.recordNotification(event: notification.event, delivered: true, failedAttempts: offset == 0 ? failedAttempts : 0)
+        }
+        return Delivery(delivered: delivered, failedAttempts: failedAttempts)
+    }
+
     /// Archives malformed messages and deletes stale ones.
     private func applyDrops(_ drops: [Drop], into report: inout PassReport) async {
         for drop in drops {
@@ -272,6 +433,13 @@ public struct MatchPass: Sendable {
 
     private var storeRetry: RetryRunner {
         RetryRunner(backoff: settings.storeBackoff, attemptTimeout: settings.attemptTimeout, time: time, unit: unit)
+    }
+}
+
+extension Array {
+    /// The array in consecutive slices of at most `size` elements.
+    func chunked(by size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
     }
 }
 
@@ -297,4 +465,15 @@ public final class RoomIDSource: Sendable {
 
     /// The next id.
     public func next() -> String { generator.withLock { $0.next() } }
+}
+
+extension Result where Failure == any Error {
+    /// The outcome of an async throwing call, as `init(catching:)` is for a synchronous one.
+    init(catching body: () async throws -> Success) async {
+        do {
+            self = .success(try await body())
+        } catch {
+            self = .failure(error)
+        }
+    }
 }

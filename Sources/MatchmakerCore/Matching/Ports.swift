@@ -43,6 +43,39 @@ public protocol MatchStore: Sendable {
     func deleteRoom(id: String) async throws
 }
 
+/// What became of one match of a set-wise commit (`commit_stranger_matches`).
+public enum MatchCommitOutcome: Sendable, Hashable {
+    /// Committed and pending: the pass tells both users, then acknowledges (`roomsNotified`).
+    case committed
+    /// Committed with its notifications stored in the same transaction (`realtime.send`): settled.
+    case committedAndNotified
+    /// Not committed, nothing written: `code` is the SQLSTATE the single-match commit raises
+    /// (`MM001` lease lost, `MM002` skipped within the window, `MM003` a user twice, `23503` a user unknown,
+    /// `23505` the room id taken).
+    case rejected(code: String)
+}
+
+/// A store that commits all the matches of a pass in one round trip (`commit_stranger_matches`), each
+/// match still all or nothing on its own, and reads a pass's skips and bots together.
+public protocol BatchMatchStore: MatchStore {
+    /// Commits `matches` at once; one outcome per match, in order. A match that cannot commit is
+    /// rejected alone; the others commit. Throws only when the call as a whole failed (nothing written).
+    func commit(batch matches: [MatchCommit]) async throws -> [MatchCommitOutcome]
+    /// Both users of each room were told: their pending matches are settled, in one round trip.
+    func roomsNotified(ids: [String]) async throws
+    /// `recentSkips(among:since:)` and `botIDs(among:)` in as few round trips as the store allows; each
+    /// fails on its own where they are separate requests, both together where they are one statement.
+    func passLookups(among users: [String], since: Date) async -> (skips: Result<[Skip], any Error>, bots: Result<Set<String>, any Error>)
+}
+
+/// A notifier that carries many notifications in one request (Realtime's REST broadcast takes a list).
+public protocol BatchNotifier: Notifier {
+    /// The most notifications one `send(batch:)` carries.
+    var maxBatchSize: Int { get }
+    /// Sends `notifications` in one attempt, all or nothing; returns only when all were accepted (2xx).
+    func send(batch notifications: [UserNotification]) async throws
+}
+
 /// Delivers one notification attempt; retries are the pass's job.
 public protocol Notifier: Sendable {
     /// Sends `notification` once; returns only when it was accepted (2xx).

@@ -22,10 +22,11 @@ public struct PostgresBackend: Service {
         self.logger = logger
     }
 
-    /// Creates the backend from `DATABASE_URL`, with its own client.
-    public init(url: String, queueName: String, settings: MatchPass.Settings, logger: Logger) throws {
+    /// Creates the backend from `DATABASE_URL`, with its own client of at most `poolSize` connections
+    /// (`DATABASE_POOL_SIZE`; by default `COMMIT_CONCURRENCY` + 2, at least 4).
+    public init(url: String, queueName: String, settings: MatchPass.Settings, poolSize: Int? = nil, logger: Logger) throws {
         var configuration = try DatabaseURL(url).configuration
-        configuration.options.maximumConnections = max(4, settings.commitConcurrency + 2)
+        configuration.options.maximumConnections = poolSize ?? max(4, settings.commitConcurrency + 2)
         self.init(client: PostgresClient(configuration: configuration, backgroundLogger: logger), queueName: queueName, logger: logger)
     }
 
@@ -55,8 +56,13 @@ public struct PostgresBackend: Service {
     }
 
     /// The pass's ports: SQL for the queue and tables, the given presence and notifier for Realtime.
+    ///
+    /// With `SQLBroadcastNotifier` the store's set-wise commit stores the `stranger_matched` broadcasts
+    /// itself, in the match's transaction, so a pass needs no notification round trip per match.
     public func ports(presence: any PresenceSource, notifier: any Notifier) -> MatchPorts {
-        MatchPorts(queue: queue, presence: presence, store: store, notifier: notifier)
+        let store = PostgresMatchStore(
+            client: client, queueName: queueName, logger: logger, notifyInCommit: (notifier as? SQLBroadcastNotifier)?.isPrivate)
+        return MatchPorts(queue: queue, presence: presence, store: store, notifier: notifier)
     }
 
     /// The relay that finishes abandoned matches, delivering through `notifier` with `settings`' retries.

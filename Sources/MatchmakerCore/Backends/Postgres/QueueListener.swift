@@ -7,7 +7,7 @@ import Shared
 import Synchronization
 
 /// `LISTEN matchmaker_enqueue` on a PostgreSQL connection of its own: every notification (the queue's
-/// AFTER INSERT trigger, migration `…06_stranger_queue_notify.sql`) calls `signal`.
+/// AFTER INSERT trigger, migration `…07_stranger_queue_notify.sql`) calls `signal`.
 ///
 /// A lost connection is reopened with backoff; while it is down, the schedule (`MATCH_INTERVAL`) matches,
 /// and each new `LISTEN` signals once, since an enqueue may have gone unheard meanwhile.

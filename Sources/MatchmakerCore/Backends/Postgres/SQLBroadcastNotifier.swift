@@ -4,8 +4,8 @@ import Shared
 
 /// Broadcasts through `realtime.send(payload, event, topic, private)` on the database: Supabase
 /// Realtime fans the row out to `user:<id>` subscribers. Used when `DATABASE_URL` is set without
-/// `SUPABASE_URL`; a call that returns has stored the broadcast durably.
-public struct SQLBroadcastNotifier: Notifier {
+/// `SUPABASE_URL`; a call that returns has stored the broadcast durably. A batch is one statement.
+public struct SQLBroadcastNotifier: BatchNotifier {
     let client: PostgresClient
     let isPrivate: Bool
     let logger: Logger
@@ -22,6 +22,27 @@ public struct SQLBroadcastNotifier: Notifier {
         try await database {
             try await client.command(
                 "select realtime.send(\(payload)::jsonb, \(notification.event), \(notification.topic), \(isPrivate))",
+                logger: logger
+            )
+        }
+    }
+
+    /// Broadcasts per statement.
+    public var maxBatchSize: Int { 1_000 }
+
+    public func send(batch notifications: [UserNotification]) async throws {
+        guard !notifications.isEmpty else { return }
+        let payloads = try notifications.map { try JSONCoding.string($0.payload) }
+        let events = notifications.map(\.event)
+        let topics = notifications.map(\.topic)
+        try await database {
+            try await client.command(
+                """
+                select count(*) from (
+                    select realtime.send(n.payload::jsonb, n.event, n.topic, \(isPrivate))
+                    from unnest(\(payloads)::text[], \(events)::text[], \(topics)::text[]) as n(payload, event, topic)
+                ) sent
+                """,
                 logger: logger
             )
         }

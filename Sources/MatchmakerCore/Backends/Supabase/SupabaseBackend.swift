@@ -3,8 +3,10 @@ import Logging
 import Shared
 
 /// The `supabase` backend: pgmq through `pgmq_public`, tables and the room RPCs through PostgREST,
-/// notifications through Realtime's REST broadcast. Every call is one HTTP request; a pass makes
-/// O(n) of them (one read, one skip query, one bot query, then a few per pair).
+/// notifications through Realtime's REST broadcast. Every call is one HTTP request; a pass makes a
+/// constant number of them whatever its size, retries aside: one read, one skip query, one bot query,
+/// one `commit_stranger_matches`, one broadcast of every notification (up to 1,000 a request), one
+/// `ack_stranger_matches` and one release.
 public struct SupabaseBackend: Sendable {
     /// PostgREST.
     public let postgrest: PostgRESTClient
@@ -54,6 +56,7 @@ public struct SupabaseBackend: Sendable {
                 arguments: ["queue_name": .string(pgmq.queue), "msg_ids": [], "leased_until": .string(Timestamp.format(Date()))]
             )
             _ = try await postgrest.rpc("claim_stranger_matches", arguments: ["claim_seconds": 1, "max_rows": 0])
+            _ = try await postgrest.rpc("ack_stranger_matches", arguments: ["room_ids": []])
             return nil
         } catch let error as UpstreamError where error.code == "PGRST202" {
             return "the matchmaker RPCs are not installed: apply deploy/supabase/migrations"

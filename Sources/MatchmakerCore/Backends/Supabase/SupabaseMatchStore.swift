@@ -2,9 +2,48 @@ import Foundation
 import Logging
 import Shared
 
-/// `MatchStore` over PostgREST: one query for skips, one for bots, one RPC per commit, acknowledgement or undo.
-struct SupabaseMatchStore: MatchStore {
+/// `MatchStore` over PostgREST: one query for skips, one for bots, one `commit_stranger_matches` RPC per
+/// pass (or per `commitBatchSize` pairs), one `ack_stranger_matches` RPC, one RPC per undo.
+struct SupabaseMatchStore: BatchMatchStore {
     let backend: SupabaseBackend
+
+    /// Two requests, one after the other, each failing on its own: in order, so that a recorded pass replays
+    /// exactly (`matchmaker replay` expects the requests in the order they were made).
+    func passLookups(among users: [String], since: Date) async -> (skips: Result<[Skip], any Error>, bots: Result<Set<String>, any Error>) {
+        let skips = await Result(catching: { try await recentSkips(among: users, since: since) })
+        let bots = await Result(catching: { try await botIDs(among: users) })
+        return (skips, bots)
+    }
+
+    func commit(batch matches: [MatchCommit]) async throws -> [MatchCommitOutcome] {
+        guard let first = matches.first else { return [] }
+        let rows = try await backend.postgrest.rpc(
+            "commit_stranger_matches",
+            arguments: [
+                "queue_name": .string(backend.pgmq.queue), "matches": .array(matches.map { $0.setWiseArgument(withNotifications: false) }),
+                "claim_seconds": .number(Double(first.claimSeconds)),
+                "skip_window_seconds": .number(Double(first.skipWindowSeconds)),
+            ]
+        )
+        var verdicts: [String: String] = [:]
+        if case .array(let answers)? = rows {
+            for answer in answers {
+                if let roomID = answer["room_id"]?.stringValue, let status = answer["status"]?.stringValue { verdicts[roomID] = status }
+            }
+        }
+        return matches.map { match in
+            switch verdicts[match.room.id] {
+            case "ok": .committed
+            case let code?: .rejected(code: code)
+            case nil: .rejected(code: "MM003")
+            }
+        }
+    }
+
+    func roomsNotified(ids: [String]) async throws {
+        guard !ids.isEmpty else { return }
+        _ = try await backend.postgrest.rpc("ack_stranger_matches", arguments: ["room_ids": .array(ids.map(JSONValue.string))])
+    }
 
     func recentSkips(among users: [String], since: Date) async throws -> [Skip] {
         guard !users.isEmpty else { return [] }
