@@ -45,7 +45,7 @@ extension RPCController {
             return try commitStrangerMatches(args)
         }
         if function == "ack_stranger_matches" {
-            return .number(Double(store.ackStrangerMatches(roomIDs: args["room_ids"]!.jsonArray.compactMap(\.stringValue))))
+            return .number(JSONNumber(store.ackStrangerMatches(roomIDs: args["room_ids"]!.jsonArray.compactMap(\.stringValue))))
         }
         if function == "release_stranger_messages" {
             let released = try pgmq.release(

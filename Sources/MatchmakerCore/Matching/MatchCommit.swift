@@ -51,7 +51,7 @@ extension MatchCommit {
     func setWiseArgument(withNotifications: Bool) -> JSONValue {
         var fields: [String: JSONValue] = [
             "room_id": .string(room.id), "user1": .string(user1), "user2": .string(user2),
-            "msg_ids": .array(msgIDs.map { .number(Double($0)) }), "created_at": .string(Timestamp.format(room.createdAt)),
+            "msg_ids": .array(msgIDs.map { .number(JSONNumber($0)) }), "created_at": .string(Timestamp.format(room.createdAt)),
         ]
         if withNotifications {
             fields["notifications"] = .array(

@@ -21,8 +21,8 @@ struct SupabaseMatchStore: BatchMatchStore {
             "commit_stranger_matches",
             arguments: [
                 "queue_name": .string(backend.pgmq.queue), "matches": .array(matches.map { $0.setWiseArgument(withNotifications: false) }),
-                "claim_seconds": .number(Double(first.claimSeconds)),
-                "skip_window_seconds": .number(Double(first.skipWindowSeconds)),
+                "claim_seconds": .number(JSONNumber(first.claimSeconds)),
+                "skip_window_seconds": .number(JSONNumber(first.skipWindowSeconds)),
             ]
         )
         var verdicts: [String: String] = [:]
