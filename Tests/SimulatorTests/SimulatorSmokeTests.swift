@@ -12,7 +12,7 @@ import Testing
         let report = try await withLiveServer(configure: {
             $0.matchInterval = .milliseconds(200)
             // A user left alone at the end (no bots here) hears `stranger_no_matches` within the drain.
-            $0.pass.queueTTL = 1
+            $0.pass.policy.queueTTL = 1
         }) { port, _ in
             var options = SimulationOptions(url: "http://127.0.0.1:\(port)", apiKey: "test")
             options.rate = 10

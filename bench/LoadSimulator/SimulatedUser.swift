@@ -80,6 +80,9 @@ struct Visit: Sendable {
             try await lobby.subscribe()
             try await inbox.subscribe()
             // The web client says `waiting` before it asks the server to queue it (contract §2: humans track `{status}`).
+            // It stays `waiting` for the whole visit: the web client's `matched` and its return to `waiting` after
+            // a skip would spend the channel's presence budget (5 calls per 30 s) and change no decision, since a
+            // matched user has no message in the queue.
             try await lobby.track(["status": "waiting"])
         } catch {
             tally.failed("realtime")
@@ -135,7 +138,6 @@ struct Visit: Sendable {
                         tally.skipped(error: true)
                         logger.warning("Skip failed", metadata: ["user.id": "\(user.id)", "error": "\(error)"])
                     }
-                    await track(lobby, "waiting", user: user)
                     tally.enqueued()
                     phase = .waiting(since: clock.now)
                     arm(user.deadline)
@@ -169,14 +171,12 @@ struct Visit: Sendable {
                     // Skip halfway through the stay, before the partner's own stay ends.
                     let skipping = skipsLeft && clock.now + options.roomStay + .seconds(10) < user.deadline
                     skipsLeft = skipsLeft && !skipping
-                    await track(lobby, "matched", user: user)
                     let channel = await enter(roomID, client: client, user: user)
                     phase = .inRoom(channel, room: roomID, partner: partner, skipping: skipping)
                     arm(clock.now + (skipping ? options.roomStay / 2 : options.roomStay))
                 case "stranger_skipped":
                     guard case .inRoom(let room, _, _, _) = phase else { continue }
                     await leave(room)
-                    await track(lobby, "waiting", user: user)
                     // The skipper's server call enqueues this user right after telling it.
                     tally.enqueued()
                     phase = .waiting(since: clock.now)
@@ -234,15 +234,6 @@ struct Visit: Sendable {
 
     private func leave(_ room: RealtimeChannel?) async {
         await room?.unsubscribe()
-    }
-
-    private func track(_ lobby: RealtimeChannel, _ status: String, user: SimulatedUser) async {
-        do {
-            try await lobby.track(["status": .string(status)])
-        } catch {
-            tally.failed("lobby track")
-            logger.warning("Lobby track failed", metadata: ["user.id": "\(user.id)", "error": "\(error)"])
-        }
     }
 
     /// The other user of `room` (`name` is `"<user1>-<user2>"`, `owner_id` is user1).

@@ -40,12 +40,14 @@ struct Simulate: AsyncParsableCommand {
     var progress = 10.0
     @Option(help: "Random seed.")
     var seed: UInt64 = 1
+    @Option(help: "Log level of the simulator's own log (standard error).")
+    var logLevel = "error"
     @Option(help: "Write the report as JSON to this file too.")
     var json: String?
 
     func run() async throws {
         var logger = Logger(label: "simulate")
-        logger.logLevel = .error
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .error
         var options = SimulationOptions(url: url, apiKey: key)
         options.statsURL = statsURL
         options.databaseURL = databaseURL
