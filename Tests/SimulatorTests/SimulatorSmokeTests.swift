@@ -23,7 +23,8 @@ import Testing
             options.roomStay = .milliseconds(300)
             options.progressEvery = nil
             let http = AsyncHTTPTransport.makeClient(connectionsPerHost: 16)
-            let rest = AsyncHTTPTransport(client: http, baseURL: options.url, apiKey: options.apiKey, timeout: .seconds(8), logger: testLogger)
+            let rest = AsyncHTTPTransport(
+                client: http, baseURL: options.url, apiKey: options.apiKey, timeout: .seconds(8), logger: testLogger)
             let report = await Simulator(options: options, app: RESTAppServer(transport: rest), http: http, logger: testLogger).run()
             try await http.shutdown()
             return report

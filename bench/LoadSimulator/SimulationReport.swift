@@ -29,7 +29,8 @@ public struct Percentiles: Sendable, Codable, Hashable {
     /// `p50 … / p95 … / p99 … / max …` in milliseconds.
     public var text: String {
         guard let p50, let p95, let p99, let max else { return "no samples" }
-        return String(format: "p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms (n=%d)", p50 * 1000, p95 * 1000, p99 * 1000, max * 1000, count)
+        return String(
+            format: "p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms (n=%d)", p50 * 1000, p95 * 1000, p99 * 1000, max * 1000, count)
     }
 }
 
