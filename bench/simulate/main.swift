@@ -46,6 +46,8 @@ struct Simulate: AsyncParsableCommand {
     var json: String?
 
     func run() async throws {
+        // Progress lines as they happen, also when standard output is a file or a pipe.
+        setvbuf(stdout, nil, _IOLBF, 0)
         var logger = Logger(label: "simulate")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .error
         var options = SimulationOptions(url: url, apiKey: key)

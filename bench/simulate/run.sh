@@ -27,7 +27,8 @@ started=()
 start_serve() {
     port=$(free_port)
     local log="$OUT/serve-$port.log"
-    env LOG_LEVEL=warning "$@" "$bin/matchmaker" serve --host 127.0.0.1 --port "$port" >"$log" 2>&1 &
+    # Only what is given: with-postgres.sh exports DATABASE_URL, which must reach the matcher alone.
+    env -u DATABASE_URL LOG_LEVEL=warning "$@" "$bin/matchmaker" serve --host 127.0.0.1 --port "$port" >"$log" 2>&1 &
     pid=$!
     started+=("$pid")
     until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do
