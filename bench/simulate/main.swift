@@ -46,8 +46,6 @@ struct Simulate: AsyncParsableCommand {
     var json: String?
 
     func run() async throws {
-        // Progress lines as they happen, also when standard output is a file or a pipe.
-        setvbuf(stdout, nil, _IOLBF, 0)
         var logger = Logger(label: "simulate")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .error
         var options = SimulationOptions(url: url, apiKey: key)
@@ -67,7 +65,7 @@ struct Simulate: AsyncParsableCommand {
         let report: SimulationReport
         if let databaseURL {
             let client = PostgresClient(configuration: try DatabaseURL(databaseURL).configuration, backgroundLogger: logger)
-            report = try await withThrowingTaskGroup(of: Void.self) { group in
+            report = await withTaskGroup(of: Void.self) { group in
                 group.addTask { await client.run() }
                 defer { group.cancelAll() }
                 return await simulate(options, app: SQLAppServer(client: client, logger: logger), http: http, logger: logger)
@@ -77,7 +75,7 @@ struct Simulate: AsyncParsableCommand {
             report = await simulate(options, app: RESTAppServer(transport: rest), http: http, logger: logger)
         }
         try await http.shutdown()
-        for line in report.lines { print(line) }
+        for line in report.lines { say(line) }
         if let json {
             try JSONCoding.encoder.encode(report).write(to: URL(fileURLWithPath: json))
         }
@@ -85,7 +83,12 @@ struct Simulate: AsyncParsableCommand {
     }
 
     private func simulate(_ options: SimulationOptions, app: any AppServer, http: HTTPClient, logger: Logger) async -> SimulationReport {
-        print("Simulating \(options.rate) arrivals/s for \(options.duration) against \(options.url) (users \(options.idPrefix)-*)")
-        return await Simulator(options: options, app: app, http: http, logger: logger) { line in print(line) }.run()
+        say("Simulating \(options.rate) arrivals/s for \(options.duration) against \(options.url) (users \(options.idPrefix)-*)")
+        return await Simulator(options: options, app: app, http: http, logger: logger) { line in say(line) }.run()
     }
+}
+
+/// Writes `line` to standard output at once (unbuffered), so progress shows when the output is a file or a pipe.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
