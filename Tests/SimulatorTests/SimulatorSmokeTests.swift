@@ -19,7 +19,6 @@ import Testing
             options.duration = .seconds(3)
             options.drain = .seconds(10)
             options.leaverShare = 0.1
-            options.skipShare = 0.2
             options.roomStay = .milliseconds(300)
             options.progressEvery = nil
             let http = AsyncHTTPTransport.makeClient(connectionsPerHost: 16)

@@ -52,8 +52,10 @@ struct Visit: Sendable {
         }
         var configuration = RealtimeConfiguration(url: options.url, apiKey: options.apiKey)
         configuration.maxChannelsPerConnection = 4
+        // The pool closes a socket without channels at its next heartbeat; a short beat closes a finished
+        // visit's socket within seconds (realtime-js beats every 25 s), so sockets do not pile up on long runs.
+        configuration.heartbeatInterval = Self.heartbeat
         let client = RealtimeClient(configuration: configuration, logger: logger)
-        let (inputs, feed) = AsyncStream.makeStream(of: Input.self)
         await withDiscardingTaskGroup { group in
             group.addTask {
                 do {
@@ -62,16 +64,36 @@ struct Visit: Sendable {
                     logger.debug("Realtime client ended", metadata: ["error": "\(error)"])
                 }
             }
-            await visit(user, client: client, inputs: inputs, feed: feed, group: &group)
-            feed.finish()
+            let channels = await withDiscardingTaskGroup { visitGroup in
+                let (inputs, feed) = AsyncStream.makeStream(of: Input.self)
+                let channels = await visit(user, client: client, inputs: inputs, feed: feed, group: &visitGroup)
+                feed.finish()
+                visitGroup.cancelAll()
+                return channels
+            }
+            // The tab closes: every channel leaves (presence goes at once), then the empty socket retires.
+            for channel in channels { await channel.unsubscribe() }
+            let clock = ContinuousClock()
+            let giveUp = clock.now + Self.heartbeat * 2
+            while client.stats().sockets > 0, clock.now < giveUp {
+                do {
+                    try await Task.sleep(for: .milliseconds(250))
+                } catch {
+                    break
+                }
+            }
             group.cancelAll()
         }
     }
 
+    /// The simulated clients' heartbeat interval.
+    static let heartbeat = Duration.seconds(5)
+
+    /// The visit up to the moment the tab closes; returns the channels to leave then.
     private func visit(
         _ user: SimulatedUser, client: RealtimeClient, inputs: AsyncStream<Input>, feed: AsyncStream<Input>.Continuation,
         group: inout DiscardingTaskGroup
-    ) async {
+    ) async -> [RealtimeChannel] {
         let lobby = await client.channel(
             "global:lobby", options: ChannelOptions(presenceKey: user.id, presenceEnabled: true), stateOnly: true)
         let inbox = await client.channel(
@@ -87,7 +109,7 @@ struct Visit: Sendable {
         } catch {
             tally.failed("realtime")
             logger.warning("Realtime join failed", metadata: ["user.id": "\(user.id)", "error": "\(error)"])
-            return
+            return [lobby, inbox]
         }
         group.addTask {
             for await event in inbox.events { feed.yield(.event(event)) }
@@ -97,7 +119,7 @@ struct Visit: Sendable {
         } catch {
             tally.failed("enqueue")
             logger.warning("Enqueue failed", metadata: ["user.id": "\(user.id)", "error": "\(error)"])
-            return
+            return [lobby, inbox]
         }
         let clock = ContinuousClock()
         tally.enqueued()
@@ -127,10 +149,10 @@ struct Visit: Sendable {
                 case .waiting:
                     tally.stoppedWaiting()
                     if leaving { tally.left() } else { tally.neverTold() }
-                    return
+                    return [lobby, inbox]
                 case .inRoom(let room, let roomID, let partner, let skipping):
                     await close(room, user: user)
-                    guard skipping else { return }
+                    guard skipping else { return [lobby, inbox] }
                     do {
                         try await app.skip(roomID, skipper: user.id, partner: partner, continent: user.continent, broadcasts: broadcasts)
                         tally.skipped(error: false)
@@ -185,7 +207,7 @@ struct Visit: Sendable {
                     guard case .waiting = phase else { continue }
                     tally.stoppedWaiting()
                     tally.noMatch()
-                    return
+                    return [lobby, inbox]
                 default:
                     continue
                 }
@@ -196,11 +218,12 @@ struct Visit: Sendable {
                     tally.stoppedWaiting()
                     tally.neverTold()
                 }
-                return
+                return [lobby, inbox]
             case .event:
                 continue
             }
         }
+        return [lobby, inbox]
     }
 
     /// Joins `room:<id>` as the web client does (broadcast self and ack, presence key = user id) and tracks
