@@ -182,6 +182,8 @@ struct Visit: Sendable {
                             continue
                         }
                         tally.doubleMatch()
+                        logger.warning(
+                            "Told of a second room", metadata: ["user.id": "\(user.id)", "room.first": "\(currentID)", "room.second": "\(roomID)"])
                         await close(current, user: user)
                         enqueuedAt = clock.now
                     }
