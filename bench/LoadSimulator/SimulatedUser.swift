@@ -183,7 +183,8 @@ struct Visit: Sendable {
                         }
                         tally.doubleMatch()
                         logger.warning(
-                            "Told of a second room", metadata: ["user.id": "\(user.id)", "room.first": "\(currentID)", "room.second": "\(roomID)"])
+                            "Told of a second room",
+                            metadata: ["user.id": "\(user.id)", "room.first": "\(currentID)", "room.second": "\(roomID)"])
                         await close(current, user: user)
                         enqueuedAt = clock.now
                     }
