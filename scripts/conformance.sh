@@ -28,14 +28,14 @@ stop_server() {
 trap 'stop_server; rm -f "$log"' EXIT
 
 # run_suite FILE [SECRET]: serves on a free port (with SUPABASE_JWT_SECRET=SECRET if given) and runs FILE.
-# SERVE_ENV (extra NAME=value words for serve) defaults to no bots and no scheduled passes: those tests
-# run each pass through the function endpoint and own the queue.
+# SERVE_ENV (extra NAME=value words for serve) defaults to no bots, no scheduled and no event-driven
+# passes: those tests run each pass through the function endpoint and own the queue.
 run_suite() {
     local file=$1 secret=${2:-} port status=0
     port=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
     printf '\n==> %s against matchmaker serve on 127.0.0.1:%s\n' "$file" "$port"
     # shellcheck disable=SC2086
-    env -u SUPABASE_URL -u DATABASE_URL SUPABASE_JWT_SECRET="$secret" ${SERVE_ENV:-BOTS=off MATCH_INTERVAL=3600} \
+    env -u SUPABASE_URL -u DATABASE_URL SUPABASE_JWT_SECRET="$secret" ${SERVE_ENV:-BOTS=off MATCH_INTERVAL=3600 MATCH_ON_EVENTS=false} \
         .build/debug/matchmaker serve --host 127.0.0.1 --port "$port" > "$log" 2>&1 &
     server=$!
     for _ in $(seq 1 100); do
@@ -77,5 +77,5 @@ run_suite Tests/conformance/test_supabase.py "conformance-secret-$(od -An -N16 -
 # service_role and anon as Supabase's gateway does.
 export SB_SECRET_KEY="sb_secret_conformance_$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 export SB_PUBLISHABLE_KEY="sb_publishable_conformance_$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
-SERVE_ENV="BOTS=off MATCH_INTERVAL=3600 SUPABASE_SERVICE_ROLE_KEY=$SB_SECRET_KEY SUPABASE_ANON_KEY=$SB_PUBLISHABLE_KEY" \
+SERVE_ENV="BOTS=off MATCH_INTERVAL=3600 MATCH_ON_EVENTS=false SUPABASE_SERVICE_ROLE_KEY=$SB_SECRET_KEY SUPABASE_ANON_KEY=$SB_PUBLISHABLE_KEY" \
     run_suite Tests/conformance/test_new_keys.py "" "$@"

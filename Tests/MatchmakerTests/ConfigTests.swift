@@ -54,6 +54,20 @@ import Testing
         #expect(config.logLevel == .debug)
     }
 
+    @Test func eventPassesAreOnByDefaultAndConfigurable() throws {
+        let defaults = try config([:])
+        #expect(defaults.matchOnEvents)
+        #expect(defaults.matchDebounce == .milliseconds(30))
+        #expect(defaults.maxWaitingCallers == 256)
+        let set = try config(["MATCH_ON_EVENTS": "off", "MATCH_DEBOUNCE": "0.05", "MATCH_MAX_WAITING_CALLERS": "8"])
+        #expect(!set.matchOnEvents)
+        #expect(set.matchDebounce == .milliseconds(50))
+        #expect(set.maxWaitingCallers == 8)
+        #expect(throws: ConfigError.self) { try config(["MATCH_DEBOUNCE": "-1"]) }
+        #expect(throws: ConfigError.self) { try config(["MATCH_MAX_WAITING_CALLERS": "-1"]) }
+        #expect(!MatchmakerConfig.onDemand.matchOnEvents, "on demand: passes only when the function is called")
+    }
+
     @Test func theJWKSURLDefaultsToTheProjectsWhenThereIsNoJWTSecret() throws {
         let project = try config(["SUPABASE_URL": "https://ref.supabase.co/", "SUPABASE_SERVICE_ROLE_KEY": "sb_secret_x"])
         #expect(project.jwksURL == "https://ref.supabase.co/auth/v1/.well-known/jwks.json")

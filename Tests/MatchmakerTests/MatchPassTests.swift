@@ -380,17 +380,64 @@ struct ReportingQueue: MatchQueue {
         #expect(runner.stats.snapshot.passes == 2)
     }
 
-    @Test func concurrentCallsRunOneAtATimeAndEachGetsItsPass() async throws {
+    /// Callers that arrive while a pass runs share the next pass: it starts after they all arrived (it sees a pair
+    /// enqueued after their calls), they all get its one report, and it counts once.
+    @Test(.timeLimit(.minutes(1)))
+    func callersArrivingDuringAPassShareTheNextPass() async throws {
         let harness = PassHarness()
-        for index in 0..<40 { try harness.enqueue("u\(index)") }
-        let runner = PassRunner(pass: harness.pass())
-        let reports = try await withThrowingTaskGroup(of: PassReport.self) { group in
-            for _ in 0..<5 { group.addTask { try await runner.run() } }
-            return try await group.reduce(into: []) { $0.append($1) }
+        try harness.enqueue("u0")
+        try harness.enqueue("u1")
+        let notifier = GatedNotifier()
+        var ports = harness.backend.ports
+        ports.notifier = notifier
+        let runner = PassRunner(pass: MatchPass(ports: ports, settings: harness.settings, time: harness.time, logger: testLogger))
+        let (first, shared) = try await withThrowingTaskGroup(of: (Bool, PassReport).self) { group in
+            group.addTask { (true, try await runner.run()) }
+            var notifications = notifier.log.makeAsyncIterator()
+            _ = await notifications.next()
+            for _ in 0..<5 { group.addTask { (false, try await runner.run()) } }
+            try await eventually { runner.waiting == 5 }
+            // Enqueued after every waiting call arrived: the shared pass must still see it.
+            try harness.enqueue("u2")
+            try harness.enqueue("u3")
+            notifier.open()
+            var first: PassReport?
+            var shared: [PassReport] = []
+            for try await (isFirst, report) in group {
+                if isFirst { first = report } else { shared.append(report) }
+            }
+            return (try #require(first), shared)
         }
-        #expect(reports.count == 5)
-        #expect(reports.map(\.pairedRooms).reduce(0, +) == 20)
-        #expect(runner.stats.snapshot.passes == 5)
-        #expect(runner.stats.snapshot.rooms == 20)
+        #expect(first.rooms.map(\.name) == ["u0-u1"])
+        #expect(shared.count == 5)
+        #expect(Set(shared).count == 1, "all five got the same report")
+        #expect(shared.first?.rooms.map(\.name) == ["u2-u3"], "the shared pass started after they arrived")
+        #expect(runner.stats.snapshot.passes == 2, "one pass for the first caller, one shared by the other five")
+        #expect(runner.stats.snapshot.rooms == 2)
+        #expect(runner.waiting == 0)
+    }
+
+    /// The cap: with one caller waiting and a cap of one, the next is refused at once.
+    @Test(.timeLimit(.minutes(1)))
+    func aCallerBeyondTheCapIsRefused() async throws {
+        let harness = PassHarness()
+        try harness.enqueue("u0")
+        try harness.enqueue("u1")
+        let notifier = GatedNotifier()
+        var ports = harness.backend.ports
+        ports.notifier = notifier
+        let runner = PassRunner(
+            pass: MatchPass(ports: ports, settings: harness.settings, time: harness.time, logger: testLogger), maxWaiting: 1)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { _ = try await runner.run() }
+            var notifications = notifier.log.makeAsyncIterator()
+            _ = await notifications.next()
+            group.addTask { _ = try await runner.run() }
+            try await eventually { runner.waiting == 1 }
+            await #expect(throws: PassRunnerBusy.self) { try await runner.run() }
+            notifier.open()
+            try await group.waitForAll()
+        }
+        #expect(runner.stats.snapshot.passes == 2)
     }
 }

@@ -58,10 +58,12 @@ final class SteppedTime: Sendable {
         }
     }
 
-    /// The end-to-end timing of a bot fill, on the test clock: a human alone in the queue meets a waiting bot at
-    /// the first scheduled pass at or after `BOT_FILL_AFTER`, and not one pass earlier.
+    /// The timing of a bot fill on the schedule alone (`MATCH_ON_EVENTS=false`), on the test clock: a human alone in
+    /// the queue meets a waiting bot at the first scheduled pass at or after `BOT_FILL_AFTER`, and not one pass
+    /// earlier. With events on, the trigger fills them at `BOT_FILL_AFTER` itself
+    /// (`PassTriggerTests.aLoneHumanMeetsABotAtBotFillAfterNotAtTheNextInterval`).
     @Test(.timeLimit(.minutes(1)))
-    func aLoneHumanMeetsABotAtTheFirstPassAfterBotFillAfter() async throws {
+    func onTheScheduleAloneALoneHumanMeetsABotAtTheFirstPassAfterBotFillAfter() async throws {
         let time = ManualTime()
         let arrived = time.now
         let backend = EmbeddedBackend(time: time.timekeeper)

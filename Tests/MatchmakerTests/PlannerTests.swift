@@ -51,6 +51,24 @@ extension Plan {
         #expect(leased.messageCount == 4)
     }
 
+    /// The moment the next bot fill is due: the earliest kept, waiting human short of `BOT_FILL_AFTER` (5 s).
+    @Test func theEarliestBotFillMomentIsThatOfTheOldestKeptWaitingHumanNotYetEligible() {
+        var queue = QueueBuilder()
+        queue.add("idle", age: 4.5)
+        queue.add("older", age: 3)
+        let presence = PresenceSnapshot.available(["older": [["status": "waiting"]], "idle": [["status": "idle"]]])
+        let planned = plan(queue, presence: presence)
+        #expect(planned.pairs.isEmpty && planned.kept.count == 2)
+        #expect(planned.botFillDueAt == queue.now.addingTimeInterval(2), "older is eligible in 2 s; idle is not waiting")
+        var eligible = QueueBuilder()
+        eligible.add("eligible", age: 7)
+        #expect(plan(eligible).botFillDueAt == nil, "already eligible: a bot's enqueue starts the pass that fills them")
+        var paired = QueueBuilder()
+        paired.add("a")
+        paired.add("b")
+        #expect(plan(paired).botFillDueAt == nil, "nobody kept")
+    }
+
     @Test func pairsFIFOWithinAContinent() {
         var queue = QueueBuilder()
         for user in ["a", "b", "c", "d"] { queue.add(user, "Asia") }

@@ -88,7 +88,7 @@ async def test_a_lone_human_meets_a_bot_chats_and_the_bot_requeues(base_url: str
         bot = room["name"].removeprefix(f"{human}-").removesuffix(f"-{human}")
         assert bot != room["name"] and bot.startswith("bot-") and room["owner_id"] in (human, bot), room
         # No bound on real time here: when the fill comes is checked on the test clock
-        # (MatchSchedulerTests.aLoneHumanMeetsABotAtTheFirstPassAfterBotFillAfter).
+        # (PassTriggerTests.aLoneHumanMeetsABotAtBotFillAfterNotAtTheNextInterval).
         print(f"a lone human met a bot after {waited:.2f} s (BOT_FILL_AFTER {fill_after} s, interval {interval} s)")
         await lobby.track({"status": "matched"})
 

@@ -1,5 +1,6 @@
 import Foundation
 import Shared
+import Synchronization
 
 /// pgmq's semantics in memory: FIFO `msg_id`s per queue, visibility timeouts, `read_ct`, archive.
 ///
@@ -22,6 +23,7 @@ public final class EmbeddedPgmq: Sendable {
     private let faults: EmbeddedFaults
     /// The bounds on what it holds.
     public let limits: Limits
+    private let sendObservers = Mutex<[@Sendable (String) -> Void]>([])
 
     /// Creates the store with the given queues.
     public convenience init(
@@ -36,6 +38,12 @@ public final class EmbeddedPgmq: Sendable {
         self.time = time
         self.faults = faults
         self.limits = limits
+    }
+
+    /// Calls `observer` with the queue's name after every successful `send` and `send_batch` (from the REST RPC
+    /// or in process). The observer runs on the sender's task, outside the queue's lock: it must be quick.
+    public func onSend(_ observer: @escaping @Sendable (String) -> Void) {
+        sendObservers.withLock { $0.append(observer) }
     }
 
     /// `pgmq.send`: appends a message, visible after `delay` seconds; returns its id.
@@ -64,6 +72,7 @@ public final class EmbeddedPgmq: Sendable {
             }
         }
         guard let ids else { throw PgmqError.queueFull(queue, limit: limit) }
+        for observer in sendObservers.withLock({ $0 }) { observer(queue) }
         return ids
     }
 

@@ -1,3 +1,4 @@
+import EmbeddedSupabase
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -28,13 +29,24 @@ public struct Backend: Sendable {
     public var queueLevels: (@Sendable () async throws -> QueueLevels)?
     /// Rows of `matchmaker_outbox` not yet relayed, where the backend keeps an outbox.
     public var outboxBacklog: (@Sendable () async throws -> Int)?
+    /// What tells this backend's `serve` that someone became matchable: given the trigger's `signal`, installs
+    /// its hooks and returns the services that watch (the embedded pgmq's sends; a `LISTEN` on PostgreSQL; the
+    /// lobby's presence on Supabase).
+    public var eventSources: @Sendable (_ signal: @escaping @Sendable () -> Void) -> [any Service] = { _ in [] }
 
     /// The embedded backend `embedded`: nothing to start, always ready.
     public static func embedded(_ embedded: EmbeddedBackend) -> Backend {
-        Backend(
+        var backend = Backend(
             name: "embedded", ports: embedded.ports, embedded: embedded, readiness: { nil }, services: [],
             queueLevels: { embedded.queueLevels() }, outboxBacklog: { embedded.outboxBacklog() }
         )
+        backend.eventSources = { signal in
+            embedded.pgmq.onSend { [queueName = embedded.queueName] queue in
+                if queue == queueName { signal() }
+            }
+            return []
+        }
+        return backend
     }
 
     /// Builds the configured backend.
@@ -74,24 +86,33 @@ public struct Backend: Sendable {
             realtime = lobby
             presence = RealtimePresenceSource(client: lobby, time: time, keepJoined: !oneShot)
         }
+        let watchLobby: @Sendable (@escaping @Sendable () -> Void) -> [any Service] = { [realtime] signal in
+            realtime.map { [LobbyWatch(client: $0, time: time, logger: logger, signal: signal)] } ?? []
+        }
         if let url = config.databaseURL {
             let postgres = try PostgresBackend(url: url, queueName: config.queueName, settings: config.pass, logger: logger)
             services.insert(postgres, at: 0)
             let notifier: any Notifier =
                 supabase?.ports(presence: presence).notifier ?? SQLBroadcastNotifier(client: postgres.client, logger: logger)
-            return Backend(
+            let listenConfiguration = try DatabaseURL(url).connectionConfiguration()
+            var backend = Backend(
                 name: supabase == nil ? "postgres" : "postgres+supabase", ports: postgres.ports(presence: presence, notifier: notifier),
                 realtime: realtime, readiness: { await postgres.readiness() }, services: services,
                 relay: postgres.relay(notifier: notifier, settings: config.pass), recorder: recorder,
                 queueLevels: { try await postgres.queueLevels() }, outboxBacklog: { try await postgres.outboxBacklog() }
             )
+            backend.eventSources = { signal in
+                [QueueListener(configuration: listenConfiguration, time: time, logger: logger, signal: signal)] + watchLobby(signal)
+            }
+            return backend
         }
         let backend = supabase!
         return Backend(
             name: "supabase", ports: backend.ports(presence: presence), realtime: realtime,
             readiness: { await backend.readiness() }, services: services,
             relay: backend.relay(settings: config.pass, time: time, logger: logger), recorder: recorder,
-            outboxBacklog: { [queueName = config.queueName] in try await backend.outboxBacklog(queueName: queueName) }
+            outboxBacklog: { [queueName = config.queueName] in try await backend.outboxBacklog(queueName: queueName) },
+            eventSources: watchLobby
         )
     }
 

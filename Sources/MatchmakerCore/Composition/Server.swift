@@ -33,10 +33,17 @@ public struct Server: Sendable {
 /// Builds `serve` on `backend`: a pass every `MATCH_INTERVAL`, the function endpoint (checked when a JWT
 /// secret, a JWKS URL or a new API key is configured: `Authentication`), the outbox relay where the backend keeps one, and on the embedded
 /// backend the in-process bots (`BOTS`).
+///
+/// With `MATCH_ON_EVENTS` (the default) a `PassTrigger` also runs a pass shortly after the backend reports
+/// someone matchable (`Backend.eventSources`) and at the next bot-fill moment; `time` is the clock of the
+/// passes, the schedule and the trigger (a test clock in tests).
 public func buildServe(
-    config: MatchmakerConfig, bots botConfig: BotConfig, backend: Backend, exporter: PrometheusExporter, logger: Logger
+    config: MatchmakerConfig, bots botConfig: BotConfig, backend: Backend, exporter: PrometheusExporter, logger: Logger,
+    time: Timekeeper = .system
 ) async -> Server {
-    let runner = PassRunner(pass: MatchPass(ports: backend.ports, settings: config.pass, logger: logger))
+    let runner = PassRunner(
+        pass: MatchPass(ports: backend.ports, settings: config.pass, time: time, logger: logger),
+        maxWaiting: config.maxWaitingCallers, metrics: RunnerMetrics(factory: exporter.factory))
     let authentication = await Authentication.make(config: config, logger: logger)
     let verifier = authentication.verifier
     if verifier == nil {
@@ -48,7 +55,16 @@ public func buildServe(
         )
     }
     var services = backend.services + authentication.services
-    services.append(MatchScheduler(runner: runner, interval: config.matchInterval, logger: logger))
+    services.append(MatchScheduler(runner: runner, interval: config.matchInterval, time: time, logger: logger))
+    var trigger: PassTrigger?
+    if config.matchOnEvents {
+        let events = PassTrigger(runner: runner, debounce: config.matchDebounce, time: time, logger: logger)
+        services.append(events)
+        services += backend.eventSources { events.signal() }
+        trigger = events
+    } else {
+        logger.info("MATCH_ON_EVENTS is off: passes run on the schedule and on function calls only")
+    }
     if let relay = backend.relay {
         services.append(OutboxRelayService(relay: relay, interval: config.matchInterval, logger: logger))
     }
@@ -56,7 +72,7 @@ public func buildServe(
     let bots =
         backend.embedded == nil
         ? nil : inProcessBots(config: config, bots: botConfig, port: port, metrics: exporter.factory, logger: logger)
-    let parts = AppParts(backend: backend, runner: runner, verifier: verifier, exporter: exporter, bots: bots)
+    let parts = AppParts(backend: backend, runner: runner, verifier: verifier, exporter: exporter, bots: bots, trigger: trigger)
     services.append(
         StatusService(interval: botConfig.manager.interval, gauges: parts.gauges, logger: logger) { await parts.status(logger: logger) })
     let application = buildApplication(

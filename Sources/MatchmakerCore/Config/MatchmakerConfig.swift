@@ -16,6 +16,11 @@ import Shared
 /// - `QUEUE_LEASE_SECONDS` (int, default `30`): pgmq visibility timeout of a pass's read.
 /// - `BATCH_SIZE` (int, default `100`): messages leased per pass.
 /// - `MATCH_INTERVAL` (seconds, default `2`): time between scheduled passes in `serve`.
+/// - `MATCH_ON_EVENTS` (switch, default `true`): `serve` also runs a pass shortly after an enqueue or a lobby
+///   status `waiting`, and at the moment a queued human becomes bot-eligible; `false` runs on the schedule only.
+/// - `MATCH_DEBOUNCE` (seconds, default `0.03`): wait after such an event, so a burst of arrivals makes one pass.
+/// - `MATCH_MAX_WAITING_CALLERS` (int, default `256`): function calls that may wait for the next pass; one
+///   more is answered 503 with `Retry-After`.
 /// - `SKIP_WINDOW` (seconds, default `10`): recent skips block a re-match for this long.
 /// - `STALE_AFTER` (seconds, default `30`): a queued user absent from the lobby this long is dropped.
 /// - `BOT_FILL_AFTER` (seconds, default `5`): a human waiting this long may be paired with a bot.
@@ -60,6 +65,12 @@ public struct MatchmakerConfig: Sendable, Hashable {
     public var queueName = "stranger-queue"
     /// Time between scheduled passes.
     public var matchInterval = Duration.seconds(2)
+    /// Run passes on events (enqueues, lobby `waiting`, bot-fill moments) as well as on the schedule.
+    public var matchOnEvents = true
+    /// Wait after an event before its pass.
+    public var matchDebounce = Duration.milliseconds(30)
+    /// Function calls that may wait for the next pass.
+    public var maxWaitingCallers = 256
     /// Pass settings.
     public var pass = MatchPass.Settings()
     /// HS256 secret for JWT verification.
@@ -100,6 +111,9 @@ public struct MatchmakerConfig: Sendable, Hashable {
         logFormat = parsedFormat
         queueName = reader.string(forKey: "queue.name", default: queueName)
         matchInterval = .seconds(double: try reader.seconds("match.interval", default: 2))
+        matchOnEvents = try reader.boolean("match.onEvents", default: matchOnEvents)
+        matchDebounce = .seconds(double: try reader.seconds("match.debounce", default: 0.03))
+        maxWaitingCallers = try reader.integer("match.maxWaitingCallers", default: maxWaitingCallers, in: 0...1_000_000)
         pass.leaseSeconds = try reader.integer("queue.leaseSeconds", default: pass.leaseSeconds, in: 1...3600)
         pass.batchSize = try reader.integer("batch.size", default: pass.batchSize, in: 1...10_000)
         pass.policy = MatchPolicy(
@@ -160,11 +174,12 @@ extension MatchmakerConfig {
     }
 
     /// A server on a free loopback port whose passes run only when the function is called (the schedule
-    /// is an hour): what benchmarks and live tests start.
+    /// is an hour, no event triggers): what benchmarks and live tests start.
     public static var onDemand: MatchmakerConfig {
         var config = MatchmakerConfig()
         config.port = 0
         config.matchInterval = .seconds(3600)
+        config.matchOnEvents = false
         return config
     }
 

@@ -22,10 +22,16 @@ public struct AppParts: Sendable {
     public var bots: InProcessBots?
     /// The gauges of the status line (queue, outbox, bots), in `exporter`.
     public var gauges: OpsGauges
+    /// Runs passes on events (`MATCH_ON_EVENTS`), when on.
+    public var trigger: PassTrigger?
 
     /// Bundles the parts.
-    public init(backend: Backend, runner: PassRunner, verifier: JWTVerifier?, exporter: PrometheusExporter, bots: InProcessBots? = nil) {
+    public init(
+        backend: Backend, runner: PassRunner, verifier: JWTVerifier?, exporter: PrometheusExporter, bots: InProcessBots? = nil,
+        trigger: PassTrigger? = nil
+    ) {
         self.backend = backend
+        self.trigger = trigger
         self.runner = runner
         self.verifier = verifier
         self.exporter = exporter

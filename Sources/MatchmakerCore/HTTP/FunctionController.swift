@@ -5,7 +5,8 @@ import Logging
 import NIOCore
 import Shared
 
-/// `/functions/v1/stranger-matchmaker`: one call, one pass (contract §6).
+/// `/functions/v1/stranger-matchmaker`: a call runs a pass, or shares the next one with the calls that arrive
+/// while a pass runs (contract §6).
 struct FunctionController: Sendable {
     static let path: RouterPath = "/functions/v1/stranger-matchmaker"
 
@@ -15,6 +16,20 @@ struct FunctionController: Sendable {
         .accessControlAllowHeaders: "authorization, x-client-info, apikey, content-type, x-retry-count",
         .accessControlAllowMethods: "GET, POST, PUT, PATCH, DELETE, OPTIONS",
     ]
+
+    /// The answer to a pass that found the queue empty, encoded once: the common case under load.
+    static let emptyQueueResponse = Response.json(PassReport().responseBody, headers: cors)
+
+    /// The answer when `MATCH_MAX_WAITING_CALLERS` callers already wait for the next pass (contract §6).
+    static let busyResponse: Response = {
+        var headers = cors
+        headers[.retryAfter] = "1"
+        return .json(
+            [
+                "success": false, "error": "Matchmaker busy",
+                "message": "Too many calls are waiting for the next pass; retry after the Retry-After seconds",
+            ] as JSONValue, status: .serviceUnavailable, headers: headers)
+    }()
 
     let runner: PassRunner
     /// `nil` when no JWT secret or JWKS is configured: the endpoint is then open (local use only).
@@ -53,7 +68,11 @@ struct FunctionController: Sendable {
         }
         do {
             let report = try await runner.run()
+            if report.totalUsers == 0 { return Self.emptyQueueResponse }
             return .json(report.responseBody, headers: Self.cors)
+        } catch let busy as PassRunnerBusy {
+            context.logger.debug("Function call refused: busy", metadata: ["error": "\(busy)"])
+            return Self.busyResponse
         } catch let error as PassError {
             return .json(PassReport.failureBody(message: error.message), status: .internalServerError, headers: Self.cors)
         } catch {

@@ -107,6 +107,7 @@ public struct MatchPass: Sendable {
         let plan = Planner(policy: settings.policy).plan(leased, presence: snapshot, skips: skips, bots: bots, now: now)
         report.degraded = plan.degraded
         report.unprocessedUsers = plan.unpairedUserCount
+        report.botFillDueAt = plan.botFillDueAt
 
         await applyDrops(plan.drops, into: &report)
         let outcomes = await commit(plan.pairs, now: now)

@@ -29,6 +29,14 @@ public struct PassReport: Sendable, Hashable, Codable {
     public var presenceError: String?
     /// True when the skip ledger could not be read (pairs were then not checked against skips).
     public var skipsUnavailable = false
+    /// The earliest moment a human this pass kept becomes eligible for a bot (`Plan.botFillDueAt`): the pass
+    /// trigger schedules a pass then. In neither the response body nor `/stats` (not encoded).
+    public var botFillDueAt: Date?
+
+    private enum CodingKeys: String, CodingKey {
+        case totalUsers, rooms, botFills, unprocessedUsers, expired, stale, malformed, duplicates, undone
+        case failedNotificationAttempts, degraded, presenceError, skipsUnavailable
+    }
 
     /// Creates an empty report.
     public init() {}

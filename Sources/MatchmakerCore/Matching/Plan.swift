@@ -84,6 +84,9 @@ public struct Plan: Sendable, Hashable {
     public var degraded = false
     /// Messages leased.
     public var messageCount = 0
+    /// The earliest moment a kept human, waiting in the lobby, becomes eligible for a bot (`BOT_FILL_AFTER` after
+    /// their first message); `nil` when no kept human is still short of it. A pass at that moment may fill them.
+    public var botFillDueAt: Date?
 
     /// Users who were leased but not paired (kept, expired or stale), as the original counted them.
     public var unpairedUserCount: Int {

@@ -12,6 +12,7 @@ import Shared
 ///    `World` users followed by every leftover. Never with themselves, never within the skip window.
 /// 5. A human left over who has waited `botFillAfter` takes the first waiting bot. Bots never pair with bots.
 /// 6. Whoever is left and whose newest message is older than `queueTTL` expires; the rest stay queued.
+///    The earliest moment a kept, waiting human becomes bot-eligible is `Plan.botFillDueAt`.
 ///
 /// Planning is O(n log n) in the leased messages: users are numbered once, and every later step works
 /// on those numbers, so a compatibility check costs no string hashing.
@@ -68,13 +69,14 @@ public struct Planner: Sendable {
         }
         let unpairedHumans = pairGreedily(worldPool, users: users, into: &pairs)
 
+        var botFillDue: [Int: Date] = [:]
         for human in unpairedHumans {
-            if now.timeIntervalSince(users.candidates[human].firstEnqueuedAt) >= policy.botFillAfter,
-                let slot = waitingBots.firstIndex(where: { users.compatible(human, $0) })
-            {
+            let eligibleAt = users.candidates[human].firstEnqueuedAt.addingTimeInterval(policy.botFillAfter)
+            if eligibleAt <= now, let slot = waitingBots.firstIndex(where: { users.compatible(human, $0) }) {
                 pairs.append((human, waitingBots.remove(at: slot), .botFill))
             } else {
                 leftover.append(human)
+                if eligibleAt > now { botFillDue[human] = eligibleAt }
             }
         }
         leftover += waitingBots
@@ -87,6 +89,7 @@ public struct Planner: Sendable {
                 plan.expired.append(candidate)
             } else {
                 plan.kept.append(candidate)
+                if let due = botFillDue[index] { plan.botFillDueAt = min(plan.botFillDueAt ?? due, due) }
             }
         }
         return plan

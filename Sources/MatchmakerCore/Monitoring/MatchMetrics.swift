@@ -71,3 +71,21 @@ public struct MatchMetrics: Sendable {
         notifyFailedAttempts.increment(by: failedAttempts)
     }
 }
+
+/// The pass runner's instruments: callers served by a pass another caller ran, and callers refused.
+public struct RunnerMetrics: Sendable {
+    private let shared: Counter
+    private let refused: Counter
+
+    /// Creates the instruments in `factory` (the process-wide one by default).
+    public init(factory: any MetricsFactory = MetricsSystem.factory) {
+        shared = Counter(label: "matchmaker_shared_pass_callers_total", factory: factory)
+        refused = Counter(label: "matchmaker_busy_refusals_total", factory: factory)
+    }
+
+    /// A caller got the report of a pass that another caller (or the trigger, or the schedule) ran.
+    func sharedCaller() { shared.increment() }
+
+    /// A caller was refused: too many already waited.
+    func refusedCaller() { refused.increment() }
+}

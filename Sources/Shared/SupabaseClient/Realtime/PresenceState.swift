@@ -12,6 +12,9 @@ public struct PresenceState: Sendable, Hashable {
     /// A state holding `entries`.
     public init(entries: [String: [JSONValue]]) { self.entries = entries }
 
+    /// The state a `presence_state` payload (`{key: {metas: [...]}}`) describes.
+    public init(syncing payload: JSONValue) { entries = Self.metas(in: payload) }
+
     /// Replaces the state with a `presence_state` payload (`{key: {metas: [...]}}`).
     public mutating func sync(_ payload: JSONValue) {
         entries = Self.metas(in: payload)

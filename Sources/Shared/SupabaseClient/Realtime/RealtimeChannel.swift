@@ -19,6 +19,7 @@ public final class RealtimeChannel: Sendable {
     let socket: RealtimeSocket
     private let continuation: AsyncStream<ChannelEvent>.Continuation
     private let state: Mutex<State>
+    private let presenceObservers = Mutex<[@Sendable (_ joins: PresenceState) -> Void]>([])
 
     /// Everything about the channel that changes, behind one lock: the join lifecycle (`machine`), presence,
     /// and the callers waiting on them.
@@ -47,6 +48,20 @@ public final class RealtimeChannel: Sendable {
 
     /// The presence state as of the last `presence_state`/`presence_diff`.
     public var presence: PresenceState { state.withLock { $0.presence } }
+
+    /// Calls `observer` with the metas that joined on every `presence_state` (all of them) and `presence_diff`
+    /// (its `joins`), after the channel's `presence` includes them: for watchers of a `stateOnly` channel,
+    /// whose `events` keep nothing. It runs on the socket's reader: it must be quick.
+    public func onPresenceJoins(_ observer: @escaping @Sendable (_ joins: PresenceState) -> Void) {
+        presenceObservers.withLock { $0.append(observer) }
+    }
+
+    private func announceJoins(_ joins: @autoclosure () -> PresenceState) {
+        let observers = presenceObservers.withLock { $0 }
+        guard !observers.isEmpty else { return }
+        let joined = joins()
+        for observer in observers { observer(joined) }
+    }
 
     /// Whether the channel is joined now.
     public var isJoined: Bool { state.withLock { $0.machine.isJoined } }
@@ -130,17 +145,20 @@ public final class RealtimeChannel: Sendable {
 
     /// Replaces the presence with a `presence_state`; returns it and the waiter to resolve with it.
     func syncPresence(_ payload: JSONValue) -> (PresenceState, OneShot<PresenceState>?) {
-        state.withLock { state in
+        let synced = state.withLock { state in
             state.presence.sync(payload)
             state.machine.presenceStateReceived()
             defer { state.presenceWaiter = nil }
             return (state.presence, state.presenceWaiter)
         }
+        announceJoins(synced.0)
+        return synced
     }
 
     /// Applies a `presence_diff`.
     func applyPresenceDiff(_ payload: JSONValue) {
         state.withLock { $0.presence.apply(diff: payload) }
+        announceJoins(PresenceState(syncing: payload["joins"] ?? [:]))
     }
 
     /// Spends one presence call of the budget at `now` if it allows one; returns whether it did and when the
