@@ -8,9 +8,11 @@ import Testing
 /// The load simulator against `serve` on the embedded backend over real sockets, briefly, so that it
 /// cannot rot: every user is told something, nobody twice.
 @Suite struct SimulatorSmokeTests {
-    @Test func aShortRunMatchesEveryoneOnceAndTellsEveryone() async throws {
+    /// On the schedule alone and with event-driven passes (issue 11).
+    @Test(arguments: [false, true]) func aShortRunMatchesEveryoneOnceAndTellsEveryone(onEvents: Bool) async throws {
         let report = try await withLiveServer(configure: {
             $0.matchInterval = .milliseconds(200)
+            $0.matchOnEvents = onEvents
             // A user left alone at the end (no bots here) hears `stranger_no_matches` within the drain.
             $0.pass.policy.queueTTL = 1
         }) { port, _ in
