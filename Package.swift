@@ -125,6 +125,32 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "LoadSimulator",
+            dependencies: [
+                "MatchmakerCore", "Shared", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/LoadSimulator",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "Simulate",
+            dependencies: [
+                "LoadSimulator", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/simulate",
+            exclude: ["run.sh"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "HelloBench",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            path: "bench/endpoint",
+            exclude: ["run.sh"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "TestSupport",
             dependencies: liveServerDependencies + [.product(name: "HummingbirdTesting", package: "hummingbird")],
             path: "Tests/TestSupport",
@@ -158,6 +184,11 @@ let package = Package(
             dependencies: ["Shared", "EmbeddedSupabase", "MatchmakerCore", .product(name: "HummingbirdCore", package: "hummingbird")]
                 + serverProducts,
             exclude: ["Corpus", "Crashers"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SimulatorTests",
+            dependencies: liveTestDependencies + ["LoadSimulator"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -76,6 +76,33 @@ import Testing
         }
     }
 
+    /// A PATCH checks the rows it changes against the table's unique keys: taking another row's email is 23505
+    /// and changes nothing; a PATCH among many rows that clashes with none goes through.
+    @Test func aPatchThatTakesAnotherRowsEmailIs23505AndChangesNothing() async throws {
+        try await AppHarness().app.test(.router) { client in
+            _ = try await client.execute(uri: "/rest/v1/user", method: .post, headers: headers(), body: jsonBody(bot))
+            for number in 2...5 {
+                let other = bot.replacingOccurrences(of: #""id":"bot-1""#, with: #""id":"bot-\#(number)""#)
+                    .replacingOccurrences(of: "bot-mia-1@", with: "bot-mia-\(number)@")
+                _ = try await client.execute(uri: "/rest/v1/user", method: .post, headers: headers(), body: jsonBody(other))
+            }
+            let taken = try await client.execute(
+                uri: "/rest/v1/user?id=eq.bot-3", method: .patch, headers: headers(), body: jsonBody(#"{"email":"bot-mia-1@bot.internal"}"#)
+            )
+            #expect(taken.status == .conflict)
+            #expect(taken.json?["code"] == "23505")
+            #expect(taken.json?["message"] == #"duplicate key value violates unique constraint "user_email_unique""#)
+
+            let touched = try await client.execute(
+                uri: "/rest/v1/user?id=eq.bot-3", method: .patch, headers: headers(),
+                body: jsonBody(#"{"last_active":"2026-12-03T07:00:00"}"#))
+            #expect(touched.status == .noContent)
+            let rows = try await client.execute(uri: "/rest/v1/user?id=eq.bot-3", method: .get, headers: headers())
+            #expect(rows.json?.arrayValue?.first?["email"] == "bot-mia-3@bot.internal")
+            #expect(rows.json?.arrayValue?.first?["last_active"]?.stringValue?.hasPrefix("2026-12-03T07:00:00") == true)
+        }
+    }
+
     @Test func insertsAreEmpty201sUnlessRepresentationIsPreferred() async throws {
         let harness = AppHarness()
         // What the message and the analytics reference: their users and their room.
