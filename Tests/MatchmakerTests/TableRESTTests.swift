@@ -229,7 +229,13 @@ import Testing
     /// Issue 16: a filter value is read as the column's type exactly: the largest `integer` matches itself, a bigint
     /// beyond it is 22003 and a fraction 22P02, as PostgreSQL answers (never a value rounded through `Double`).
     @Test func integerFiltersAreExact() async throws {
-        try await AppHarness().app.test(.router) { client in
+        let harness = AppHarness()
+        try harness.pass.backend.store.addUsers(["b"])
+        try await harness.app.test(.router) { client in
+            // The analytics row's bot and room exist first (foreign keys).
+            let room = try await client.execute(
+                uri: "/rest/v1/room", method: .post, headers: headers(), body: jsonBody(#"{"id":"r","name":"r","owner_id":"b"}"#))
+            #expect(room.status == .created)
             let row = #"{"id":"a1","bot_id":"b","conversation_id":"r","messages_exchanged":2147483647,"conversation_duration":1,"#
             let created = try await client.execute(
                 uri: "/rest/v1/bot_analytics", method: .post, headers: headers(),

@@ -88,13 +88,13 @@ public final class PassTrigger: Service, Sendable {
         let alarm = state.withLock { $0.alarm }
         if let alarm {
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await self.parked() }
+                group.addTask { await self.parked(seen: alarm) }
                 group.addTask { try await self.time.sleep(until: alarm) }
                 defer { group.cancelAll() }
                 try await group.next()
             }
         } else {
-            await parked()
+            await parked(seen: nil)
         }
         try Task.checkCancellation()
         return takeWork() ?? Work.none
@@ -112,12 +112,13 @@ public final class PassTrigger: Service, Sendable {
         }
     }
 
-    /// Parks until `signal()`, `wake(at:)` or cancellation.
-    private func parked() async {
+    /// Parks until `signal()`, `wake(at:)` or cancellation; at once if the alarm is no longer the `seen` one
+    /// (an alarm set between the look and the parking is never slept through).
+    private func parked(seen: Date?) async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in
-                    if state.pending || Task.isCancelled { return true }
+                    if state.pending || state.alarm != seen || Task.isCancelled { return true }
                     state.waiter = waiter
                     return false
                 }
