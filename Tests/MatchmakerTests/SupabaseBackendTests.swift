@@ -178,6 +178,36 @@ func supabasePass(
         #expect(bySize[200]?.sorted() == bySize[10]?.sorted())
     }
 
+    /// Issue 12: users whose wait ran past `QUEUE_TTL` cost the same requests however many they are: one
+    /// broadcast of their `stranger_no_matches` notices and one `drop_stranger_messages` for their messages.
+    @Test func expiringTenOrTwoHundredUsersCostsTheSameRequests() async throws {
+        let requests = Mutex<[Int: [String]]>([:])
+        for size in [10, 200] {
+            let harness = AppHarness()
+            // Bots never pair with bots: every one of them is left over, and past QUEUE_TTL.
+            for index in 0..<size {
+                harness.pass.backend.store.addBot("b\(index)")
+                _ = try harness.pass.enqueue("b\(index)", age: 120)
+            }
+            try await withEmbeddedSupabase(harness) { transport, harness in
+                let recorder = RecordingTransport(recording: transport)
+                var settings = harness.pass.settings
+                settings.batchSize = size
+                let pass = supabasePass(
+                    transport: recorder, presence: .unavailable(reason: "test"), settings: settings, time: harness.pass.time)
+                let report = try await pass.run()
+                #expect(report.pairedRooms == 0)
+                #expect(report.expired == size)
+                #expect(harness.pass.backend.pgmq.rows(harness.pass.backend.queueName).isEmpty, "every expired message deleted")
+                let paths = recorder.exchanges.map { String($0.request.path.split(separator: "?")[0]) }
+                requests.withLock { $0[size] = paths }
+            }
+        }
+        let bySize = requests.withLock { $0 }
+        #expect(bySize[10]?.filter { $0 == "/rest/v1/rpc/drop_stranger_messages" }.count == 1)
+        #expect(bySize[200]?.sorted() == bySize[10]?.sorted())
+    }
+
     /// The undo itself fails: the room of a user who was never told stands after the pass, pending in the outbox;
     /// the relay claims it once the pass's claim runs out, still cannot tell u1, and undoes it.
     @Test func anUndoThatFailsIsFinishedByTheRelay() async throws {
@@ -366,11 +396,12 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
             faults: [("rpc/ack_stranger_matches", [500])], fired: ["rpc/ack_stranger_matches": 3], pending: 4,
             testDescription: "ack 500 for good: one call × 3 attempts, rooms stand, 4 matches left pending"),
         FaultCase(
-            faults: [("rpc/archive", [500])], fired: ["rpc/archive": 3], queue: [.init(msgID: 10, readCount: 1, leased: true)],
+            // `drop_stranger_messages` archives or deletes; the body's flag tells the two calls apart.
+            faults: [(#""archive":true"#, [500])], fired: [#""archive":true"#: 3], queue: [.init(msgID: 10, readCount: 1, leased: true)],
             archived: [], testDescription: "archive 500 for good: the malformed message stays leased"),
         // u8 was told but not removed: he stays queued, leased, and hears it again after the lease.
         FaultCase(
-            faults: [("rpc/delete", [502])], fired: ["rpc/delete": 3], expired: 0,
+            faults: [(#""archive":false"#, [502])], fired: [#""archive":false"#: 3], expired: 0,
             queue: [.init(msgID: 9, readCount: 1, leased: true)], testDescription: "delete 502 for good: u8 told, still queued"),
         // u1 cannot be told (401): the batch that carries u1's notice is refused, each pair is then told alone,
         // and u0-u1 is undone; the undo fails once and is retried.

@@ -209,6 +209,7 @@ extension PostgresSuite {
             ("delete_stranger_room", "select public.delete_stranger_room('probe-room')"),
             ("claim_stranger_matches", "select public.claim_stranger_matches()"),
             ("release_stranger_messages", "select public.release_stranger_messages('stranger-queue', '{}', now())"),
+            ("drop_stranger_messages", "select public.drop_stranger_messages('stranger-queue', '{-1}', true)"),
         ]
         let rows = try TestDatabase.rolledBack(
             TestDatabase.probe + """

@@ -2,7 +2,8 @@ import Foundation
 import Shared
 
 /// The matchmaker's RPCs of schema `public`, named and typed as in `20260701000003_stranger_rooms.sql`
-/// and the later migrations (`release_stranger_messages`, `claim_stranger_matches`).
+/// and the later migrations (`release_stranger_messages`, `claim_stranger_matches`, `commit_stranger_matches`,
+/// `drop_stranger_messages`).
 extension RPCController {
     /// The functions' parameters: name → (type, required).
     static let publicFunctions: [String: [(name: String, type: ParameterType, required: Bool)]] = [
@@ -25,6 +26,7 @@ extension RPCController {
             ("claim_seconds", .integer, false), ("max_rows", .integer, false), ("max_age_seconds", .integer, false),
         ],
         "release_stranger_messages": [("queue_name", .text, true), ("msg_ids", .bigintArray, true), ("leased_until", .timestamptz, true)],
+        "drop_stranger_messages": [("queue_name", .text, true), ("msg_ids", .bigintArray, true), ("archive", .jsonb, false)],
     ]
 
     /// Runs a room RPC; its PostgreSQL errors (`23505`, `MM001`–`MM003`) propagate as `SQLError`.
@@ -46,6 +48,14 @@ extension RPCController {
         }
         if function == "ack_stranger_matches" {
             return .number(JSONNumber(store.ackStrangerMatches(roomIDs: args["room_ids"]!.jsonArray.compactMap(\.stringValue))))
+        }
+        if function == "drop_stranger_messages" {
+            let queue = args["queue_name"]!.text
+            let archive = args["archive"]?.json == .bool(true)
+            let dropped = try args["msg_ids"]!.integers.filter { id in
+                archive ? try pgmq.archive(queue, msgID: id) : try pgmq.delete(queue, msgID: id)
+            }
+            return .number(JSONNumber(dropped.count))
         }
         if function == "release_stranger_messages" {
             let released = try pgmq.release(

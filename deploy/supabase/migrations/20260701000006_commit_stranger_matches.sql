@@ -165,8 +165,28 @@ language sql set search_path = '' as $$
     select count(*)::integer from gone
 $$;
 
+-- Deletes (or archives) a pass's dropped messages in one call: expired, stale, malformed or duplicate
+-- ones. `pgmq_public.delete` and `archive` take one id each, which made a pass over PostgREST cost one
+-- request per dropped message. Returns how many were found.
+create or replace function public.drop_stranger_messages(queue_name text, msg_ids bigint[], archive boolean default false)
+returns integer
+language plpgsql set search_path = '' as $$
+declare
+    dropped integer;
+begin
+    if archive then
+        select count(*) into dropped from pgmq.archive(drop_stranger_messages.queue_name, drop_stranger_messages.msg_ids);
+    else
+        select count(*) into dropped from pgmq.delete(drop_stranger_messages.queue_name, drop_stranger_messages.msg_ids);
+    end if;
+    return dropped;
+end
+$$;
+
 revoke all on function public.commit_stranger_matches(text, jsonb, integer, integer, boolean, boolean)
     from public, anon, authenticated;
+revoke all on function public.drop_stranger_messages(text, bigint[], boolean) from public, anon, authenticated;
+grant execute on function public.drop_stranger_messages(text, bigint[], boolean) to service_role;
 revoke all on function public.ack_stranger_matches(varchar[]) from public, anon, authenticated;
 grant execute on function public.commit_stranger_matches(text, jsonb, integer, integer, boolean, boolean) to service_role;
 grant execute on function public.ack_stranger_matches(varchar[]) to service_role;

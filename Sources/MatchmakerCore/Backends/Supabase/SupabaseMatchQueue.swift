@@ -11,11 +11,22 @@ struct SupabaseMatchQueue: MatchQueue {
     }
 
     func delete(_ msgIDs: [Int64]) async throws {
-        for id in msgIDs { _ = try await pgmq.delete(id) }
+        try await drop(msgIDs, archive: false)
     }
 
     func archive(_ msgIDs: [Int64]) async throws {
-        for id in msgIDs { _ = try await pgmq.archive(id) }
+        try await drop(msgIDs, archive: true)
+    }
+
+    /// One `drop_stranger_messages` call for the lot (`pgmq_public.delete` and `archive` take one id each).
+    private func drop(_ msgIDs: [Int64], archive: Bool) async throws {
+        guard !msgIDs.isEmpty else { return }
+        _ = try await pgmq.postgrest.rpc(
+            "drop_stranger_messages",
+            arguments: [
+                "queue_name": .string(pgmq.queue), "msg_ids": .array(msgIDs.map { .number(JSONNumber($0)) }), "archive": .bool(archive),
+            ]
+        )
     }
 
     func release(_ msgIDs: [Int64], leasedUntil: Date) async throws -> Int {
