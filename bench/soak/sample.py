@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Samples processes for the soak run: RSS, open descriptors, sockets, and serve's pass time.
+
+Usage: sample.py OUT.csv INTERVAL_S DURATION_S METRICS_URL NAME=PID [NAME=PID ...]
+
+Every INTERVAL_S seconds for DURATION_S seconds it appends one row per process to OUT.csv:
+elapsed seconds, process name, RSS (MiB), open file descriptors, of which sockets, and, from
+METRICS_URL (serve's /metrics), the passes run and the mean pass time over the last interval.
+A process that has exited ends the run with an error: a soak that lost a process is not flat. A scrape
+that takes over 10 s is logged and leaves that row's pass columns empty.
+"""
+import csv
+import os
+import sys
+import time
+import urllib.request
+
+
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def descriptors(pid):
+    total = sockets = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        total += 1
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:"):
+                sockets += 1
+        except OSError:
+            pass  # closed between listdir and readlink
+    return total, sockets
+
+
+def pass_totals(url):
+    """Returns (count, sum of seconds) of serve's pass histogram, or None when /metrics did not answer in 10 s."""
+    count = total = 0.0
+    try:
+        response = urllib.request.urlopen(url, timeout=10)
+    except OSError as error:
+        print(f"soak: /metrics did not answer: {error}", file=sys.stderr, flush=True)
+        return None
+    with response:
+        for line in response.read().decode().splitlines():
+            if line.startswith("matchmaker_pass_seconds_count"):
+                count = float(line.rsplit(" ", 1)[1])
+            elif line.startswith("matchmaker_pass_seconds_sum"):
+                total = float(line.rsplit(" ", 1)[1])
+    return count, total
+
+
+def main():
+    out, interval, duration, url = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+    processes = [arg.split("=", 1) for arg in sys.argv[5:]]
+    start = time.monotonic()
+    last = pass_totals(url)
+    with open(out, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["elapsed_s", "process", "rss_mib", "fds", "sockets", "passes", "mean_pass_ms"])
+        tick = 1
+        while True:
+            time.sleep(max(0.0, start + tick * interval - time.monotonic()))
+            elapsed = time.monotonic() - start
+            now = pass_totals(url)
+            if now is None or last is None:
+                passes, mean_ms = "", ""
+            else:
+                passes = int(now[0] - last[0])
+                mean_ms = f"{(now[1] - last[1]) / passes * 1000:.2f}" if passes else "0.00"
+            last = now
+            for name, pid in processes:
+                if not os.path.exists(f"/proc/{pid}"):
+                    sys.exit(f"soak: {name} (pid {pid}) exited at {elapsed:.0f} s")
+                fds, sockets = descriptors(pid)
+                writer.writerow([f"{elapsed:.0f}", name, f"{rss_mib(pid):.1f}", fds, sockets, passes, mean_ms])
+            file.flush()
+            if tick % 6 == 0:
+                print(f"soak: {elapsed:.0f}/{duration:.0f} s", flush=True)
+            if elapsed >= duration:
+                break
+            tick += 1
+
+
+if __name__ == "__main__":
+    main()
