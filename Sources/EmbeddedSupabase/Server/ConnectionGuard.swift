@@ -69,7 +69,11 @@ final class ConnectionWatch {
     var inRequestLine = true
     /// Requests read whose response has not ended.
     var openRequests = 0
-    /// The header deadline, while one runs.
+    /// When the awaited head is due, while one is awaited and its clock runs.
+    var headDue: NIODeadline?
+    /// The timer that checks `headDue`, while one is scheduled. A head's arrival only stops the clock
+    /// (`headDue = nil`) and leaves the timer be, so a busy keep-alive connection schedules about one timer
+    /// per `headerTimeout`, not one per request; the timer re-arms for a later `headDue` when it fires early.
     var deadline: Scheduled<Void>?
     /// The connection was refused or upgraded: the guard has nothing more to do.
     var done = false
@@ -81,7 +85,14 @@ final class ConnectionWatch {
         self.refused = refused
     }
 
+    /// A head arrived: its clock stops.
+    func stopClock() {
+        headDue = nil
+    }
+
+    /// The guard is done with the connection: its clock stops and its timer goes.
     func cancelDeadline() {
+        headDue = nil
         deadline?.cancel()
         deadline = nil
     }
@@ -123,17 +134,29 @@ final class HeaderDeadlineHandler: ChannelInboundHandler, RemovableChannelHandle
         watch.cancelDeadline()
     }
 
+    /// Starts the awaited head's clock, unless it runs already, and makes sure a timer will look at it.
     private func arm(context: ChannelHandlerContext) {
-        guard watch.deadline == nil, !watch.done else { return }
+        guard watch.headDue == nil, !watch.done else { return }
+        let due = NIODeadline.now() + watch.headerTimeout
+        watch.headDue = due
+        if watch.deadline == nil { schedule(at: due, context: context) }
+    }
+
+    private func schedule(at due: NIODeadline, context: ChannelHandlerContext) {
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-        watch.deadline = context.eventLoop.scheduleTask(in: watch.headerTimeout) {
+        watch.deadline = context.eventLoop.scheduleTask(deadline: due) {
             bound.value.handler.expire(context: bound.value.context)
         }
     }
 
     private func expire(context: ChannelHandlerContext) {
         watch.deadline = nil
-        guard watch.awaitingHead, !watch.done else { return }
+        guard let due = watch.headDue, watch.awaitingHead, !watch.done else { return }
+        if NIODeadline.now() < due {
+            // The timer was set for an earlier head, which arrived in time; this one is due later.
+            schedule(at: due, context: context)
+            return
+        }
         watch.done = true
         watch.refused.set()
         guard watch.openRequests == 0 else {
@@ -166,7 +189,7 @@ final class RequestGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head:
             watch.awaitingHead = false
-            watch.cancelDeadline()
+            watch.stopClock()
             watch.openRequests += 1
         case .body:
             break

@@ -40,11 +40,13 @@ public struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
 
     /// The method label: one of the standard methods, else `other`.
     static func methodLabel(_ method: HTTPRequest.Method) -> String {
-        let standard: Set<HTTPRequest.Method> = [.get, .head, .post, .put, .patch, .delete, .options]
-        return standard.contains(method) ? method.rawValue : "other"
+        switch method {
+        case .get, .head, .post, .put, .patch, .delete, .options: method.rawValue
+        default: "other"
+        }
     }
 
-    /// The instruments by label set, created on first use.
+    /// The instruments by label set, created on first use and then found with one lookup under one lock.
     private final class Instruments: Sendable {
         struct Key: Hashable {
             var method: String
@@ -52,33 +54,37 @@ public struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
             var status: Int
         }
 
+        /// A label set's counter, and the timer of its method and route.
+        struct Pair {
+            var counter: Counter
+            var timer: Timer
+        }
+
         let factory: any MetricsFactory
-        let counters = Mutex<[Key: Counter]>([:])
-        let timers = Mutex<[Key: Timer]>([:])
+        let pairs = Mutex<[Key: Pair]>([:])
 
         init(factory: any MetricsFactory) { self.factory = factory }
 
         func record(method: String, route: String, status: Int, duration: Duration) {
             let key = Key(method: method, route: route, status: status)
-            let counter = counters.withLock { counters in
-                if let counter = counters[key] { return counter }
-                let counter = Counter(
-                    label: "matchmaker_http_requests_total",
-                    dimensions: [("method", method), ("route", route), ("status", String(status))], factory: factory)
-                counters[key] = counter
-                return counter
+            let pair = pairs.withLock { pairs in
+                if let pair = pairs[key] { return pair }
+                // The timer has no status label: share one with any other status of the same method and route.
+                let timer =
+                    pairs.first { $0.key.method == method && $0.key.route == route }?.value.timer
+                    ?? Timer(
+                        label: "matchmaker_http_request_duration_seconds", dimensions: [("method", method), ("route", route)],
+                        factory: factory)
+                let pair = Pair(
+                    counter: Counter(
+                        label: "matchmaker_http_requests_total",
+                        dimensions: [("method", method), ("route", route), ("status", String(status))], factory: factory),
+                    timer: timer)
+                pairs[key] = pair
+                return pair
             }
-            let timerKey = Key(method: method, route: route, status: 0)
-            let timer = timers.withLock { timers in
-                if let timer = timers[timerKey] { return timer }
-                let timer = Timer(
-                    label: "matchmaker_http_request_duration_seconds", dimensions: [("method", method), ("route", route)],
-                    factory: factory)
-                timers[timerKey] = timer
-                return timer
-            }
-            counter.increment()
-            timer.record(duration: duration)
+            pair.counter.increment()
+            pair.timer.record(duration: duration)
         }
     }
 }

@@ -431,8 +431,12 @@ public struct MatchPass: Sendable {
         (try? await storeRetry.run { _ in try await ports.queue.delete(msgIDs) }) != nil
     }
 
+    /// Retries of queue and store calls; without an attempt timeout when both answer in process
+    /// (`InProcessPort`), where the timeout's timer task would be pure cost: it could never fire first.
     private var storeRetry: RetryRunner {
-        RetryRunner(backoff: settings.storeBackoff, attemptTimeout: settings.attemptTimeout, time: time, unit: unit)
+        let inProcess = ports.queue is any InProcessPort && ports.store is any InProcessPort
+        return RetryRunner(
+            backoff: settings.storeBackoff, attemptTimeout: inProcess ? nil : settings.attemptTimeout, time: time, unit: unit)
     }
 }
 

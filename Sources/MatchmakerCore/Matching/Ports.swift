@@ -82,6 +82,10 @@ public protocol Notifier: Sendable {
     func send(_ notification: UserNotification) async throws
 }
 
+/// A queue or store that answers from this process's memory, without waiting on I/O: its calls return
+/// before any attempt timeout could, so a pass runs them without one (no timer task per call).
+public protocol InProcessPort {}
+
 /// The four ports a pass runs against. Backends mix them (SQL for data, Supabase for Realtime), so
 /// they are held as existentials: the heterogeneity is real.
 public struct MatchPorts: Sendable {

@@ -45,13 +45,18 @@ public struct MatchMetrics: Sendable {
     func record(_ report: PassReport, plan: Plan?, now: Date, duration: Duration) {
         passesOK.increment()
         if report.degraded { passesDegraded.increment() }
-        pairsBotFill.increment(by: report.botFills)
-        pairsHumans.increment(by: report.pairedRooms - report.botFills)
-        undone.increment(by: report.undone)
-        drops["stale"]?.increment(by: report.stale)
-        drops["expired"]?.increment(by: report.expired)
-        drops["malformed"]?.increment(by: report.malformed)
-        drops["duplicate"]?.increment(by: report.duplicates)
+        // An empty pass (the common case under load) adds nothing to these, so it touches none of them.
+        if report.pairedRooms > 0 || report.undone > 0 {
+            pairsBotFill.increment(by: report.botFills)
+            pairsHumans.increment(by: report.pairedRooms - report.botFills)
+            undone.increment(by: report.undone)
+        }
+        if report.stale > 0 || report.expired > 0 || report.malformed > 0 || report.duplicates > 0 {
+            drops["stale"]?.increment(by: report.stale)
+            drops["expired"]?.increment(by: report.expired)
+            drops["malformed"]?.increment(by: report.malformed)
+            drops["duplicate"]?.increment(by: report.duplicates)
+        }
         passSeconds.record(duration: duration)
         leased.record(report.totalUsers)
         if let plan {

@@ -32,34 +32,49 @@ public final class StatsBook: Sendable {
         public var lastPassAt: String?
     }
 
-    private let state = Mutex(Snapshot())
+    /// The totals, and when the last pass ended (formatted only when a snapshot is read, not per pass).
+    private let state = Mutex((totals: Snapshot(), lastPassAt: Date?.none))
 
     /// Creates an empty book.
     public init() {}
 
     /// The current totals.
-    public var snapshot: Snapshot { state.withLock { $0 } }
+    public var snapshot: Snapshot {
+        let (totals, lastPassAt) = state.withLock { ($0.totals, $0.lastPassAt) }
+        var snapshot = totals
+        snapshot.lastPassAt = lastPassAt.map(Timestamp.format)
+        return snapshot
+    }
 
     func record(_ report: PassReport) {
-        state.withLock {
-            $0.passes += 1
-            if report.degraded { $0.degradedPasses += 1 }
-            $0.rooms += report.pairedRooms
-            $0.botFills += report.botFills
-            $0.undone += report.undone
-            $0.expired += report.expired
-            $0.stale += report.stale
-            $0.malformed += report.malformed
-            $0.lastReport = report
-            $0.lastPassAt = Timestamp.format(Date())
+        let now = Date()
+        state.withLock { state in
+            state.lastPassAt = now
+            state.totals.record(report)
         }
     }
 
     func recordFailure(_ error: any Error) {
-        state.withLock {
-            $0.failedPasses += 1
-            $0.lastError = (error as? PassError)?.message ?? "pass failed"
-            $0.lastPassAt = Timestamp.format(Date())
+        let now = Date()
+        state.withLock { state in
+            state.lastPassAt = now
+            state.totals.failedPasses += 1
+            state.totals.lastError = (error as? PassError)?.message ?? "pass failed"
         }
+    }
+}
+
+extension StatsBook.Snapshot {
+    /// Adds a completed pass to the totals.
+    fileprivate mutating func record(_ report: PassReport) {
+        passes += 1
+        if report.degraded { degradedPasses += 1 }
+        rooms += report.pairedRooms
+        botFills += report.botFills
+        undone += report.undone
+        expired += report.expired
+        stale += report.stale
+        malformed += report.malformed
+        lastReport = report
     }
 }

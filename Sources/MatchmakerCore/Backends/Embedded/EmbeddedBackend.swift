@@ -66,7 +66,7 @@ public struct EmbeddedBackend: Sendable {
 }
 
 /// The pass's view of one embedded queue.
-struct EmbeddedMatchQueue: MatchQueue {
+struct EmbeddedMatchQueue: MatchQueue, InProcessPort {
     let pgmq: EmbeddedPgmq
     let name: String
 

@@ -5,7 +5,7 @@ import Shared
 /// `MatchStore` over the stand-in's tables and its room RPCs: a match commits through
 /// `commit_stranger_match` (room, members, consumed messages and pending match in one critical section),
 /// as on the other backends.
-struct EmbeddedMatchStore: MatchStore {
+struct EmbeddedMatchStore: MatchStore, InProcessPort {
     let store: EmbeddedStore
     /// The queue the commit consumes messages from.
     let queueName: String
