@@ -89,17 +89,26 @@ import Testing
     /// One header line every 300 ms would keep a connection forever; the head must be complete within the header
     /// timeout (2 s here), after which the server answers 408 and closes. (The idle timeout, 10 min here, is not
     /// what cuts it.)
-    @Test(arguments: Server.allCases)
-    func slowHeadersAreCutAfterTheHeaderTimeout(server: Server) async throws {
+    /// A 2 s header timeout with an idle timeout far beyond it, so only the header timeout can cut.
+    static let slowHeaderLimits: HTTPLimits = {
         var limits = HTTPLimits()
         limits.headerTimeout = .seconds(2)
         limits.idleTimeout = .seconds(600)
-        try await Self.withServer(server, limits: limits) { port in
+        return limits
+    }()
+
+    /// A request head sent one header line every 300 ms; what the server answered when it cut it, or `nil`.
+    static func dribbleSlowHead(on connection: RawConnection) async throws -> RawConnection.Reading? {
+        let lines = ["GET /healthz HTTP/1.1\r\n"] + (0..<200).map { "X-Slow-\($0): 1\r\n" }
+        return try await connection.dribble(lines, interval: .milliseconds(300))
+    }
+
+    @Test(arguments: Server.allCases)
+    func slowHeadersAreCutAfterTheHeaderTimeout(server: Server) async throws {
+        try await Self.withServer(server, limits: Self.slowHeaderLimits) { port in
             let connection = try await RawConnection.open(port: port)
             defer { connection.close() }
-            let lines = ["GET /healthz HTTP/1.1\r\n"] + (0..<200).map { "X-Slow-\($0): 1\r\n" }
-            let reading = try await connection.dribble(lines, interval: .milliseconds(300))
-            let cut = try #require(reading, "every slow line was accepted")
+            let cut = try #require(try await Self.dribbleSlowHead(on: connection), "every slow line was accepted")
             #expect(cut.status == 408 || cut.bytes.isEmpty)
         }
     }
@@ -107,18 +116,13 @@ import Testing
     /// The header timeout also runs for the next request of a keep-alive connection, from its first byte.
     @Test(arguments: Server.allCases)
     func theNextRequestsSlowHeadersAreCutToo(server: Server) async throws {
-        var limits = HTTPLimits()
-        limits.headerTimeout = .seconds(2)
-        limits.idleTimeout = .seconds(600)
-        try await Self.withServer(server, limits: limits) { port in
+        try await Self.withServer(server, limits: Self.slowHeaderLimits) { port in
             let connection = try await RawConnection.open(port: port)
             defer { connection.close() }
             try await connection.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
             let first = try await connection.readResponse()
             #expect(first.status == 200, "\(first.text)")
-            let lines = ["GET /healthz HTTP/1.1\r\n"] + (0..<200).map { "X-Slow-\($0): 1\r\n" }
-            let reading = try await connection.dribble(lines, interval: .milliseconds(300))
-            let cut = try #require(reading, "every slow line was accepted")
+            let cut = try #require(try await Self.dribbleSlowHead(on: connection), "every slow line was accepted")
             #expect(cut.status == 408 || cut.bytes.isEmpty, "\(cut.text)")
         }
     }

@@ -52,10 +52,12 @@ extension RPCController {
         if function == "drop_stranger_messages" {
             let queue = args["queue_name"]!.text
             let archive = args["archive"]?.json == .bool(true)
-            let dropped = try args["msg_ids"]!.integers.filter { id in
-                archive ? try pgmq.archive(queue, msgID: id) : try pgmq.delete(queue, msgID: id)
+            var dropped = 0
+            for id in args["msg_ids"]!.integers {
+                let found = archive ? try pgmq.archive(queue, msgID: id) : try pgmq.delete(queue, msgID: id)
+                if found { dropped += 1 }
             }
-            return .number(JSONNumber(dropped.count))
+            return .number(JSONNumber(dropped))
         }
         if function == "release_stranger_messages" {
             let released = try pgmq.release(
