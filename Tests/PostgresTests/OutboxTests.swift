@@ -10,12 +10,7 @@ extension PostgresSuite {
     static func abandonedMatch(
         _ client: PostgresClient, prefix: String
     ) async throws -> (backend: PostgresBackend, room: Room, msgIDs: [Int64]) {
-        let queueName = "\(prefix)-q"
-        let (a, b) = ("\(prefix)a", "\(prefix)b")
-        try await client.createUsers([a, b])
-        try await client.createQueue(queueName)
-        let backend = PostgresBackend(client: client, queueName: queueName, logger: TestDatabase.logger)
-        let ids = try await backend.queue.send([["userId": .string(a)], ["userId": .string(b)]])
+        let (backend, a, b, ids) = try await client.queuedPair(prefix: prefix)
         _ = try await backend.queue.lease(count: 2, leaseSeconds: 30)
         let room = Room(id: String((prefix + "r000000000000000").prefix(24)), first: a, second: b, createdAt: Date())
         try await backend.store.commit(MatchCommit(room, a, b, consuming: ids))
@@ -97,13 +92,8 @@ extension PostgresSuite {
 
     @Test func aPassUndoesItsRoomWhenAUserCannotBeToldAndRequeuesBoth() async throws {
         let prefix = TestDatabase.uniquePrefix("passundo")
-        let queueName = "\(prefix)-q"
         try await TestDatabase.withClient { client in
-            let (a, b) = ("\(prefix)a", "\(prefix)b")
-            try await client.createUsers([a, b])
-            try await client.createQueue(queueName)
-            let backend = PostgresBackend(client: client, queueName: queueName, logger: TestDatabase.logger)
-            let ids = try await backend.queue.send([["userId": .string(a)], ["userId": .string(b)]])
+            let (backend, a, b, ids) = try await client.queuedPair(prefix: prefix)
             let faults = EmbeddedFaults()
             faults.script(.notify(user: b), [.error])
             let notifier = EmbeddedNotifier(faults: faults)

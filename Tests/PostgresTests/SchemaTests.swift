@@ -144,11 +144,7 @@ struct PostgresSuite {
         let prefix = TestDatabase.uniquePrefix("skip")
         let queue = "\(prefix)-q"
         try await TestDatabase.withClient { client in
-            let (a, b) = ("\(prefix)a", "\(prefix)b")
-            try await client.createUsers([a, b])
-            try await client.createQueue(queue)
-            let backend = PostgresBackend(client: client, queueName: queue, logger: TestDatabase.logger)
-            let ids = try await backend.queue.send([["userId": .string(a)], ["userId": .string(b)]])
+            let (backend, a, b, ids) = try await client.queuedPair(prefix: prefix)
             try await client.command(
                 "insert into public.skipped_pair (user_a_id, user_b_id) values (\(a), \(b))", logger: TestDatabase.logger)
             let room = Room(id: String((prefix + "r000000000000000").prefix(24)), first: a, second: b, createdAt: Date())

@@ -60,11 +60,7 @@ extension PostgresSuite {
         let prefix = TestDatabase.uniquePrefix("swn")
         let queue = "\(prefix)-q"
         try await TestDatabase.withClient { client in
-            let (a, b) = ("\(prefix)a", "\(prefix)b")
-            try await client.createUsers([a, b])
-            try await client.createQueue(queue)
-            let backend = PostgresBackend(client: client, queueName: queue, logger: TestDatabase.logger)
-            let ids = try await backend.queue.send([["userId": .string(a)], ["userId": .string(b)]])
+            let (backend, a, b, ids) = try await client.queuedPair(prefix: prefix)
             _ = try await backend.queue.lease(count: 2, leaseSeconds: 30)
             let ports = backend.ports(
                 presence: EmbeddedLikePresence(), notifier: SQLBroadcastNotifier(client: client, logger: TestDatabase.logger))

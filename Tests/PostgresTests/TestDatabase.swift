@@ -132,6 +132,17 @@ extension PostgresClient {
         )
     }
 
+    /// Signs in `<prefix>a` and `<prefix>b`, queues one message each on a new queue `<prefix>-q`, and returns the
+    /// postgres backend over that queue with the two users and their messages' ids.
+    func queuedPair(prefix: String) async throws -> (backend: PostgresBackend, a: String, b: String, msgIDs: [Int64]) {
+        let (a, b) = ("\(prefix)a", "\(prefix)b")
+        try await createUsers([a, b])
+        try await createQueue("\(prefix)-q")
+        let backend = PostgresBackend(client: self, queueName: "\(prefix)-q", logger: TestDatabase.logger)
+        let ids = try await backend.queue.send([["userId": .string(a)], ["userId": .string(b)]])
+        return (backend, a, b, ids)
+    }
+
     /// Creates a pgmq queue with the per-user index the migrations put on `stranger-queue`.
     func createQueue(_ name: String) async throws {
         try await command("select pgmq.create(\(name))", logger: TestDatabase.logger)
