@@ -73,6 +73,35 @@ extension LiveBotTests {
             }
         }
 
+        @Test func aBotWhoseMessageExpiredIsQueuedAgainAndMeetsTheNextHuman() async throws {
+            try await withWatchdog {
+                try await withMatchmaker(botFillAfter: 0.3, queueTTL: 1) { port, backend in
+                    try await withBots(port: port, count: 1) { _, _ in
+                        try await withClient(port: port) { client in
+                            let human = try await Human.join("human-1", client: client)
+                            _ = await lobbyState(human.lobby) { bots(in: $0, status: "waiting").count == 1 }
+                            // Nobody takes the bot within the TTL: its message expires (`stranger_no_matches`), and the
+                            // bot queues a new one (a higher msg_id).
+                            func botMessage() -> Int64? {
+                                backend.pgmq.rows(backend.queueName).first { $0.message["userId"]?.stringValue?.hasPrefix("bot-") == true }?
+                                    .msgID
+                            }
+                            var first = botMessage()
+                            while first == nil {
+                                try await Task.sleep(for: .milliseconds(20))
+                                first = botMessage()
+                            }
+                            while (botMessage() ?? 0) <= first! { try await Task.sleep(for: .milliseconds(20)) }
+                            try await human.findStranger(backend: backend)
+                            let roomID = try await human.matchedRoom()
+                            let members = backend.store.contents.members[roomID] ?? []
+                            #expect(members.contains { $0.hasPrefix("bot-") })
+                        }
+                    }
+                }
+            }
+        }
+
         @Test func twoHumansWaitingAtOnceArePairedWithEachOtherNotWithBots() async throws {
             try await withWatchdog {
                 try await withMatchmaker(botFillAfter: 0.3) { port, backend in

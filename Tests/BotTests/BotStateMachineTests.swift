@@ -147,6 +147,24 @@ final class BotDriver {
         #expect(bot.fireNext() == nil || !bot.log.suffix(2).contains(.enqueue))
     }
 
+    @Test func aBotWhoseMessageExpiredEnqueuesAgain() throws {
+        let bot = BotDriver()
+        bot.send(.started)
+        _ = bot.fireNext()
+        #expect(bot.send(.expired).isEmpty)
+        #expect(bot.machine.phase == .idle)
+        let (delay, actions) = try #require(bot.fireNext())
+        #expect((1...2).contains(delay))
+        #expect(actions == [.enqueue, .track(status: "waiting")])
+        #expect(bot.machine.phase == .waiting)
+    }
+
+    @Test func anExpiryNoticeOutsideTheQueueChangesNothing() {
+        let bot = inRoom()
+        #expect(bot.send(.expired).isEmpty)
+        #expect(bot.machine.phase == .inRoom)
+    }
+
     @Test func stopClosesTheConversationPolitelyFirst() {
         let bot = inRoom()
         let actions = bot.send(.stop)

@@ -14,13 +14,14 @@ import Testing
 
 /// `serve` on the embedded backend on a free port, as `main` builds it, with a pass every `interval`.
 func withMatchmaker<T: Sendable>(
-    backend: EmbeddedBackend = EmbeddedBackend(), botFillAfter: TimeInterval = 0.5, interval: Duration = .milliseconds(100),
-    _ body: @escaping @Sendable (Int, EmbeddedBackend) async throws -> T
+    backend: EmbeddedBackend = EmbeddedBackend(), botFillAfter: TimeInterval = 0.5, queueTTL: TimeInterval = 60,
+    interval: Duration = .milliseconds(100), _ body: @escaping @Sendable (Int, EmbeddedBackend) async throws -> T
 ) async throws -> T {
     try await withLiveServer(
         backend: backend,
         configure: { config in
             config.pass.policy.botFillAfter = botFillAfter
+            config.pass.policy.queueTTL = queueTTL
             config.matchInterval = interval
         }, body)
 }

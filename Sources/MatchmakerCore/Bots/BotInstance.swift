@@ -211,6 +211,8 @@ public struct BotInstance: Sendable {
                 sink.yield(.event(.matched(roomID: roomID)))
             case .broadcast("stranger_skipped", _, _):
                 sink.yield(.event(.skipped))
+            case .broadcast("stranger_no_matches", _, _):
+                sink.yield(.event(.expired))
             case .closed(let error?):
                 sink.yield(.lost(error))
             default:

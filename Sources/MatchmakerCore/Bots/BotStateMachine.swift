@@ -12,6 +12,9 @@ public struct BotStateMachine: Sendable {
         case matched(roomID: String)
         /// `stranger_skipped` on `user:<botId>`: the partner skipped and the server re-queued the bot.
         case skipped
+        /// `stranger_no_matches` on `user:<botId>`: nobody took the bot within the queue TTL, and the
+        /// matchmaker removed its message.
+        case expired
         /// The room channel is joined.
         case roomJoined(roomID: String)
         /// The room channel could not be joined.
@@ -117,6 +120,11 @@ public struct BotStateMachine: Sendable {
             if stopping { return [.leaveRoom(current.roomID)] + handle(.stop, now: now) }
             phase = .waiting
             return [.leaveRoom(current.roomID), .track(status: "waiting")]
+        case .expired:
+            // Without this the bot would say `waiting` with no message in the queue, and never be matched again.
+            guard phase == .waiting, !stopping else { return [] }
+            phase = .idle
+            return [schedule(.enqueue, in: timings.requeue)]
         case .roomJoined(let roomID):
             guard phase == .joiningRoom, conversation?.roomID == roomID else { return [] }
             phase = .inRoom
