@@ -5,7 +5,8 @@ import Shared
 /// What the app's own server does for a browser (contract §1, reference: `findStranger`, `skipStranger`):
 /// the simulator plays it, so every write a real deployment sees reaches the project the same way.
 public protocol AppServer: Sendable {
-    /// Signs `userID` up: the `user` row with every NOT NULL column, as the app's sign-up writes it.
+    /// Signs `userID` up: the `user` row with every NOT NULL column, as the app's sign-up writes it; a user
+    /// who returns (an id the run reuses) keeps the row it has.
     func createUser(_ userID: String, now: Date) async throws
     /// `pgmq_public.send(queue_name, {userId, continent})`.
     func enqueue(_ userID: String, continent: String) async throws
@@ -49,7 +50,7 @@ public struct RESTAppServer: AppServer {
                     "id": .string(userID), "name": .string(userID), "email": .string("\(userID)@sim.invalid"),
                     "email_verified": false, "is_anonymous": true, "created_at": .string(stamp), "updated_at": .string(stamp),
                 ]
-            ])
+            ], upsertOn: "id", resolution: .ignoreDuplicates)
     }
 
     public func enqueue(_ userID: String, continent: String) async throws {

@@ -26,6 +26,7 @@ public struct SQLAppServer: AppServer {
             """
             insert into public."user" (id, name, email, email_verified, is_anonymous, created_at, updated_at)
             values (\(userID), \(userID), \(email), false, true, now() at time zone 'utc', now() at time zone 'utc')
+            on conflict (id) do nothing
             """, logger: logger)
     }
 

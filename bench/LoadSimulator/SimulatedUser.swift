@@ -14,6 +14,13 @@ struct SimulatedUser: Sendable {
     var skipsFirstPartner: Bool
     /// The end of the drain: a user still waiting then was never told anything.
     var deadline: ContinuousClock.Instant
+    /// The longest a user waits after an enqueue before it counts as untold (nil: until `deadline`).
+    var maxWait: Duration?
+
+    /// When a wait that starts `now` ends as untold.
+    func waitEnds(from now: ContinuousClock.Instant) -> ContinuousClock.Instant {
+        maxWait.map { min(deadline, now + $0) } ?? deadline
+    }
 }
 
 /// What a user's loop waits for: a channel event, or the timer of the current phase.
@@ -139,16 +146,22 @@ struct Visit: Sendable {
                 }
             }
         }
-        arm(user.leaveAfter.map { clock.now + $0 } ?? user.deadline)
+        arm(user.leaveAfter.map { clock.now + $0 } ?? user.waitEnds(from: clock.now))
 
         for await input in inputs {
             switch input {
             case .timer(let fired):
                 guard fired == generation else { continue }
                 switch phase {
-                case .waiting:
+                case .waiting(let since):
                     tally.stoppedWaiting()
-                    if leaving { tally.left() } else { tally.neverTold() }
+                    if leaving {
+                        tally.left()
+                    } else {
+                        tally.neverTold()
+                        logger.warning(
+                            "Never told", metadata: ["user.id": "\(user.id)", "waited_s": "\((clock.now - since).seconds)"])
+                    }
                     return [lobby, inbox]
                 case .inRoom(let room, let roomID, let partner, let skipping):
                     await close(room, user: user)
@@ -157,12 +170,15 @@ struct Visit: Sendable {
                         try await app.skip(roomID, skipper: user.id, partner: partner, continent: user.continent, broadcasts: broadcasts)
                         tally.skipped(error: false)
                     } catch {
+                        // The app's call failed part way: this user may not be queued, so it does not wait to be
+                        // told (a failed call is the simulator's to count, not the matchmaker's).
                         tally.skipped(error: true)
                         logger.warning("Skip failed", metadata: ["user.id": "\(user.id)", "error": "\(error)"])
+                        return [lobby, inbox]
                     }
                     tally.enqueued()
                     phase = .waiting(since: clock.now)
-                    arm(user.deadline)
+                    arm(user.waitEnds(from: clock.now))
                 }
             case .event(.broadcast(let event, let payload, _)):
                 switch event {
@@ -205,7 +221,7 @@ struct Visit: Sendable {
                     // The skipper's server call enqueues this user right after telling it.
                     tally.enqueued()
                     phase = .waiting(since: clock.now)
-                    arm(user.deadline)
+                    arm(user.waitEnds(from: clock.now))
                 case "stranger_no_matches":
                     guard case .waiting = phase else { continue }
                     tally.stoppedWaiting()
@@ -217,10 +233,8 @@ struct Visit: Sendable {
             case .event(.closed(let error)):
                 tally.failed("user channel closed")
                 logger.warning("User channel closed", metadata: ["user.id": "\(user.id)", "error": "\(String(describing: error))"])
-                if case .waiting = phase {
-                    tally.stoppedWaiting()
-                    tally.neverTold()
-                }
+                // Counted as a failure above, not as untold: without its channel the user cannot hear a notice.
+                if case .waiting = phase { tally.stoppedWaiting() }
                 return [lobby, inbox]
             case .event:
                 continue

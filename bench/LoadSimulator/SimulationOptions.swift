@@ -26,6 +26,12 @@ public struct SimulationOptions: Sendable {
     public var leaveWithin: Duration = .seconds(1)
     /// The share of matched users (0…1) who skip their first partner, as the app's `skipStranger` does.
     public var skipShare: Double = 0
+    /// The longest a user waits after an enqueue before it counts as untold and ends its visit (nil: until the
+    /// drain ends). Long runs set it, so that a user the matchmaker failed shows as untold while the run goes on.
+    public var maxWait: Duration?
+    /// Whether arrivals reuse the ids of visits that ended (a minute or more before), so that a long run's
+    /// `user` rows stop growing at the number of users present at once, as a real app's returning users do.
+    public var reuseUsers = false
     /// How long a matched user stays in the room before leaving (or skipping).
     public var roomStay: Duration = .seconds(1)
     /// A progress line every this often (nil: none).

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import Shared
+import Synchronization
 
 /// The load simulator: simulated web clients arriving as a Poisson process, each on its own Realtime socket
 /// (as browsers), against a running `serve`; it reports what they saw.
@@ -38,6 +39,7 @@ public struct Simulator: Sendable {
         let start = clock.now
         let arrivalsEnd = start + options.duration
         let deadline = arrivalsEnd + options.drain
+        let ids = UserIDs(prefix: options.idPrefix, reuse: options.reuseUsers)
         await withTaskGroup(of: Void.self) { group in
             if let every = options.progressEvery {
                 group.addTask { await report(every: every, tally: tally, start: start, clock: clock) }
@@ -45,7 +47,6 @@ public struct Simulator: Sendable {
             await withDiscardingTaskGroup { visits in
                 var random = SplitMix64(seed: options.seed)
                 var next = start
-                var number = 0
                 while true {
                     // Exponential gaps make a Poisson process of the given rate.
                     next += .seconds(double: -log(1 - Double.random(in: 0..<1, using: &random)) / options.rate)
@@ -55,13 +56,16 @@ public struct Simulator: Sendable {
                     } catch {
                         break
                     }
-                    number += 1
                     let user = SimulatedUser(
-                        id: "\(options.idPrefix)-\(number)", continent: options.continents.randomElement(using: &random) ?? "World",
+                        id: ids.take(now: clock.now), continent: options.continents.randomElement(using: &random) ?? "World",
                         leaveAfter: Double.random(in: 0..<1, using: &random) < options.leaverShare
                             ? options.leaveWithin * Double.random(in: 0..<1, using: &random) : nil,
-                        skipsFirstPartner: Double.random(in: 0..<1, using: &random) < options.skipShare, deadline: deadline)
-                    visits.addTask { await visit.run(user) }
+                        skipsFirstPartner: Double.random(in: 0..<1, using: &random) < options.skipShare, deadline: deadline,
+                        maxWait: options.maxWait)
+                    visits.addTask {
+                        await visit.run(user)
+                        ids.giveBack(user.id, now: clock.now)
+                    }
                 }
             }
             group.cancelAll()
@@ -101,6 +105,43 @@ public struct Simulator: Sendable {
             logger.warning("Could not read /stats", metadata: ["error": "\(error)"])
             return nil
         }
+    }
+}
+
+/// The ids of a run's users: fresh ones (`<prefix>-<n>`), or, with `reuse`, first the id of a visit that
+/// ended at least `rest` ago, so that a notice still in flight for its last visit cannot reach the next one.
+final class UserIDs: Sendable {
+    private struct State {
+        var issued = 0
+        var free: [(id: String, since: ContinuousClock.Instant)] = []
+    }
+
+    private let state = Mutex(State())
+    private let prefix: String
+    private let reuse: Bool
+    private let rest: Duration
+
+    init(prefix: String, reuse: Bool, rest: Duration = .seconds(60)) {
+        self.prefix = prefix
+        self.reuse = reuse
+        self.rest = rest
+    }
+
+    /// An id for a user arriving `now`.
+    func take(now: ContinuousClock.Instant) -> String {
+        state.withLock { state in
+            if let oldest = state.free.first, now - oldest.since >= rest {
+                return state.free.removeFirst().id
+            }
+            state.issued += 1
+            return "\(prefix)-\(state.issued)"
+        }
+    }
+
+    /// `id`'s visit ended `now`.
+    func giveBack(_ id: String, now: ContinuousClock.Instant) {
+        guard reuse else { return }
+        state.withLock { $0.free.append((id, now)) }
     }
 }
 

@@ -34,6 +34,10 @@ struct Simulate: AsyncParsableCommand {
     var leaveWithin = 1.0
     @Option(help: "Share of matched users (0-1) who skip their first partner and queue again.")
     var skips = 0.0
+    @Option(help: "Seconds a user may wait after an enqueue before it counts as untold (default: until the drain ends).")
+    var maxWait: Double?
+    @Flag(help: "Reuse the ids of visits that ended, so that long runs stop adding user rows.")
+    var reuseUsers = false
     @Option(help: "Seconds a matched user stays in the room.")
     var roomStay = 1.0
     @Option(help: "Seconds between progress lines (0: none).")
@@ -58,6 +62,8 @@ struct Simulate: AsyncParsableCommand {
         options.leaveWithin = .seconds(leaveWithin)
         options.skipShare = skips
         options.roomStay = .seconds(roomStay)
+        options.maxWait = maxWait.map { .seconds($0) }
+        options.reuseUsers = reuseUsers
         options.progressEvery = progress > 0 ? .seconds(progress) : nil
         options.seed = seed
 

@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """Samples processes for the soak run: RSS, open descriptors, sockets, and serve's pass time.
 
-Usage: sample.py OUT.csv INTERVAL_S DURATION_S METRICS_URL NAME=PID [NAME=PID ...]
+Usage: sample.py OUT.csv INTERVAL_S DURATION_S SERVE_URL NAME=PID [NAME=PID ...]
 
 Every INTERVAL_S seconds for DURATION_S seconds it appends one row per process to OUT.csv:
-elapsed seconds, process name, RSS (MiB), open file descriptors, of which sockets, and, from
-METRICS_URL (serve's /metrics), the passes run and the mean pass time over the last interval.
+elapsed seconds, process name, RSS (MiB), open file descriptors, of which sockets, and, from serve
+(SERVE_URL: its /metrics and its embedded PostgREST), the passes run and the mean pass time over the last
+interval and the rows the embedded database holds (the tables the app and the matchmaker write).
 A process that has exited ends the run with an error: a soak that lost a process is not flat. A scrape
 that takes over 10 s is logged and leaves that row's pass columns empty.
 """
 import csv
+import json
 import os
 import sys
 import time
@@ -53,14 +55,34 @@ def pass_totals(url):
     return count, total
 
 
+# Each table with one column of its key, to count its rows with little to send.
+TABLES = {"user": "id", "room": "id", "room_member": "user_id", "message": "id", "skipped_pair": "user_a_id",
+          "bot_analytics": "id"}
+
+
+def stored_rows(base):
+    """The rows in TABLES through serve's embedded PostgREST, or "" when it did not answer in 10 s."""
+    total = 0
+    try:
+        for table, column in TABLES.items():
+            request = urllib.request.Request(f"{base}/rest/v1/{table}?select={column}", headers={"apikey": "soak"})
+            with urllib.request.urlopen(request, timeout=10) as response:
+                total += len(json.load(response))
+    except OSError as error:
+        print(f"soak: PostgREST did not answer: {error}", file=sys.stderr, flush=True)
+        return ""
+    return total
+
+
 def main():
-    out, interval, duration, url = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+    out, interval, duration, base = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+    url = f"{base}/metrics"
     processes = [arg.split("=", 1) for arg in sys.argv[5:]]
     start = time.monotonic()
     last = pass_totals(url)
     with open(out, "w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["elapsed_s", "process", "rss_mib", "fds", "sockets", "passes", "mean_pass_ms"])
+        writer.writerow(["elapsed_s", "process", "rss_mib", "fds", "sockets", "passes", "mean_pass_ms", "rows"])
         tick = 1
         while True:
             time.sleep(max(0.0, start + tick * interval - time.monotonic()))
@@ -72,11 +94,12 @@ def main():
                 passes = int(now[0] - last[0])
                 mean_ms = f"{(now[1] - last[1]) / passes * 1000:.2f}" if passes else "0.00"
             last = now
+            rows = stored_rows(base)
             for name, pid in processes:
                 if not os.path.exists(f"/proc/{pid}"):
                     sys.exit(f"soak: {name} (pid {pid}) exited at {elapsed:.0f} s")
                 fds, sockets = descriptors(pid)
-                writer.writerow([f"{elapsed:.0f}", name, f"{rss_mib(pid):.1f}", fds, sockets, passes, mean_ms])
+                writer.writerow([f"{elapsed:.0f}", name, f"{rss_mib(pid):.1f}", fds, sockets, passes, mean_ms, rows])
             file.flush()
             if tick % 6 == 0:
                 print(f"soak: {elapsed:.0f}/{duration:.0f} s", flush=True)

@@ -30,14 +30,14 @@ def main():
             rows[row["process"]].append(row)
     for name, samples in rows.items():
         print(f"\n**{name}**\n")
-        print("| elapsed | RSS (MiB) | fds | sockets | passes in 10 s | mean pass (ms) |")
-        print("|---|---|---|---|---|---|")
+        print("| elapsed | RSS (MiB) | fds | sockets | passes in 10 s | mean pass (ms) | rows stored |")
+        print("|---|---|---|---|---|---|---|")
         next_row = 0.0
         for sample in samples:
             elapsed = float(sample["elapsed_s"])
             if elapsed + 0.5 >= next_row or sample is samples[-1]:
                 print(f"| {elapsed / 60:.0f} min | {sample['rss_mib']} | {sample['fds']} | {sample['sockets']} "
-                      f"| {sample['passes']} | {sample['mean_pass_ms']} |")
+                      f"| {sample['passes']} | {sample['mean_pass_ms']} | {sample.get('rows', '')} |")
                 next_row += every
         second_half = samples[len(samples) // 2:]
         rss = [(float(s["elapsed_s"]), float(s["rss_mib"])) for s in second_half]
