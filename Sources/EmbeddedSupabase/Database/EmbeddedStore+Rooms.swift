@@ -102,7 +102,7 @@ extension EmbeddedStore {
                     queue: queue, roomID: match.roomID, user1: match.user1, user2: match.user2, msgIDs: match.msgIDs,
                     claimSeconds: claimSeconds, skipWindowSeconds: skipWindowSeconds, createdAt: match.createdAt)
                 return (match.roomID, "ok", room)
-            } catch let error as SQLError where ["MM001", "MM002", "MM003", "23503", "23505"].contains(error.code) {
+            } catch let error as SQLError where ["MM001", "MM002", "MM003", "MM004", "23503", "23505"].contains(error.code) {
                 return (match.roomID, error.code, nil)
             }
         }

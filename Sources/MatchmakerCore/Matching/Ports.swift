@@ -36,11 +36,19 @@ public protocol MatchStore: Sendable {
     /// Fails, leaving nothing behind, when either user lost its lease or the pair skipped each other
     /// within `match.skipWindowSeconds`.
     func commit(_ match: MatchCommit) async throws
+    /// Up to `limit` registered bots that are idle with a live lease (`idle_bots`, `docs/contract.md` §8), in
+    /// random order, so that concurrent matchmakers seldom reach for the same bot.
+    func idleBots(limit: Int) async throws -> [String]
     /// Both users of the room were told: the pending match is settled.
     func roomNotified(id: String) async throws
     /// Undoes a committed match: deletes the room and its members and, while the match is pending,
     /// queues the consumed messages again under their own ids, visible at once.
     func deleteRoom(id: String) async throws
+}
+
+extension MatchStore {
+    /// A store without a bot registry has no idle registered bots.
+    public func idleBots(limit: Int) async throws -> [String] { [] }
 }
 
 /// What became of one match of a set-wise commit (`commit_stranger_matches`).
@@ -50,7 +58,8 @@ public enum MatchCommitOutcome: Sendable, Hashable {
     /// Committed with its notifications stored in the same transaction (`realtime.send`): settled.
     case committedAndNotified
     /// Not committed, nothing written: `code` is the SQLSTATE the single-match commit raises
-    /// (`MM001` lease lost, `MM002` skipped within the window, `MM003` a user twice, `23503` a user unknown,
+    /// (`MM001` lease lost, `MM002` skipped within the window, `MM003` a user twice, `MM004` a registered bot
+    /// not idle or its lease ended, `23503` a user unknown,
     /// `23505` the room id taken).
     case rejected(code: String)
 }

@@ -12,7 +12,7 @@ public struct PostgresBackendError: ClassifiedError, Sendable, CustomStringConve
     /// SQLSTATEs that another attempt cannot fix: the match's own checks (`MM…`), duplicate or
     /// missing keys, and permission errors. Everything else (connection loss, serialization
     /// failures, deadlocks, timeouts) is retried.
-    static let finalStates: Set<String> = ["MM001", "MM002", "MM003", "23505", "23503", "42501", "42P01", "42883"]
+    static let finalStates: Set<String> = ["MM001", "MM002", "MM003", "MM004", "23505", "23503", "42501", "42P01", "42883"]
 
     /// Wraps an error thrown by postgres-nio.
     init(_ error: any Error) {
