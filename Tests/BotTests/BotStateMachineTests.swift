@@ -41,20 +41,21 @@ final class BotDriver {
 }
 
 @Suite struct BotStateMachineTests {
-    @Test func startsIdleThenWaitsAndEnqueuesAfterAShortPause() throws {
+    @Test func startsIdleThenBecomesAvailableAfterAShortPause() throws {
         let bot = BotDriver()
-        #expect(bot.send(.started) == [.track(status: "idle")])
+        #expect(bot.send(.started).isEmpty)
+        #expect(bot.machine.phase == .idle)
         let (delay, actions) = try #require(bot.fireNext())
         #expect((1...3).contains(delay))
-        #expect(actions == [.enqueue, .track(status: "waiting")])
+        #expect(actions == [.becomeAvailable])
         #expect(bot.machine.phase == .waiting)
     }
 
-    @Test func aMatchTracksMatchedJoinsTheRoomAndGreets() throws {
+    @Test func aMatchJoinsTheRoomAndGreets() throws {
         let bot = BotDriver()
         bot.send(.started)
         _ = bot.fireNext()
-        #expect(bot.send(.matched(roomID: "r1")) == [.track(status: "matched"), .joinRoom("r1")])
+        #expect(bot.send(.matched(roomID: "r1")) == [.joinRoom("r1")])
         #expect(bot.send(.roomJoined(roomID: "r1")).isEmpty)
         let (delay, actions) = try #require(bot.fireNext())
         #expect((1...3).contains(delay))
@@ -108,15 +109,15 @@ final class BotDriver {
         bot.send(.message(roomID: "r1", senderID: "human", content: "two"))
         _ = bot.fireNext()
         let actions = try #require(bot.fireNext()).actions
-        #expect(actions.count == 5)
+        #expect(actions.count == 4)
         #expect(actions[1] == .close(roomID: "r1"))
         guard case .record(let row) = actions[2] else { Issue.record("no analytics"); return }
         #expect(row.botSkipped && !row.humanSkipped && row.messagesExchanged == 2 && row.conversationID == "r1")
         #expect(row.conversationDuration >= 30)
-        #expect(Array(actions[3...]) == [.leaveRoom("r1"), .track(status: "idle")])
+        #expect(Array(actions[3...]) == [.leaveRoom("r1")])
         let (delay, requeue) = try #require(bot.fireNext())
         #expect((1...2).contains(delay))
-        #expect(requeue == [.enqueue, .track(status: "waiting")])
+        #expect(requeue == [.becomeAvailable])
     }
 
     @Test func partnerRoomClosedRecordsAHumanSkipAndRequeues() throws {
@@ -126,9 +127,9 @@ final class BotDriver {
         let actions = bot.send(.roomClosed(roomID: "r1", leaverID: "human"))
         guard case .record(let row)? = actions.first else { Issue.record("no analytics"); return }
         #expect(row.humanSkipped && !row.botSkipped && row.messagesExchanged == 1)
-        #expect(Array(actions.dropFirst()) == [.leaveRoom("r1"), .track(status: "idle")])
+        #expect(Array(actions.dropFirst()) == [.leaveRoom("r1")])
         #expect(bot.fireNext()?.actions == [], "the pending reply is dropped")
-        #expect(bot.fireNext()?.actions == [.enqueue, .track(status: "waiting")])
+        #expect(bot.fireNext()?.actions == [.becomeAvailable])
     }
 
     @Test func partnerPresenceLeaveCountsOnlyAfterThePartnerWasSeen() {
@@ -140,29 +141,10 @@ final class BotDriver {
         #expect(bot.machine.phase == .idle)
     }
 
-    @Test func strangerSkippedLeavesTheRoomAndWaitsWithoutEnqueuingTwice() {
+    @Test func strangerSkippedLeavesTheRoomAndBecomesAvailableAtOnce() {
         let bot = inRoom()
-        #expect(bot.send(.skipped) == [.leaveRoom("r1"), .track(status: "waiting")])
+        #expect(bot.send(.skipped) == [.leaveRoom("r1"), .becomeAvailable])
         #expect(bot.machine.phase == .waiting)
-        #expect(bot.fireNext() == nil || !bot.log.suffix(2).contains(.enqueue))
-    }
-
-    @Test func aBotWhoseMessageExpiredEnqueuesAgain() throws {
-        let bot = BotDriver()
-        bot.send(.started)
-        _ = bot.fireNext()
-        #expect(bot.send(.expired).isEmpty)
-        #expect(bot.machine.phase == .idle)
-        let (delay, actions) = try #require(bot.fireNext())
-        #expect((1...2).contains(delay))
-        #expect(actions == [.enqueue, .track(status: "waiting")])
-        #expect(bot.machine.phase == .waiting)
-    }
-
-    @Test func anExpiryNoticeOutsideTheQueueChangesNothing() {
-        let bot = inRoom()
-        #expect(bot.send(.expired).isEmpty)
-        #expect(bot.machine.phase == .inRoom)
     }
 
     @Test func stopClosesTheConversationPolitelyFirst() {

@@ -69,15 +69,12 @@ import Testing
     }
 }
 
-@Suite struct StopOrderTests {
-    @Test func idleBotsAreStoppedFirstThenWaitingThenTalking() {
-        let bots: [(slot: Int, phase: BotPhase)] = [
-            (1, .inRoom), (2, .waiting), (3, .idle), (4, .inRoom), (5, .idle), (6, .joiningRoom), (7, .waiting),
-        ]
-        #expect(StopOrder.choose(excess: 2, from: bots) == [5, 3])
-        #expect(StopOrder.choose(excess: 4, from: bots) == [5, 3, 7, 2])
-        #expect(StopOrder.choose(excess: 7, from: bots).suffix(3) == [6, 4, 1])
-        #expect(StopOrder.choose(excess: 0, from: bots).isEmpty)
+@Suite struct BotIdentityTests {
+    @Test func aSlotRoundTripsThroughItsID() {
+        for slot in [1, 5, 6, 1000] { #expect(BotIdentity.slot(of: BotIdentity(slot: slot).id) == slot) }
+        #expect(BotIdentity.slot(of: "human-3") == nil)
+        #expect(BotIdentity.slot(of: "bot-\(BotIdentity(slot: 2).profile.id)-3") == nil, "slot 3 has another profile")
+        #expect(BotIdentity.slot(of: "bot-x-0") == nil)
     }
 }
 

@@ -2,7 +2,8 @@ import Foundation
 import Shared
 import Synchronization
 
-/// The embedded backend's whole state behind one lock: the pgmq queues, the tables and the match outbox.
+/// The embedded backend's whole state behind one lock: the pgmq queues, the tables, the match outbox and the
+/// bot registry.
 ///
 /// One lock plays the part of one PostgreSQL transaction: `commit_stranger_match` consumes queue
 /// messages and writes tables in a single critical section, so no caller ever sees half a match.
@@ -34,6 +35,8 @@ final class EmbeddedDatabase: Sendable {
         var queues: [String: Queue] = [:]
         var tables = EmbeddedTables()
         var outbox: [String: PendingMatch] = [:]
+        /// `matchmaker_bot`: the bot registry, by bot id.
+        var bots: [String: RegisteredBot] = [:]
     }
 
     private let state: Mutex<State>

@@ -17,7 +17,9 @@ extension EmbeddedStore {
     /// users from `queue`, writes the room and members, and records the match as pending.
     ///
     /// Throws `MM003` for a user matched with themselves, `MM002` for a pair that skipped each other
-    /// within `skipWindowSeconds`, `MM001` when either user has no leased message among those consumed.
+    /// within `skipWindowSeconds`, `MM001` when either user has no leased message among those consumed (a
+    /// registered bot needs none), `MM004` when a registered bot is not idle or its lease ended; a
+    /// registered bot that commits is claimed for the room.
     public func commitStrangerMatch(
         queue: String, roomID: String, user1: String, user2: String, msgIDs: [Int64],
         claimSeconds: Int = 30, skipWindowSeconds: Int = 10, createdAt: Date? = nil
@@ -44,8 +46,16 @@ extension EmbeddedStore {
             let users: Set<String> = [user1, user2]
             let consumed = rows.filter { leased.contains($0.msgID) || users.contains(Self.userID(of: $0) ?? "") }
             let leasedUsers = Set(consumed.filter { leased.contains($0.msgID) }.compactMap(Self.userID(of:)))
-            guard leasedUsers.isSuperset(of: users) else {
+            // A registered bot needs no message: the commit claims it in the registry instead.
+            let registered = users.filter { state.bots[$0] != nil }
+            guard leasedUsers.isSuperset(of: users.subtracting(registered)) else {
                 throw SQLError(code: "MM001", message: "lease lost: a user of the pair is no longer queued under this lease")
+            }
+            for bot in registered {
+                guard let row = state.bots[bot], row.idle, row.leaseUntil > now else {
+                    throw SQLError(code: "MM004", message: "bot \(bot) is not idle or its lease ended")
+                }
+                state.bots[bot]?.claim(roomID: roomID, at: now)
             }
             rows.removeAll { leased.contains($0.msgID) || users.contains(Self.userID(of: $0) ?? "") }
             state.queues[queue]!.rows = rows
@@ -85,7 +95,7 @@ extension EmbeddedStore {
 
     /// `public.commit_stranger_matches`: every match as `commitStrangerMatch` commits it, each all or
     /// nothing on its own; one verdict per match, in order: `ok` with the room, or the SQLSTATE that
-    /// match raised (`MM001`–`MM003`, `23503`, `23505`). A user in two matches of the call refuses both (`MM003`).
+    /// match raised (`MM001`–`MM004`, `23503`, `23505`). A user in two matches of the call refuses both (`MM003`).
     public func commitStrangerMatches(
         queue: String, matches: [SetWiseMatch], claimSeconds: Int = 30, skipWindowSeconds: Int = 10
     ) throws -> [(roomID: String, status: String, room: Room?)] {

@@ -27,6 +27,9 @@ extension RPCController {
         ],
         "release_stranger_messages": [("queue_name", .text, true), ("msg_ids", .bigintArray, true), ("leased_until", .timestamptz, true)],
         "drop_stranger_messages": [("queue_name", .text, true), ("msg_ids", .bigintArray, true), ("archive", .jsonb, false)],
+        "lease_bots": [("owner", .text, true), ("bot_ids", .jsonbArray, true), ("lease_seconds", .integer, true)],
+        "ready_bots": [("owner", .text, true), ("bot_ids", .jsonbArray, true), ("stale_claim_seconds", .integer, false)],
+        "idle_bots": [("max_rows", .integer, false)],
     ]
 
     /// Runs a room RPC; its PostgreSQL errors (`23505`, `MM001`–`MM003`) propagate as `SQLError`.
@@ -45,6 +48,9 @@ extension RPCController {
         }
         if function == "commit_stranger_matches" {
             return try commitStrangerMatches(args)
+        }
+        if let registry = try performRegistry(function, args) {
+            return registry
         }
         if function == "ack_stranger_matches" {
             return .number(JSONNumber(store.ackStrangerMatches(roomIDs: args["room_ids"]!.jsonArray.compactMap(\.stringValue))))
@@ -81,6 +87,29 @@ extension RPCController {
             return .bool(store.ackStrangerMatch(roomID: roomID))
         default:
             return .bool(try store.deleteStrangerRoom(id: roomID))
+        }
+    }
+
+    /// The bot registry's functions (`lease_bots`, `ready_bots`, `idle_bots`), or nil for another function.
+    private func performRegistry(_ function: String, _ args: [String: Argument]) throws -> JSONValue? {
+        let ids = { args["bot_ids"]!.jsonArray.compactMap(\.stringValue) }
+        switch function {
+        case "lease_bots":
+            let rows = store.leaseBots(owner: args["owner"]!.text, botIDs: ids(), leaseSeconds: args["lease_seconds"]!.integer)
+            return .array(
+                rows.map { row in
+                    [
+                        "bot_id": .string(row.botID), "idle": .bool(row.idle), "room_id": row.roomID.map(JSONValue.string) ?? .null,
+                        "claimed_at": row.claimedAt.map { .string(Timestamp.format($0)) } ?? .null,
+                    ]
+                })
+        case "ready_bots":
+            let count = store.readyBots(owner: args["owner"]!.text, botIDs: ids(), staleClaimSeconds: args["stale_claim_seconds"]?.integer)
+            return .number(JSONNumber(count))
+        case "idle_bots":
+            return .array(store.idleBots(limit: args["max_rows"]?.integer ?? 100).map(JSONValue.string))
+        default:
+            return nil
         }
     }
 

@@ -16,6 +16,12 @@ public struct BotIdentity: Sendable, Hashable {
 
     /// `user.id`: `bot-<profile>-<n>`.
     public var id: String { "bot-\(profile.id)-\(slot)" }
+
+    /// The slot of a bot id this type made, or nil for another id.
+    public static func slot(of id: String) -> Int? {
+        guard let slot = id.split(separator: "-").last.flatMap({ Int($0) }), slot > 0, BotIdentity(slot: slot).id == id else { return nil }
+        return slot
+    }
     /// `user.email`: `bot-<profile>-<n>@bot.internal`.
     public var email: String { "\(id)@bot.internal" }
     /// `user.name`: the profile's name.

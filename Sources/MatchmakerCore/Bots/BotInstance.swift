@@ -4,9 +4,10 @@ import Shared
 
 /// One bot: the thin async shell around `BotStateMachine`.
 ///
-/// `run()` writes the bot's `user` row, joins `global:lobby` (its own presence key) and `user:<id>`, then turns
-/// channel events and timers into machine events and performs the actions the machine returns. `stop()` asks it
-/// to leave politely; `run()` returns once it has. All sockets belong to the shared `RealtimeClient` pool.
+/// `run()` writes the bot's `user` row and joins `user:<id>` (one channel, shared with other bots' on a pooled
+/// socket; no lobby presence: the bot registry says when it is available), then turns channel events and timers
+/// into machine events and performs the actions the machine returns. `stop()` asks it to leave politely; `run()`
+/// returns once it has. Its manager holds its identity's lease.
 public struct BotInstance: Sendable {
     /// Inputs of the shell's loop.
     enum Input: Sendable {
@@ -14,9 +15,7 @@ public struct BotInstance: Sendable {
         case event(BotStateMachine.Event)
         /// A room channel joined for `roomID`.
         case roomReady(String, RealtimeChannel)
-        /// The lobby rejoined after a drop: Realtime forgot the presence, track it again.
-        case lobbyRejoined
-        /// The lobby or user channel is gone for good.
+        /// The user channel is gone for good.
         case lost(RealtimeError)
     }
 
@@ -56,12 +55,12 @@ public struct BotInstance: Sendable {
     }
 
     /// Runs the bot until `stop()`.
-    /// - Throws: `BotUserRowError` when its `user` row could not be written (it then joins nothing and queues
-    ///   nothing), or the `RealtimeError` that made its lobby or user channel give up.
+    /// - Throws: `BotUserRowError` when its `user` row could not be written (it then joins nothing and never
+    ///   becomes available), or the `RealtimeError` that made its user channel give up.
     public func run() async throws {
         let id = identity.id
         observe(.starting)
-        // Without its row the bot can never be put in a room (foreign keys): it stays out of the lobby and the queue.
+        // Without its row the bot can never be put in a room (foreign keys): it never becomes available.
         // A transient failure (5xx, 429, a timeout) is retried a few times first; a refusal (4xx) is final at once.
         do {
             try await RetryRunner(backoff: .notification, attemptTimeout: nil, time: time).run { [store, identity, time] _ in
@@ -74,25 +73,18 @@ public struct BotInstance: Sendable {
             observe(.stopped)
             throw error
         }
-        let lobby = await client.channel(
-            RealtimePresenceSource.lobby, options: ChannelOptions(presenceKey: id, presenceEnabled: true), exclusive: true)
         let inbox = await client.channel("user:\(id)", options: ChannelOptions(broadcastAck: true, broadcastSelf: true, presenceKey: id))
         do {
-            try await lobby.subscribe()
             try await inbox.subscribe()
         } catch {
-            await lobby.unsubscribe()
             await inbox.unsubscribe()
             observe(.stopped)
             throw error
         }
-        logger.debug("Bot joined the lobby")
+        logger.debug("Bot joined its channel")
         var failure: RealtimeError?
         var rooms: [String: RealtimeChannel] = [:]
         await withDiscardingTaskGroup { group in
-            let (statuses, statusSink) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(1))
-            group.addTask { await self.trackStatuses(statuses, on: lobby) }
-            group.addTask { await self.forwardLobby(lobby) }
             group.addTask { await self.forwardInbox(inbox) }
             var machine = BotStateMachine(botID: id, botName: identity.name, profile: identity.profile, timings: timings, seed: seed)
             var pending: [BotStateMachine.Event] = [.started]
@@ -113,9 +105,6 @@ public struct BotInstance: Sendable {
                         }
                         rooms[roomID] = channel
                         event = .roomJoined(roomID: roomID)
-                    case .lobbyRejoined:
-                        statusSink.yield(machine.phase.lobbyStatus)
-                        continue
                     case .lost(let error):
                         failure = error
                         event = .stop
@@ -125,10 +114,8 @@ public struct BotInstance: Sendable {
                 observe(machine.phase)
                 for action in actions {
                     switch action {
-                    case .track(let status):
-                        statusSink.yield(status)
-                    case .enqueue:
-                        await enqueue()
+                    case .becomeAvailable:
+                        await becomeAvailable()
                     case .joinRoom(let roomID):
                         group.addTask { await self.joinRoom(roomID) }
                     case .leaveRoom(let roomID):
@@ -158,46 +145,14 @@ public struct BotInstance: Sendable {
                     }
                 }
             }
-            statusSink.finish()
             group.cancelAll()
         }
         for room in rooms.values { await room.unsubscribe() }
-        // Leaving the lobby removes the bot's presence there (Realtime untracks a channel's presence on leave).
-        await lobby.unsubscribe()
         await inbox.unsubscribe()
         sink.finish()
         observe(.stopped)
         logger.debug("Bot stopped")
         if let failure { throw failure }
-    }
-
-    /// Tracks the latest lobby status; older ones still queued are skipped (the presence budget is 5 per 30 s).
-    private func trackStatuses(_ statuses: AsyncStream<String>, on lobby: RealtimeChannel) async {
-        for await status in statuses {
-            do {
-                try await lobby.track(["user_id": .string(identity.id), "status": .string(status)])
-                logger.debug("Bot presence tracked", metadata: ["bot.status": "\(status)"])
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.debug("Bot presence not tracked", metadata: ["error": "\(error)"])
-            }
-        }
-    }
-
-    private func forwardLobby(_ lobby: RealtimeChannel) async {
-        var joins = 0
-        for await event in lobby.events {
-            switch event {
-            case .subscribed:
-                joins += 1
-                if joins > 1 { sink.yield(.lobbyRejoined) }
-            case .closed(let error?):
-                sink.yield(.lost(error))
-            default:
-                break
-            }
-        }
     }
 
     private func forwardInbox(_ inbox: RealtimeChannel) async {
@@ -211,8 +166,6 @@ public struct BotInstance: Sendable {
                 sink.yield(.event(.matched(roomID: roomID)))
             case .broadcast("stranger_skipped", _, _):
                 sink.yield(.event(.skipped))
-            case .broadcast("stranger_no_matches", _, _):
-                sink.yield(.event(.expired))
             case .closed(let error?):
                 sink.yield(.lost(error))
             default:
@@ -254,14 +207,16 @@ public struct BotInstance: Sendable {
         }
     }
 
-    /// Enqueues with up to three attempts, one second apart per attempt, then stamps `last_active`.
-    private func enqueue() async {
+    /// Tells the registry the bot is idle, with up to three attempts one second apart per attempt, then stamps
+    /// `last_active`. A bot whose readiness never reached the registry is simply not claimed; the manager's
+    /// next lease renewal shows it and tries again.
+    private func becomeAvailable() async {
         for attempt in 1...3 {
             do {
-                try await store.enqueue(identity.id)
+                try await store.ready([identity.id])
                 break
             } catch {
-                logger.warning("Bot enqueue failed", metadata: ["bot.attempt": "\(attempt)", "error": "\(error)"])
+                logger.warning("Bot readiness not recorded", metadata: ["bot.attempt": "\(attempt)", "error": "\(error)"])
                 guard attempt < 3, (try? await time.sleep(.seconds(attempt))) != nil else { return }
             }
         }
@@ -279,7 +234,7 @@ public struct BotInstance: Sendable {
     }
 }
 
-/// A bot's `user` row could not be written, so the bot did not start: it joined no channel and was not queued.
+/// A bot's `user` row could not be written, so the bot did not start: it joined no channel and never became available.
 public struct BotUserRowError: Error, CustomStringConvertible, ClassifiedError {
     /// The bot's `user.id`.
     public var botID: String

@@ -4,10 +4,16 @@ import ServiceLifecycle
 import Shared
 import Synchronization
 
-/// Keeps the target number of bots running (contract §8): a maintenance tick every interval, never two at once,
-/// new bots started one after another with a uniform stagger, excess bots stopped idle-first.
+/// Keeps the target number of bots running (contract §8): the target is recomputed every interval, and every
+/// `leaseSeconds / 3` the manager renews its identity leases in the bot registry and reconciles what runs.
 ///
-/// On graceful shutdown every bot closes its conversation with `room_closed` and leaves before `run()` returns.
+/// Identities are the slots `1...target` (`bot-<profile>-<slot>`), the same in every process: a process runs
+/// the identities it holds the lease of, so two processes against one project never run the same identity,
+/// and together never more than the target. New bots start one after another with a uniform stagger; a bot
+/// whose slot is above the target, or whose lease went to another process, is stopped.
+///
+/// On graceful shutdown every bot closes its conversation with `room_closed` and leaves, then the manager
+/// releases its leases, all before `run()` returns. A process killed outright holds its leases until they end.
 public final class BotManager: Service {
     /// What the manager decides with.
     public struct Settings: Sendable, Hashable {
@@ -19,6 +25,9 @@ public final class BotManager: Service {
         public var stagger = Stagger()
         /// The bots' pauses.
         public var timings = BotTimings()
+        /// How long an identity lease lasts unless renewed (`BOT_LEASE_SECONDS`): after a crash, the bound on
+        /// how long the matchmaker may still claim its bots, and on how soon another process takes them over.
+        public var leaseSeconds = 15
 
         /// The contract's defaults.
         public init() {}
@@ -53,6 +62,10 @@ public final class BotManager: Service {
         public var lastError: String?
         /// Set when a bot failed with a non-retryable error (`UNAUTHORIZED`, …): no more bots are started.
         public var halted: String?
+        /// Identities this process holds the lease of.
+        public var leased = 0
+        /// Lease renewals that failed (the registry was unreachable).
+        public var failedRenewals = 0
 
         /// No bots, not running.
         public init() {}
@@ -66,6 +79,8 @@ public final class BotManager: Service {
 
     private struct State {
         var bots: [Int: Entry] = [:]
+        /// Slots leased and queued to start.
+        var starting: Set<Int> = []
         var stats = Stats()
         /// The bots behind `stats.unwritableBots`, so that each is reported once.
         var unwritable: Set<String> = []
@@ -83,6 +98,8 @@ public final class BotManager: Service {
     private let state = Mutex(State())
     private let launches: AsyncStream<BotInstance>
     private let launcher: AsyncStream<BotInstance>.Continuation
+    private let starts: AsyncStream<Int>
+    private let starter: AsyncStream<Int>.Continuation
 
     /// Creates a manager.
     /// - Parameters:
@@ -100,6 +117,7 @@ public final class BotManager: Service {
         self.logger = logger
         self.unit = unit
         (launches, launcher) = AsyncStream.makeStream(of: BotInstance.self)
+        (starts, starter) = AsyncStream.makeStream(of: Int.self)
     }
 
     /// The current numbers.
@@ -130,6 +148,10 @@ public final class BotManager: Service {
         await withDiscardingTaskGroup { group in
             group.addTask {
                 try? await cancelWhenGracefulShutdown { try await self.maintain() }
+                self.starter.finish()
+            }
+            group.addTask {
+                await self.startQueued()
                 self.stopAll()
                 self.launcher.finish()
             }
@@ -137,12 +159,17 @@ public final class BotManager: Service {
                 group.addTask { await self.runBot(bot) }
             }
         }
+        // Every bot has left: its identity is free for another process at once.
+        do { _ = try await store.lease([], seconds: 0) } catch {
+            logger.warning("Bot leases not released; they end on their own", metadata: ["error": "\(error)"])
+        }
         state.withLock { $0.stats.isRunning = false }
         logger.info("Bot manager stopped")
     }
 
     private func maintain() async throws {
         var schedule = MaintenanceSchedule(interval: settings.interval, start: time.now())
+        let renewal = Double(settings.leaseSeconds) / 3
         while true {
             if schedule.begin(now: time.now()) {
                 try await tick()
@@ -152,17 +179,25 @@ public final class BotManager: Service {
                     $0.stats.ticks += 1
                     $0.stats.skippedTicks = skipped
                 }
+            } else {
+                await reconcile()
             }
-            try await time.sleep(.seconds(double: max(schedule.nextTick.timeIntervalSince(time.now()), 0.001)))
+            let untilTick = schedule.nextTick.timeIntervalSince(time.now())
+            try await time.sleep(.seconds(double: max(min(untilTick, renewal), 0.001)))
         }
     }
 
-    /// One maintenance tick: compute the target, start the missing bots with the stagger, stop the excess.
+    /// One maintenance tick: compute the target, then reconcile the bots with it.
     public func tick() async throws {
+        await updateTarget()
+        await reconcile()
+    }
+
+    private func updateTarget() async {
         let snapshot = await presence.snapshot()
-        let (current, known, halted) = state.withLock { state in
-            let live = state.bots.values.filter { !$0.stopping }
-            return (live.count, Set(state.bots.values.map(\.bot.identity.id)), state.stats.halted)
+        // Without presence the target stays where it was: every process keeps the same slots.
+        let (current, known) = state.withLock { state in
+            (state.stats.target, Set(state.bots.values.map(\.bot.identity.id)))
         }
         let decision = settings.target.decide(presence: snapshot, botIDs: known, current: current)
         state.withLock { state in
@@ -179,33 +214,72 @@ public final class BotManager: Service {
         if case .keep(_, let reason) = decision {
             logger.notice("Lobby presence unavailable; bot count kept", metadata: ["bots.count": "\(current)", "error": "\(reason)"])
         }
-        if decision.count > current {
-            if let halted {
-                logger.debug("Bot starts halted", metadata: ["error": "\(halted)"])
-                return
+    }
+
+    /// Renews this process's leases on the identities it wants (slots `1...target`, and every bot still
+    /// running until it has stopped), then starts the bots it holds and does not run, stops those above the
+    /// target or whose lease it lost, and repairs claims whose notice never came.
+    func reconcile() async {
+        let (target, running) = state.withLock { state in
+            (state.stats.target, Set(state.bots.keys).union(state.starting))
+        }
+        let wanted = Set(target > 0 ? Array(1...target) : []).union(running)
+        let leases: [BotStore.Lease]
+        do {
+            leases = try await store.lease(wanted.sorted().map { BotIdentity(slot: $0).id }, seconds: settings.leaseSeconds)
+        } catch {
+            state.withLock { $0.stats.failedRenewals += 1 }
+            logger.warning("Bot leases not renewed", metadata: ["error": "\(error)"])
+            return
+        }
+        let held = Dictionary(uniqueKeysWithValues: leases.compactMap { lease in BotIdentity.slot(of: lease.botID).map { ($0, lease) } })
+        let now = time.now()
+        let (toStart, toStop, stale) = state.withLock { state in
+            state.stats.leased = held.count
+            let toStart =
+                state.stats.halted == nil
+                ? held.keys.filter { $0 <= target && state.bots[$0] == nil && !state.starting.contains($0) }.sorted() : []
+            state.starting.formUnion(toStart)
+            var toStop: [BotInstance] = []
+            for (slot, entry) in state.bots where !entry.stopping && (slot > target || held[slot] == nil) {
+                state.bots[slot]?.stopping = true
+                toStop.append(entry.bot)
             }
-            for index in 0..<(decision.count - current) {
-                if index > 0 { try await time.sleep(settings.stagger.delay(unit: unit())) }
-                launch()
+            // Waiting here, yet claimed there for long: the match was undone before the bot heard of it.
+            let stale = state.bots.filter { slot, entry in
+                entry.phase == .waiting && !entry.stopping
+                    && held[slot].map { !$0.idle && ($0.claimedAt ?? now) < now - Self.staleClaim } == true
+            }.map(\.value.bot.identity.id)
+            return (toStart, toStop, stale)
+        }
+        for slot in toStart { starter.yield(slot) }
+        for bot in toStop { bot.stop() }
+        if !toStop.isEmpty { logger.info("Bots stopped", metadata: ["bots.count": "\(toStop.count)"]) }
+        if !stale.isEmpty {
+            do { try await store.ready(stale, staleClaimSeconds: Int(Self.staleClaim)) } catch {
+                logger.warning("Stale bot claims not repaired", metadata: ["error": "\(error)"])
             }
-        } else if decision.count < current {
-            let chosen = state.withLock { state -> [BotInstance] in
-                let live = state.bots.filter { !$0.value.stopping }.map { (slot: $0.key, phase: $0.value.phase) }
-                let slots = StopOrder.choose(excess: current - decision.count, from: live)
-                for slot in slots { state.bots[slot]?.stopping = true }
-                return slots.compactMap { state.bots[$0]?.bot }
-            }
-            for bot in chosen { bot.stop() }
-            logger.info("Excess bots stopped", metadata: ["bots.count": "\(chosen.count)"])
         }
     }
 
-    /// Starts a bot in the lowest free slot, so that identities (and `user` rows) are reused.
-    private func launch() {
+    /// How long a claim may stay unannounced before the manager makes its waiting bot idle again: longer than
+    /// a match's notification retries.
+    static let staleClaim: TimeInterval = 30
+
+    /// Starts the queued slots one after another, with the stagger between starts.
+    private func startQueued() async {
+        var first = true
+        for await slot in starts {
+            if !first, (try? await time.sleep(settings.stagger.delay(unit: unit()))) == nil { break }
+            first = false
+            launch(slot)
+        }
+    }
+
+    /// Starts the bot of `slot`, whose identity (and `user` row) is the same in every process and every run.
+    private func launch(_ slot: Int) {
         let bot = state.withLock { state -> BotInstance in
-            var free = 1
-            while state.bots[free] != nil { free += 1 }
-            let slot = free
+            state.starting.remove(slot)
             let seed = UInt64(unit() * Double(UInt32.max)) << 32 | UInt64(slot)
             let bot = BotInstance(
                 identity: BotIdentity(slot: slot), client: client, store: store, time: time, timings: settings.timings, seed: seed,

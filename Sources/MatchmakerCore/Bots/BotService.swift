@@ -32,7 +32,7 @@ public func buildBotService(
     let realtime = RealtimeClient(
         configuration: realtimeConfiguration, monitor: RealtimeMonitor(factory: metrics), handshakeProbe: transport, logger: logger)
     let manager = BotManager(
-        settings: config.manager, client: realtime, store: BotStore(transport: transport, queue: queue),
+        settings: config.manager, client: realtime, store: BotStore(transport: transport),
         presence: LobbyObserver(client: realtime), logger: logger
     )
     return BotParts(http: HTTPClientService(client: http), realtime: realtime, manager: manager)

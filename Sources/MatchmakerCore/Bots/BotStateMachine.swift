@@ -6,15 +6,12 @@ import Shared
 public struct BotStateMachine: Sendable {
     /// Something that happened to the bot.
     public enum Event: Sendable, Hashable {
-        /// The lobby and user channels are joined.
+        /// The user channel is joined.
         case started
         /// `stranger_matched` on `user:<botId>`.
         case matched(roomID: String)
-        /// `stranger_skipped` on `user:<botId>`: the partner skipped and the server re-queued the bot.
+        /// `stranger_skipped` on `user:<botId>`: the partner skipped the bot.
         case skipped
-        /// `stranger_no_matches` on `user:<botId>`: nobody took the bot within the queue TTL, and the
-        /// matchmaker removed its message.
-        case expired
         /// The room channel is joined.
         case roomJoined(roomID: String)
         /// The room channel could not be joined.
@@ -33,10 +30,9 @@ public struct BotStateMachine: Sendable {
 
     /// What the shell must do, in order.
     public enum Action: Sendable, Hashable {
-        /// Track `{user_id, status}` in the lobby.
-        case track(status: String)
-        /// Enqueue `{userId, continent: "World"}` (retried) and touch `last_active`.
-        case enqueue
+        /// Tell the bot registry the bot is idle (`ready_bots`, retried) and touch `last_active`: from now on
+        /// the matchmaker may claim it for a room.
+        case becomeAvailable
         /// Join `room:<id>` (broadcast self + ack, presence key = bot id) and track `{user_id, name}`.
         case joinRoom(String)
         /// Leave `room:<id>`.
@@ -51,12 +47,12 @@ public struct BotStateMachine: Sendable {
         case record(BotAnalytics)
         /// Deliver `.timer(id)` after `delay`.
         case schedule(timer: Int, after: Duration)
-        /// Leave the lobby and user channels; the bot is done.
+        /// Leave the user channel; the bot is done.
         case finish
     }
 
     private enum Timer: Sendable, Hashable {
-        case enqueue
+        case becomeAvailable
         case greet(roomID: String)
         case typing(roomID: String, incoming: String)
         case reply(roomID: String, content: String)
@@ -108,23 +104,18 @@ public struct BotStateMachine: Sendable {
         case .started:
             guard phase == .starting else { return [] }
             phase = .idle
-            return [.track(status: "idle"), schedule(.enqueue, in: timings.beforeQueue)]
+            return [schedule(.becomeAvailable, in: timings.beforeQueue)]
         case .matched(let roomID):
             guard phase == .waiting else { return [] }
             phase = .joiningRoom
             conversation = Conversation(roomID: roomID, startedAt: now)
-            return [.track(status: "matched"), .joinRoom(roomID)]
+            return [.joinRoom(roomID)]
         case .skipped:
             guard let current = conversation else { return [] }
             conversation = nil
             if stopping { return [.leaveRoom(current.roomID)] + handle(.stop, now: now) }
             phase = .waiting
-            return [.leaveRoom(current.roomID), .track(status: "waiting")]
-        case .expired:
-            // Without this the bot would say `waiting` with no message in the queue, and never be matched again.
-            guard phase == .waiting, !stopping else { return [] }
-            phase = .idle
-            return [schedule(.enqueue, in: timings.requeue)]
+            return [.leaveRoom(current.roomID), .becomeAvailable]
         case .roomJoined(let roomID):
             guard phase == .joiningRoom, conversation?.roomID == roomID else { return [] }
             phase = .inRoom
@@ -139,7 +130,7 @@ public struct BotStateMachine: Sendable {
             }
             conversation = nil
             phase = .idle
-            return [.leaveRoom(roomID), .track(status: "idle"), schedule(.enqueue, in: timings.requeue)]
+            return [.leaveRoom(roomID), schedule(.becomeAvailable, in: timings.requeue)]
         case .message(let roomID, let senderID, let content):
             guard phase == .inRoom, conversation?.roomID == roomID, senderID != botID else { return [] }
             conversation?.received += 1
@@ -184,11 +175,10 @@ public struct BotStateMachine: Sendable {
 
     private mutating func fire(_ timer: Timer, now: Date) -> [Action] {
         switch timer {
-        case .enqueue:
+        case .becomeAvailable:
             guard phase == .idle else { return [] }
             phase = .waiting
-            // Queued before it says so: whoever sees `waiting` finds the message in the queue.
-            return [.enqueue, .track(status: "waiting")]
+            return [.becomeAvailable]
         case .greet(let roomID):
             guard phase == .inRoom, conversation?.roomID == roomID else { return [] }
             return [.send(message(BotProfile.greetings.randomElement(using: &random)!, roomID: roomID, now: now))]
@@ -218,7 +208,7 @@ public struct BotStateMachine: Sendable {
     private mutating func leave(_ roomID: String) -> [Action] {
         conversation = nil
         phase = .idle
-        return [.leaveRoom(roomID), .track(status: "idle"), schedule(.enqueue, in: timings.requeue)]
+        return [.leaveRoom(roomID), schedule(.becomeAvailable, in: timings.requeue)]
     }
 
     private mutating func schedule(_ timer: Timer, in range: ClosedRange<Double>) -> Action {

@@ -1,18 +1,55 @@
 import Foundation
 import Shared
 
-/// The bots' writes through PostgREST: their `user` rows, messages, analytics, and the queue.
+/// The bots' writes through PostgREST: their `user` rows, messages, analytics, and the bot registry
+/// (`lease_bots`, `ready_bots`: `docs/contract.md` §8) under this process's `owner` name.
 ///
 /// Every write is one attempt (`BotInstance` retries the `user` row); a failure is thrown for the caller to log,
 /// because a lost analytics row or `last_active` stamp must never stop a conversation.
 public struct BotStore: Sendable {
-    let postgrest: PostgRESTClient
-    let pgmq: PgmqClient
+    /// One registry row this process holds.
+    public struct Lease: Sendable, Hashable {
+        /// The bot identity.
+        public var botID: String
+        /// Whether the matchmaker may claim it now.
+        public var idle: Bool
+        /// When the matchmaker last claimed it (nil: not since it became idle).
+        public var claimedAt: Date?
+    }
 
-    /// Creates a store over `transport` for the queue `queue`.
-    public init(transport: any HTTPTransport, queue: String = "stranger-queue") {
+    let postgrest: PostgRESTClient
+    /// The name this process holds its leases under: unique per start, so a restart never renews a
+    /// dead process's leases by accident.
+    public let owner: String
+
+    /// Creates a store over `transport`; `owner` names this process in the registry.
+    public init(transport: any HTTPTransport, owner: String = "bots-" + String(UInt64.random(in: .min ... .max), radix: 36)) {
         postgrest = PostgRESTClient(transport: transport)
-        pgmq = PgmqClient(postgrest: postgrest, queue: queue)
+        self.owner = owner
+    }
+
+    /// `lease_bots`: holds exactly the identities `botIDs` that are free or already this process's, for
+    /// `leaseSeconds` more, and releases the others it held; returns what it holds now.
+    public func lease(_ botIDs: [String], seconds: Int) async throws -> [Lease] {
+        let rows = try await postgrest.rpc(
+            "lease_bots",
+            arguments: [
+                "owner": .string(owner), "bot_ids": .array(botIDs.map(JSONValue.string)), "lease_seconds": .number(JSONNumber(seconds)),
+            ])
+        guard case .array(let elements)? = rows else { return [] }
+        return elements.compactMap { row in
+            guard let id = row["bot_id"]?.stringValue else { return nil }
+            return Lease(
+                botID: id, idle: row["idle"] == .bool(true), claimedAt: row["claimed_at"]?.stringValue.flatMap(Timestamp.parse))
+        }
+    }
+
+    /// `ready_bots`: these bots are idle, the matchmaker may claim them; with `staleClaimSeconds`, only those
+    /// claimed longer ago than that and not idle since (a claim whose notice never came).
+    public func ready(_ botIDs: [String], staleClaimSeconds: Int? = nil) async throws {
+        var arguments: [String: JSONValue] = ["owner": .string(owner), "bot_ids": .array(botIDs.map(JSONValue.string))]
+        if let staleClaimSeconds { arguments["stale_claim_seconds"] = .number(JSONNumber(staleClaimSeconds)) }
+        _ = try await postgrest.rpc("ready_bots", arguments: arguments)
     }
 
     /// Writes the bot's `user` row, reused across restarts, in two calls:
@@ -27,11 +64,6 @@ public struct BotStore: Sendable {
     public func upsertUser(_ identity: BotIdentity, now: Date) async throws {
         try await postgrest.insert("user", rows: [identity.userRow(now: now)], upsertOn: "id", resolution: .ignoreDuplicates)
         try await postgrest.update("user", set: identity.userUpdate(now: now), filters: [.eq("id", identity.id)])
-    }
-
-    /// `pgmq_public.send` of `{userId, continent: "World"}`.
-    public func enqueue(_ botID: String) async throws {
-        _ = try await pgmq.send(["userId": .string(botID), "continent": "World"])
     }
 
     /// `PATCH /rest/v1/user?id=eq.<id>` with `last_active = now`.

@@ -1,6 +1,6 @@
 /// The pauses that make a bot look human (`docs/bots.md`), as ranges drawn uniformly.
 public struct BotTimings: Sendable, Hashable {
-    /// After joining the lobby, before the first enqueue.
+    /// After joining its channel, before it first becomes available.
     public var beforeQueue: ClosedRange<Double> = 1...3
     /// After joining a room, before the greeting.
     public var greeting: ClosedRange<Double> = 1...3
@@ -8,7 +8,7 @@ public struct BotTimings: Sendable, Hashable {
     public var thinking: ClosedRange<Double> = 0.8...1.5
     /// The longest typing pause (the reply length over the typing speed, capped).
     public var maxTyping: Double = 3
-    /// After leaving a room, before enqueuing again.
+    /// After leaving a room, before it becomes available again.
     public var requeue: ClosedRange<Double> = 1...2
 
     /// The original's pauses, in seconds.
@@ -30,9 +30,9 @@ public struct BotTimings: Sendable, Hashable {
 public enum BotPhase: String, Sendable, Hashable, Codable {
     /// Writing its user row and joining its channels.
     case starting
-    /// In the lobby, about to enqueue.
+    /// Started, or between conversations: not yet available.
     case idle
-    /// Enqueued and tracked as `waiting`.
+    /// Idle in the bot registry: the matchmaker may claim it.
     case waiting
     /// Matched; joining the room.
     case joiningRoom = "joining_room"
@@ -40,13 +40,4 @@ public enum BotPhase: String, Sendable, Hashable, Codable {
     case inRoom = "in_room"
     /// Stopped for good.
     case stopped
-
-    /// The lobby presence status of this phase.
-    public var lobbyStatus: String {
-        switch self {
-        case .starting, .idle, .stopped: "idle"
-        case .waiting: "waiting"
-        case .joiningRoom, .inRoom: "matched"
-        }
-    }
 }

@@ -92,14 +92,22 @@ public struct MatchPass: Sendable {
             report.presenceError = reason
         }
 
-        let plan = Planner(policy: settings.policy).plan(leased, presence: snapshot, skips: skips, bots: bots, now: now)
+        let planner = Planner(policy: settings.policy)
+        var plan = planner.plan(leased, presence: snapshot, skips: skips, bots: bots, now: now)
+        if plan.botFillWanted > 0, let idle = await idleBots(wanted: plan.botFillWanted), !idle.isEmpty {
+            plan = planner.plan(leased, presence: snapshot, skips: skips, bots: bots, idleBots: idle, now: now)
+        }
         report.degraded = plan.degraded
         report.unprocessedUsers = plan.unpairedUserCount
         report.botFillDueAt = plan.botFillDueAt
 
         await applyDrops(plan.drops, into: &report)
         let outcomes = await commit(plan.pairs, now: now)
+        // A human whose registered bot was taken meanwhile (another matchmaker, `MM004`) is released with the
+        // kept users, so that the next pass offers another bot, rather than waiting out the lease.
+        var refusedFills: [Candidate] = []
         for (pair, outcome) in zip(plan.pairs, outcomes) {
+            if outcome.room == nil, pair.second.isRegistered { refusedFills.append(pair.first) }
             report.failedNotificationAttempts += outcome.failedAttempts
             if let room = outcome.room {
                 report.rooms.append(room)
@@ -114,7 +122,7 @@ public struct MatchPass: Sendable {
 
         // Timestamps travel at microsecond precision (PostgREST's text, PostgreSQL's storage), so the bound
         // gets a millisecond of slack; another reader's lease would end at least a second later.
-        await release(plan.kept, leasedUntil: rows.map(\.visibleAt).max()!.addingTimeInterval(0.001))
+        await release(plan.kept + refusedFills, leasedUntil: rows.map(\.visibleAt).max()!.addingTimeInterval(0.001))
 
         let duration = ContinuousClock.now - started
         metrics.record(report, plan: plan, now: now, duration: duration)
@@ -291,6 +299,17 @@ public struct MatchPass: Sendable {
             }
         }
         return outcomes
+    }
+
+    /// Up to `wanted` idle registered bots, with a few spare for humans who skipped one of them; nil when the
+    /// registry cannot be read (the pass goes on without registered bots).
+    private func idleBots(wanted: Int) async -> [String]? {
+        do {
+            return try await storeRetry.run { _ in try await ports.store.idleBots(limit: wanted + 8) }
+        } catch {
+            logger.warning("Bot registry unavailable; no registered bot this pass", metadata: ["error": "\(error)"])
+            return nil
+        }
     }
 
     /// Skips and bots for the leased users; either missing degrades the pass rather than stopping it.

@@ -17,9 +17,18 @@ public struct Candidate: Sendable, Hashable {
     public var duplicateMsgIDs: [Int64]
     /// Whether the user is a bot.
     public var isBot: Bool
+    /// A bot from the registry (`idle_bots`), not from the queue: it has no message, and the commit claims it.
+    public var isRegistered = false
 
-    /// Every message of this user in the lease.
-    public var allMsgIDs: [Int64] { [msgID] + duplicateMsgIDs }
+    /// Every message of this user in the lease (none for a registered bot).
+    public var allMsgIDs: [Int64] { isRegistered ? [] : [msgID] + duplicateMsgIDs }
+
+    /// The registered bot `botID` as a candidate: no message, behind every queued user in FIFO order.
+    static func registered(_ botID: String, now: Date) -> Candidate {
+        Candidate(
+            userID: botID, continent: .world, msgID: .max, firstEnqueuedAt: now, lastEnqueuedAt: now, duplicateMsgIDs: [], isBot: true,
+            isRegistered: true)
+    }
 }
 
 /// Two users to put in one room. `first` has the earlier message and owns the room.
@@ -87,6 +96,8 @@ public struct Plan: Sendable, Hashable {
     /// The earliest moment a kept human, waiting in the lobby, becomes eligible for a bot (`BOT_FILL_AFTER` after
     /// their first message); `nil` when no kept human is still short of it. A pass at that moment may fill them.
     public var botFillDueAt: Date?
+    /// Humans eligible for a bot who found none: the pass then asks the registry for idle bots and plans again.
+    public var botFillWanted = 0
 
     /// Users who were leased but not paired (kept, expired or stale), as the original counted them.
     public var unpairedUserCount: Int {

@@ -10,7 +10,8 @@ import Shared
 ///    Without presence (degraded) nobody is dropped for it.
 /// 4. Humans pair FIFO within each continent (in order of first appearance), then in a `World` pool of
 ///    `World` users followed by every leftover. Never with themselves, never within the skip window.
-/// 5. A human left over who has waited `botFillAfter` takes the first waiting bot. Bots never pair with bots.
+/// 5. A human left over who has waited `botFillAfter` takes the first waiting bot of the queue, else the first
+///    idle registered bot (`idleBots`) it has not skipped within the window. Bots never pair with bots.
 /// 6. Whoever is left and whose newest message is older than `queueTTL` expires; the rest stay queued.
 ///    The earliest moment a kept, waiting human becomes bot-eligible is `Plan.botFillDueAt`.
 ///
@@ -29,8 +30,11 @@ public struct Planner: Sendable {
     ///   - presence: the lobby snapshot, or why it is unavailable.
     ///   - skips: `skipped_pair` rows among the leased users (older rows are ignored).
     ///   - bots: ids known to be bots (`user.is_bot`).
+    ///   - idleBots: registered bots that are idle (`MatchStore.idleBots`), in the order to try them.
     ///   - now: the pass's instant.
-    public func plan(_ leased: LeasedUsers, presence: PresenceSnapshot, skips: [Skip], bots: Set<String>, now: Date) -> Plan {
+    public func plan(
+        _ leased: LeasedUsers, presence: PresenceSnapshot, skips: [Skip], bots: Set<String>, idleBots: [String] = [], now: Date
+    ) -> Plan {
         var plan = Plan(degraded: presence.isUnavailable, messageCount: leased.messageCount)
         plan.drops = leased.malformed
         var users = UserTable(leased, presence: presence, bots: bots)
@@ -70,18 +74,27 @@ public struct Planner: Sendable {
         let unpairedHumans = pairGreedily(worldPool, users: users, into: &pairs)
 
         var botFillDue: [Int: Date] = [:]
+        // A registered bot that is also queued (the app's skip re-enqueues a bot) is taken from the queue only.
+        var registered = idleBots.filter { !users.isLeased($0) }
+        var registryFills: [(Int, String)] = []
         for human in unpairedHumans {
             let eligibleAt = users.candidates[human].firstEnqueuedAt.addingTimeInterval(policy.botFillAfter)
-            if eligibleAt <= now, let slot = waitingBots.firstIndex(where: { users.compatible(human, $0) }) {
+            if eligibleAt > now {
+                leftover.append(human)
+                botFillDue[human] = eligibleAt
+            } else if let slot = waitingBots.firstIndex(where: { users.compatible(human, $0) }) {
                 pairs.append((human, waitingBots.remove(at: slot), .botFill))
+            } else if let slot = registered.firstIndex(where: { !users.skipped(human, $0) }) {
+                registryFills.append((human, registered.remove(at: slot)))
             } else {
                 leftover.append(human)
-                if eligibleAt > now { botFillDue[human] = eligibleAt }
+                plan.botFillWanted += 1
             }
         }
         leftover += waitingBots
 
         plan.pairs = pairs.map { Pairing(users.candidates[$0.0], users.candidates[$0.1], kind: $0.2) }
+        plan.pairs += registryFills.map { Pairing(users.candidates[$0.0], .registered($0.1, now: now), kind: .botFill) }
         // Candidates are numbered in FIFO order, so sorting numbers sorts by msg_id.
         for index in leftover.sorted() {
             let candidate = users.candidates[index]
@@ -121,6 +134,13 @@ private struct UserTable {
     private var numbers: [String: Int] = [:]
     private var hasSkips: [Bool] = []
     private var blocked: Set<Int> = []
+    /// Recent skips between a leased user (by number) and someone not leased (a registered bot).
+    private var blockedOutside: Set<OutsideSkip> = []
+
+    private struct OutsideSkip: Hashable {
+        var number: Int
+        var other: String
+    }
 
     /// The leased users with what presence and the bot lookup say about them.
     init(_ leased: LeasedUsers, presence: PresenceSnapshot, bots: Set<String>) {
@@ -145,6 +165,11 @@ private struct UserTable {
     /// Records the skips at or after `since` between leased users.
     mutating func block(_ skips: [Skip], since: Date) {
         for skip in skips where skip.createdAt >= since {
+            switch (numbers[skip.userA], numbers[skip.userB]) {
+            case (let a?, nil): blockedOutside.insert(OutsideSkip(number: a, other: skip.userB))
+            case (nil, let b?): blockedOutside.insert(OutsideSkip(number: b, other: skip.userA))
+            default: break
+            }
             guard let a = numbers[skip.userA], let b = numbers[skip.userB] else { continue }
             hasSkips[a] = true
             hasSkips[b] = true
@@ -156,6 +181,14 @@ private struct UserTable {
     func compatible(_ a: Int, _ b: Int) -> Bool {
         a != b && !(hasSkips[a] && hasSkips[b] && blocked.contains(key(a, b)))
     }
+
+    /// Whether leased user `number` and `other`, who is not leased, skipped each other within the window.
+    func skipped(_ number: Int, _ other: String) -> Bool {
+        blockedOutside.contains(OutsideSkip(number: number, other: other))
+    }
+
+    /// Whether `userID` is among the leased users.
+    func isLeased(_ userID: String) -> Bool { numbers[userID] != nil }
 
     private func key(_ a: Int, _ b: Int) -> Int { min(a, b) * candidates.count + max(a, b) }
 }

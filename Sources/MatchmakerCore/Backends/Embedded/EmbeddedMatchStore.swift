@@ -18,6 +18,10 @@ struct EmbeddedMatchStore: MatchStore, InProcessPort {
         try await store.botIDs(among: users)
     }
 
+    func idleBots(limit: Int) async throws -> [String] {
+        store.idleBots(limit: limit)
+    }
+
     func commit(_ match: MatchCommit) async throws {
         _ = try store.commitStrangerMatch(
             queue: queueName, roomID: match.room.id, user1: match.user1, user2: match.user2, msgIDs: match.msgIDs,
