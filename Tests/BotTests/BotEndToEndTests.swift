@@ -2,6 +2,7 @@ import EmbeddedSupabase
 import Foundation
 import MatchmakerCore
 import Shared
+import TestSupport
 import Testing
 
 /// Bots and simulated humans over real sockets against `serve`'s embedded backend.
@@ -13,8 +14,8 @@ extension LiveBotTests {
                     try await withBots(port: port, count: 2) { manager, recorder in
                         try await withClient(port: port) { client in
                             let human = try await Human.join("human-1", client: client)
-                            let ready = await lobbyState(human.lobby) { bots(in: $0, status: "waiting").count == 2 }
-                            #expect(ready != nil)
+                            try await idleBots(backend, count: 2)
+                            #expect(human.lobby.presence.entries.keys.sorted() == ["human-1"], "bots are not in the lobby")
                             try await human.findStranger(backend: backend)
                             // When the match comes (the first pass at or after BOT_FILL_AFTER) is
                             // `MatchSchedulerTests.aLoneHumanMeetsABotAtTheFirstPassAfterBotFillAfter`, on the test clock.
@@ -50,10 +51,9 @@ extension LiveBotTests {
 
                             try await room.broadcast(event: "room_closed", payload: ["leaverId": "human-1"])
                             await room.unsubscribe()
-                            let back = await lobbyState(human.lobby) { bots(in: $0, status: "waiting").contains(botID) }
-                            #expect(back != nil, "the bot is waiting again")
-                            let queued = backend.pgmq.rows(backend.queueName).compactMap { $0.message["userId"]?.stringValue }
-                            #expect(queued.contains(botID), "the bot is back in the queue")
+                            try await eventually { backend.store.registeredBots[botID]?.idle == true }
+                            #expect(backend.store.registeredBots[botID]?.roomID == nil, "the bot is available again")
+                            #expect(backend.pgmq.rows(backend.queueName).isEmpty, "bots never queue")
                             let paths = recorder.exchanges.map { "\($0.request.method) \($0.request.path)" }
                             #expect(paths.contains("POST /rest/v1/bot_analytics"))
                             #expect(paths.contains("POST /rest/v1/message"))
@@ -73,35 +73,6 @@ extension LiveBotTests {
             }
         }
 
-        @Test func aBotWhoseMessageExpiredIsQueuedAgainAndMeetsTheNextHuman() async throws {
-            try await withWatchdog {
-                try await withMatchmaker(botFillAfter: 0.3, queueTTL: 1) { port, backend in
-                    try await withBots(port: port, count: 1) { _, _ in
-                        try await withClient(port: port) { client in
-                            let human = try await Human.join("human-1", client: client)
-                            _ = await lobbyState(human.lobby) { bots(in: $0, status: "waiting").count == 1 }
-                            // Nobody takes the bot within the TTL: its message expires (`stranger_no_matches`), and the
-                            // bot queues a new one (a higher msg_id).
-                            func botMessage() -> Int64? {
-                                backend.pgmq.rows(backend.queueName).first { $0.message["userId"]?.stringValue?.hasPrefix("bot-") == true }?
-                                    .msgID
-                            }
-                            var first = botMessage()
-                            while first == nil {
-                                try await Task.sleep(for: .milliseconds(20))
-                                first = botMessage()
-                            }
-                            while (botMessage() ?? 0) <= first! { try await Task.sleep(for: .milliseconds(20)) }
-                            try await human.findStranger(backend: backend)
-                            let roomID = try await human.matchedRoom()
-                            let members = backend.store.contents.members[roomID] ?? []
-                            #expect(members.contains { $0.hasPrefix("bot-") })
-                        }
-                    }
-                }
-            }
-        }
-
         @Test func twoHumansWaitingAtOnceArePairedWithEachOtherNotWithBots() async throws {
             try await withWatchdog {
                 try await withMatchmaker(botFillAfter: 0.3) { port, backend in
@@ -109,7 +80,7 @@ extension LiveBotTests {
                         try await withClient(port: port) { client in
                             let alice = try await Human.join("alice", client: client)
                             let bob = try await Human.join("bob", client: client)
-                            _ = await lobbyState(alice.lobby) { bots(in: $0, status: "waiting").count == 2 }
+                            try await idleBots(backend, count: 2)
                             try await alice.findStranger(backend: backend)
                             try await bob.findStranger(backend: backend)
                             async let first = alice.matchedRoom()
@@ -129,7 +100,7 @@ extension LiveBotTests {
                     try await withClient(port: port) { client in
                         let human = try await Human.join("human-2", client: client)
                         let (roomID, room) = try await withBots(port: port, count: 1) { _, _ in
-                            _ = await lobbyState(human.lobby) { bots(in: $0, status: "waiting").count == 1 }
+                            try await idleBots(backend, count: 1)
                             try await human.findStranger(backend: backend)
                             let roomID = try await human.matchedRoom()
                             let room = try await human.enter(roomID)
@@ -146,8 +117,7 @@ extension LiveBotTests {
                             }
                         }
                         #expect(closed?["leaverId"]?.stringValue?.hasPrefix("bot-") == true, "room \(roomID)")
-                        let lobby = await lobbyState(human.lobby) { Set($0.keys) == ["human-2"] }
-                        #expect(lobby.map { $0.keys.sorted() } == ["human-2"], "every bot untracked")
+                        #expect(backend.store.registeredBots.isEmpty, "every lease released on shutdown")
                     }
                 }
             }

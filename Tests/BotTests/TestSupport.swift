@@ -14,14 +14,13 @@ import Testing
 
 /// `serve` on the embedded backend on a free port, as `main` builds it, with a pass every `interval`.
 func withMatchmaker<T: Sendable>(
-    backend: EmbeddedBackend = EmbeddedBackend(), botFillAfter: TimeInterval = 0.5, queueTTL: TimeInterval = 60,
-    interval: Duration = .milliseconds(100), _ body: @escaping @Sendable (Int, EmbeddedBackend) async throws -> T
+    backend: EmbeddedBackend = EmbeddedBackend(), botFillAfter: TimeInterval = 0.5, interval: Duration = .milliseconds(100),
+    _ body: @escaping @Sendable (Int, EmbeddedBackend) async throws -> T
 ) async throws -> T {
     try await withLiveServer(
         backend: backend,
         configure: { config in
             config.pass.policy.botFillAfter = botFillAfter
-            config.pass.policy.queueTTL = queueTTL
             config.matchInterval = interval
         }, body)
 }
@@ -143,9 +142,11 @@ func lobbyState(_ channel: RealtimeChannel, until predicate: @Sendable ([String:
     return nil
 }
 
-/// Bots in a lobby state whose status is `status`.
-func bots(in state: [String: [JSONValue]], status: String) -> [String] {
-    state.filter { entry in entry.value.contains { $0["user_id"] != nil && $0["status"]?.stringValue == status } }.map(\.key).sorted()
+/// Waits until `count` bots are idle in `backend`'s bot registry (ready to be claimed), and returns them.
+@discardableResult
+func idleBots(_ backend: EmbeddedBackend, count: Int, within limit: Duration = .seconds(30)) async throws -> Set<String> {
+    try await eventually(within: limit) { backend.store.idleBots(limit: .max).count >= count }
+    return Set(backend.store.idleBots(limit: .max))
 }
 
 /// Runs `body`, failing the test and cancelling `body` if it takes longer than `limit`, so that a lost event
