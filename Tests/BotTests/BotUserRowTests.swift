@@ -54,7 +54,7 @@ extension LiveBotTests {
             }
         }
 
-        @Test func aBotWhoseRowIsRefusedIsReportedOnceAndNeverQueued() async throws {
+        @Test func aBotWhoseRowIsRefusedIsReportedOnceAndNeverAvailable() async throws {
             try await withWatchdog {
                 try await withMatchmaker { port, backend in
                     // Someone else already has the first bot's email: its insert violates `user_email_unique`.
@@ -76,15 +76,15 @@ extension LiveBotTests {
                         #expect(stats.failedBots == 1, "refused by the table: starts halt, so the bot is not retried")
                         #expect(stats.halted?.contains("user row of bot-friendly-alex-1 not written: HTTP 409 23505") == true)
                         #expect(stats.totalBots == 0)
-                        #expect(backend.pgmq.rows(backend.queueName).isEmpty, "never queued")
-                        #expect(!recorder.exchanges.contains { $0.request.path.hasPrefix("/rest/v1/rpc/") }, "no pgmq call at all")
+                        #expect(!recorder.exchanges.contains { $0.request.path == "/rest/v1/rpc/ready_bots" }, "never available")
+                        #expect(backend.store.idleBots(limit: .max).isEmpty)
                         #expect(backend.store.contents.bots.isEmpty)
                     }
                 }
             }
         }
 
-        @Test func aBotWhoseRowWriteKeepsFailingIsCountedOnceAndRetriedWithoutQueueing() async throws {
+        @Test func aBotWhoseRowWriteKeepsFailingIsCountedOnceAndRetriedWithoutBecomingAvailable() async throws {
             try await withWatchdog {
                 try await withMatchmaker { port, backend in
                     try await withBots(port: port, count: 1, storeTransport: { UserWritesFail(inner: $0) }) { manager, recorder in
@@ -96,8 +96,8 @@ extension LiveBotTests {
                         #expect(stats.unwritableBots == 1)
                         #expect(stats.halted == nil)
                         #expect(stats.totalBots == 0)
-                        #expect(backend.pgmq.rows(backend.queueName).isEmpty, "never queued")
-                        #expect(!recorder.exchanges.contains { $0.request.path.hasPrefix("/rest/v1/rpc/") })
+                        #expect(!recorder.exchanges.contains { $0.request.path == "/rest/v1/rpc/ready_bots" }, "never available")
+                        #expect(backend.store.idleBots(limit: .max).isEmpty)
                     }
                 }
             }

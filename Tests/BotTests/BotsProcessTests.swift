@@ -51,10 +51,9 @@ extension LiveBotTests {
                             "matchmaker_bots_running": 2,
                             "matchmaker_bots_waiting": 2,
                             "matchmaker_bots_in_room": 0,
-                            // Each joins `global:lobby` on a socket of its own (one join per topic and socket):
-                            // the manager's lobby observer and the two bots.
-                            "matchmaker_realtime_active_connections": 3,
-                            "matchmaker_realtime_connect_attempts_total": 3,
+                            // One socket: the manager's lobby observer and the bots' `user:<id>` channels share it.
+                            "matchmaker_realtime_active_connections": 1,
+                            "matchmaker_realtime_connect_attempts_total": 1,
                             "matchmaker_realtime_failed_connections_total": 0,
                             #"matchmaker_http_requests_total{method="GET",route="unmatched",status="404"}"#: 1,
                         ]
