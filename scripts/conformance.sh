@@ -67,6 +67,8 @@ run_suite Tests/conformance/test_hostile.py "" "$@"
 run_suite Tests/conformance/test_two_process.py "" "$@"
 run_suite Tests/conformance/test_record.py "" "$@"
 run_suite Tests/conformance/test_bots_command.py "" "$@"
+# Bots processes that scale out and crash, against serve with event-driven passes and a short bot fill.
+SERVE_ENV="BOTS=off BOT_FILL_AFTER=1 MATCH_INTERVAL=0.5" run_suite Tests/conformance/test_bots_scale_out.py "" "$@"
 # Bots on, as `serve` runs by default, with short waits so that a lone human meets one quickly.
 export BOT_FILL_AFTER_SECONDS=1 MATCH_INTERVAL_SECONDS=0.5
 SERVE_ENV="BOTS=on BOT_MIN_COUNT=2 BOT_MAX_COUNT=2 BOT_STAGGER_MIN_MS=0 BOT_STAGGER_MAX_MS=0

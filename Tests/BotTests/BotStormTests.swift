@@ -90,7 +90,9 @@ extension LiveBotTests {
                         // delay) is `FaultTests.droppedSocketsReconnectEachAfterItsOwnJitteredDelay`, on the test clock.
                         var rejoined: Set<String> = []
                         for await observation in observations {
-                            if case .joinReceived(let topic, _, _) = observation, topic.hasPrefix("realtime:user:bot-") || topic.hasPrefix("user:bot-") {
+                            if case .joinReceived(let topic, _, _) = observation,
+                                topic.hasPrefix("realtime:user:bot-") || topic.hasPrefix("user:bot-")
+                            {
                                 rejoined.insert(topic)
                             }
                             if rejoined.count == bots { break }
@@ -115,4 +117,3 @@ func busiestSecond(_ instants: [Date]) -> Int {
     }
     return best
 }
-

@@ -26,11 +26,15 @@ def client(base_url: str) -> Client:
     return create_client(base_url, "anon-key")
 
 
-def waiting_bots(state: dict) -> list[str]:
-    """Bot keys of a lobby presence state whose status is `waiting` (bots' metas carry `user_id`)."""
-    return sorted(
-        key for key, metas in state.items() if any("user_id" in meta and meta.get("status") == "waiting" for meta in metas)
-    )
+def bots_in_lobby(state: dict) -> list[str]:
+    """Lobby keys of bots: none since bots left the lobby (the registry says when they are available)."""
+    return sorted(key for key in state if key.startswith("bot-"))
+
+
+def idle_bots(base_url: str) -> list[str]:
+    """Registered bots ready to be claimed, through the service role's `idle_bots` RPC (contract §8)."""
+    service = create_client(base_url, "service-role-key")
+    return service.rpc("idle_bots", {"max_rows": 100}).execute().data
 
 
 async def until(condition, timeout: float = TIMEOUT, every: float = 0.1):
@@ -66,7 +70,8 @@ async def test_a_lone_human_meets_a_bot_chats_and_the_bot_requeues(base_url: str
     try:
         lobby = realtime.channel("global:lobby", {"config": {"presence": {"key": human, "enabled": True}}})
         await asyncio.wait_for(lobby.subscribe(), TIMEOUT)
-        await until(lambda: len(waiting_bots(lobby.presence_state())) >= 1)
+        await until(lambda: len(idle_bots(base_url)) >= 1)
+        assert bots_in_lobby(lobby.presence_state()) == [], "bots have no lobby presence"
         bots = httpx.get(f"{base_url}/stats", timeout=TIMEOUT).json()["bots"]
         assert bots["isRunning"] is True and bots["totalBots"] == 2 and bots["target"] == 2, bots
         assert bots["realtime"]["monitor"]["totalConnections"] >= 1 and bots["realtime"]["monitor"]["failedConnections"] == 0, bots["realtime"]
@@ -84,9 +89,11 @@ async def test_a_lone_human_meets_a_bot_chats_and_the_bot_requeues(base_url: str
         payload = await asyncio.wait_for(notices.get(), TIMEOUT)
         waited = time.monotonic() - asked
         room = payload["room"]
-        # The room is named user1-user2 after the earlier message; the bot enqueued first, so it owns the room.
+        # The room is named user1-user2 after the earlier message; a bot from the registry has none, so the
+        # human owns the room.
         bot = room["name"].removeprefix(f"{human}-").removesuffix(f"-{human}")
-        assert bot != room["name"] and bot.startswith("bot-") and room["owner_id"] in (human, bot), room
+        assert bot != room["name"] and bot.startswith("bot-") and room["owner_id"] == human, room
+        assert bot not in idle_bots(base_url), "claimed with the room"
         # No bound on real time here: when the fill comes is checked on the test clock
         # (PassTriggerTests.aLoneHumanMeetsABotAtBotFillAfterNotAtTheNextInterval).
         print(f"a lone human met a bot after {waited:.2f} s (BOT_FILL_AFTER {fill_after} s, interval {interval} s)")
@@ -127,14 +134,10 @@ async def test_a_lone_human_meets_a_bot_chats_and_the_bot_requeues(base_url: str
         stored = client.table("message").select("sender_id, content").eq("room_id", room["id"]).execute().data
         assert {row["sender_id"] for row in stored} == {bot}, "the bot persists its own messages"
 
-        await until(lambda: bot in waiting_bots(lobby.presence_state()))
+        await until(lambda: bot in idle_bots(base_url))
         queue = client.schema("pgmq_public")
-        # A read with visibility 0 leases nothing, so peeking does not hide the bot from the matchmaker.
-        await until(
-            lambda: any(
-                row["message"].get("userId") == bot
-                for row in queue.rpc("read", {"queue_name": QUEUE, "sleep_seconds": 0, "n": 100}).execute().data
-            )
-        )
+        # A read with visibility 0 leases nothing: the bot is available again without a message in the queue.
+        rows = queue.rpc("read", {"queue_name": QUEUE, "sleep_seconds": 0, "n": 100}).execute().data
+        assert not any(row["message"].get("userId") == bot for row in rows), "bots never queue"
     finally:
         await realtime.close()

@@ -1,6 +1,7 @@
 """`matchmaker bots` as its own process against a running embedded `matchmaker serve` (bots off there):
-its /healthz, /readyz, /metrics and /stats, its bots in serve's lobby, its JSON log lines (LOG_FORMAT=json)
-with the periodic status line, and a SIGTERM that takes them out and exits 0.
+its /healthz, /readyz, /metrics and /stats, its bots in serve's bot registry (and not in its lobby), its JSON
+log lines (LOG_FORMAT=json) with the periodic status line, and a SIGTERM that takes them out (leases released)
+and exits 0.
 
 Run by scripts/conformance.sh (MATCHMAKER_URL, MATCHMAKER_BIN, bots off in serve, no scheduled passes).
 """
@@ -37,8 +38,18 @@ def samples(text: str) -> dict[str, float]:
 
 
 def bots_in(state: dict) -> list[str]:
-    """The lobby keys whose metas carry `user_id`, as bots' do (contract §2)."""
+    """The lobby keys whose metas carry `user_id`, as bots' did before they left the lobby (contract §8)."""
     return sorted(key for key, metas in state.items() if any("user_id" in meta for meta in metas))
+
+
+def idle_bots(base_url: str) -> list[str]:
+    """Registered bots ready to be claimed (the service role's `idle_bots` RPC)."""
+    response = httpx.post(
+        f"{base_url}/rest/v1/rpc/idle_bots", json={"max_rows": 100},
+        headers={"apikey": "service-role-key", "Authorization": "Bearer service-role-key"}, timeout=TIMEOUT,
+    )
+    response.raise_for_status()
+    return sorted(response.json())
 
 
 async def until(condition, timeout: float = TIMEOUT, every: float = 0.1):
@@ -100,16 +111,18 @@ async def test_the_bots_command_serves_its_bots_and_takes_them_out_on_sigterm(ba
             assert stats["failedBots"] == 0
             assert stats.get("halted") is None
 
-            async def two_in_lobby():
-                return bots_in(lobby.presence_state()) if len(bots_in(lobby.presence_state())) == 2 else None
+            async def two_idle():
+                idle = await asyncio.to_thread(idle_bots, base_url)
+                return idle if len(idle) == 2 else None
 
-            in_lobby = await until(two_in_lobby)
-            assert all(key.startswith("bot-") for key in in_lobby), in_lobby
+            idle = await until(two_idle)
+            assert all(key.startswith("bot-") for key in idle), idle
+            assert bots_in(lobby.presence_state()) == [], "bots have no lobby presence"
 
             ready = await http.get(f"{bots_url}/readyz")
             assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
 
-            # serve runs no pass here, so both bots stay waiting in the queue once they have joined it.
+            # serve runs no pass here, so both bots stay idle in the registry.
             async def both_waiting():
                 return (await http.get(f"{bots_url}/stats")).json()["waiting"] == 2
 
@@ -122,9 +135,9 @@ async def test_the_bots_command_serves_its_bots_and_takes_them_out_on_sigterm(ba
             assert metrics["matchmaker_bots_running"] == 2
             assert metrics["matchmaker_bots_waiting"] == 2
             assert metrics["matchmaker_bots_in_room"] == 0
-            # The manager's lobby observer and each bot join `global:lobby`, each on a socket of its own.
-            assert metrics["matchmaker_realtime_active_connections"] == 3
-            assert metrics["matchmaker_realtime_connect_attempts_total"] == 3
+            # One socket: the manager's lobby observer and both bots' `user:<id>` channels share it.
+            assert metrics["matchmaker_realtime_active_connections"] == 1
+            assert metrics["matchmaker_realtime_connect_attempts_total"] == 1
             assert metrics["matchmaker_realtime_failed_connections_total"] == 0
             assert metrics['matchmaker_http_requests_total{method="GET",route="/readyz",status="200"}'] == 1
             assert metrics['matchmaker_http_request_duration_seconds_count{method="GET",route="/readyz"}'] == 1
@@ -145,10 +158,7 @@ async def test_the_bots_command_serves_its_bots_and_takes_them_out_on_sigterm(ba
         assert last["bots.target"] == "2", last
         assert {"pool.sockets", "pool.channels", "realtime.connections", "realtime.failures", "bots.running"} <= last.keys(), last
 
-        async def lobby_empty():
-            return bots_in(lobby.presence_state()) == []
-
-        await until(lobby_empty)
+        assert await asyncio.to_thread(idle_bots, base_url) == [], "SIGTERM released every lease"
     finally:
         if process.poll() is None:
             process.kill()

@@ -11,6 +11,9 @@ import Shared
 /// - `BOT_TARGET_PERCENTAGE` (int, default `30`): bots per hundred online humans (lobby keys that are not bots).
 /// - `MAINTENANCE_INTERVAL_MS` (int, default `60000`): time between maintenance ticks; ticks never overlap.
 /// - `BOT_STAGGER_MIN_MS`, `BOT_STAGGER_MAX_MS` (int, defaults `5000`, `8000`): the uniform pause after each start.
+/// - `BOT_LEASE_SECONDS` (int, default `15`): how long a process's lease on a bot identity lasts unless renewed
+///   (every third of it): after a crash, how long its bots may still be matched and when another process
+///   takes them over.
 /// - `SUPABASE_URL` (string): the project (or a running embedded `serve`) that `matchmaker bots` talks to.
 /// - `SUPABASE_SERVICE_ROLE_KEY` (secret; alias `SUPABASE_SECRET_KEY`): the key for PostgREST and Realtime,
 ///   a service-role JWT or a secret key `sb_secret_…`; never logged.
@@ -38,6 +41,7 @@ public struct BotConfig: Sendable, Hashable {
         let high = try reader.integer("bot.staggerMaxMs", default: 8000, in: 0...3_600_000)
         guard high >= low else { throw ConfigError(key: "BOT_STAGGER_MAX_MS", value: String(high)) }
         manager.stagger = Stagger(min: .milliseconds(low), max: .milliseconds(high))
+        manager.leaseSeconds = try reader.integer("bot.leaseSeconds", default: 15, in: 3...3600)
         serviceRoleKey = reader.serviceKey()
     }
 }
