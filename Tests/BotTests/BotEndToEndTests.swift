@@ -73,6 +73,43 @@ extension LiveBotTests {
             }
         }
 
+        /// Issue 14: with more bots ready than a pass leases (`BATCH_SIZE` 100), humans were never read behind
+        /// them. Bots now wait in the registry, not the queue, however many there are.
+        @Test func withMoreBotsReadyThanABatchALoneHumanMeetsABotAndTwoHumansMeetEachOther() async throws {
+            try await withWatchdog(.seconds(150)) {
+                let fillAfter = 0.5
+                try await withMatchmaker(botFillAfter: fillAfter) { port, backend in
+                    try await withBots(port: port, count: 150) { manager, _ in
+                        try await idleBots(backend, count: 150, within: .seconds(120))
+                        let pool = manager.client.stats()
+                        #expect(pool.sockets == 16, "150 user channels and the lobby observer, 10 to a socket")
+                        #expect(backend.pgmq.rows(backend.queueName).isEmpty)
+                        try await withClient(port: port) { client in
+                            let lone = try await Human.join("lone", client: client)
+                            let asked = ContinuousClock.now
+                            try await lone.findStranger(backend: backend)
+                            let room = try await lone.matchedRoom()
+                            let waited = ContinuousClock.now - asked
+                            print("a lone human met one of 150 bots after \(waited) (BOT_FILL_AFTER \(fillAfter) s)")
+                            #expect(waited <= .seconds(fillAfter + 1))
+                            #expect(backend.store.contents.members[room]?.contains { $0.hasPrefix("bot-") } == true)
+                        }
+                        try await withClient(port: port) { client in
+                            let alice = try await Human.join("alice", client: client)
+                            let bob = try await Human.join("bob", client: client)
+                            try await alice.findStranger(backend: backend)
+                            try await bob.findStranger(backend: backend)
+                            async let first = alice.matchedRoom()
+                            async let second = bob.matchedRoom()
+                            let (a, b) = try await (first, second)
+                            #expect(a == b)
+                            #expect(Set(backend.store.contents.members[a] ?? []) == ["alice", "bob"])
+                        }
+                    }
+                }
+            }
+        }
+
         @Test func twoHumansWaitingAtOnceArePairedWithEachOtherNotWithBots() async throws {
             try await withWatchdog {
                 try await withMatchmaker(botFillAfter: 0.3) { port, backend in
