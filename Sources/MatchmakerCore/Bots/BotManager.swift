@@ -151,7 +151,8 @@ public final class BotManager: Service {
                 self.starter.finish()
             }
             group.addTask {
-                await self.startQueued()
+                // Starts still queued (or a stagger pause) at shutdown are dropped: no bot starts after it began.
+                await cancelWhenGracefulShutdown { await self.startQueued() }
                 self.stopAll()
                 self.launcher.finish()
             }
@@ -271,6 +272,7 @@ public final class BotManager: Service {
         var first = true
         for await slot in starts {
             if !first, (try? await time.sleep(settings.stagger.delay(unit: unit()))) == nil { break }
+            if Task.isCancelled { break }
             first = false
             launch(slot)
         }
