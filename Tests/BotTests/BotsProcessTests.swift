@@ -66,7 +66,7 @@ extension LiveBotTests {
 
         @Test func theBotsProcessIsNotReadyBeforeItsManagerRuns() async throws {
             let parts = buildBotService(
-                config: BotConfig(), realtime: RealtimeConfiguration(url: "http://127.0.0.1:9", apiKey: "k"), queue: "q",
+                config: BotConfig(), realtime: RealtimeConfiguration(url: "http://127.0.0.1:9", apiKey: "k"),
                 metrics: PrometheusExporter().factory, logger: testLogger)
             // Only the HTTP client runs (it must be shut down): the manager never starts.
             let group = ServiceGroup(services: [parts.http], logger: testLogger)

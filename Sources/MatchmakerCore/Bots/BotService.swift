@@ -21,7 +21,7 @@ public struct BotParts: Sendable {
 /// Builds the bot service against the project of `realtime` (Supabase, or an embedded `serve`) with its API key;
 /// its Realtime monitor records into `metrics`.
 public func buildBotService(
-    config: BotConfig, realtime realtimeConfiguration: RealtimeConfiguration, queue: String,
+    config: BotConfig, realtime realtimeConfiguration: RealtimeConfiguration,
     metrics: any MetricsFactory = MetricsSystem.factory, logger: Logger
 ) -> BotParts {
     let url = realtimeConfiguration.url

@@ -16,7 +16,7 @@ public func buildBots(config: MatchmakerConfig, bots: BotConfig, exporter: Prome
     }
     let parts = buildBotService(
         config: bots, realtime: config.realtimeConfiguration(url: url, apiKey: config.serviceRoleKey ?? ""),
-        queue: config.queueName, metrics: exporter.factory, logger: logger
+        metrics: exporter.factory, logger: logger
     )
     let gauges = OpsGauges(factory: exporter.factory)
     var app = Application(

@@ -102,7 +102,7 @@ private func inProcessBots(
     return InProcessBots(port: port, logger: logger) { port in
         buildBotService(
             config: bots, realtime: config.realtimeConfiguration(url: "http://\(host):\(port)", apiKey: bots.serviceRoleKey ?? ""),
-            queue: config.queueName, metrics: metrics, logger: logger
+            metrics: metrics, logger: logger
         )
     }
 }
