@@ -466,7 +466,9 @@ public final class RealtimeHub: Sendable {
     private static func removePresences(_ state: inout State, topic: String, where matches: (PresenceEntry) -> Bool) -> [PresenceEntry] {
         let gone = state.presences[topic, default: []].filter(matches)
         guard !gone.isEmpty else { return [] }
-        state.presences[topic, default: []].removeAll(where: matches)
+        let remaining = state.presences[topic, default: []].filter { !matches($0) }
+        // A topic nobody is present on is forgotten: room topics are new for every match.
+        state.presences[topic] = remaining.isEmpty ? nil : remaining
         for entry in gone { state.connections[entry.connection]?.presenceBytes -= entry.bytes }
         return gone
     }
