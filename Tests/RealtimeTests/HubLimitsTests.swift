@@ -117,6 +117,7 @@ import Testing
                 #expect(try await presence("b", "untrack").replyStatus == "ok")
                 #expect(try await presence("c", "track").replyStatus == "ok", "an untracked meta still counted")
                 #expect(backend.hub.presence(of: "c")["me"]?.count == 1)
+                #expect(backend.hub.presenceTopicCount == 2, "b, untracked by its only member, is forgotten")
             }
         }
     }

@@ -124,6 +124,9 @@ public final class RealtimeHub: Sendable {
     /// Open sockets.
     public var connectionCount: Int { state.withLock { $0.connections.count } }
 
+    /// How many topics someone is present on now; a topic whose last presence left is forgotten.
+    public var presenceTopicCount: Int { state.withLock { $0.presences.count } }
+
     /// `phx_join` pushes received since start.
     public var joinsReceived: Int { state.withLock { $0.joinsReceived } }
 
