@@ -226,11 +226,20 @@ extension PostgresSuite {
                 from pg_class where oid = 'public.matchmaker_outbox'::regclass;
                 select 'registry', relrowsecurity, (select count(*) from pg_policies where tablename = 'matchmaker_bot')
                 from pg_class where oid = 'public.matchmaker_bot'::regclass;
+                select 'registry functions', role,
+                    string_agg(case when has_function_privilege(role, f, 'execute') then 'x' else '-' end, '' order by f)
+                from unnest(array['anon', 'authenticated', 'service_role']) role,
+                    unnest(array['public.lease_bots(text, text[], integer)', 'public.ready_bots(text, text[], integer)',
+                        'public.idle_bots(integer)']) f
+                group by role order by role;
                 """ + "\n" + Self.probing(probes, as: ["anon", "authenticated", "service_role"]))
         let denied = Dictionary(uniqueKeysWithValues: probes.map { ($0.0, "42501") })
         #expect(
             rows
-                == ["outbox|t|0", "registry|t|0"] + Self.expected(probes, as: "anon", denied)
+                == [
+                    "outbox|t|0", "registry|t|0", "registry functions|anon|---", "registry functions|authenticated|---",
+                    "registry functions|service_role|xxx",
+                ] + Self.expected(probes, as: "anon", denied)
                 + Self.expected(probes, as: "authenticated", denied)
                 + Self.expected(
                     probes, as: "service_role",

@@ -167,7 +167,9 @@ extension PostgresSuite {
     }
 
     /// Two calls at once, from two connections, each pairing every bot with a human of its own (in opposite
-    /// orders): the registry rows locked in bot_id order give each bot one room, and the other call MM004.
+    /// orders, the second with the bot as `user1`): the registry rows locked in bot_id order give each bot one
+    /// room, and the other call MM004. Both calls are held on the humans' messages until both wait, so that
+    /// they read the registry at the same moment.
     @Test func concurrentCommitsNeverClaimOneBotTwice() async throws {
         let prefix = TestDatabase.uniquePrefix("regrace")
         let count = 30
@@ -179,20 +181,28 @@ extension PostgresSuite {
             #expect(try await client.readyBots("\(prefix)owner", bots) == count)
             return (backend.queueName, humans, ids)
         }
-        func batch(_ offset: Int) -> [MatchCommit] {
-            (0..<count).map { i in
-                let human = humans[offset + i]
-                return MatchCommit(Self.room(prefix, offset + i, human, bots[i]), human, bots[i], consuming: [ids[offset + i]])
+        let one = (0..<count).map { i in
+            MatchCommit(Self.room(prefix, i, humans[i], bots[i]), humans[i], bots[i], consuming: [ids[i]])
+        }
+        let two = (0..<count).reversed().map { i in
+            MatchCommit(Self.room(prefix, count + i, bots[i], humans[count + i]), bots[i], humans[count + i], consuming: [ids[count + i]])
+        }
+        let outcomes = try await TestDatabase.withClient { blocker in
+            try await blocker.withConnection { connection in
+                try await connection.command("begin", logger: TestDatabase.logger)
+                try await connection.command(
+                    "select msg_id from pgmq.\(unescaped: "\"q_\(queue.lowercased())\"") for update", logger: TestDatabase.logger)
+                async let first = TestDatabase.withClient { client in
+                    try await PostgresBackend(client: client, queueName: queue, logger: TestDatabase.logger).store.commit(batch: one)
+                }
+                async let second = TestDatabase.withClient { client in
+                    try await PostgresBackend(client: client, queueName: queue, logger: TestDatabase.logger).store.commit(batch: two)
+                }
+                try await blocker.waitForLockWaiters(2, on: "commit_stranger_matches(")
+                try await connection.command("commit", logger: TestDatabase.logger)
+                return try await first + second
             }
         }
-        let (one, two) = (batch(0), batch(count).reversed())
-        async let first = TestDatabase.withClient { client in
-            try await PostgresBackend(client: client, queueName: queue, logger: TestDatabase.logger).store.commit(batch: one)
-        }
-        async let second = TestDatabase.withClient { client in
-            try await PostgresBackend(client: client, queueName: queue, logger: TestDatabase.logger).store.commit(batch: Array(two))
-        }
-        let outcomes = try await first + second
         #expect(outcomes.count { $0 == .committed } == count)
         #expect(outcomes.allSatisfy { $0 == .committed || $0 == .rejected(code: "MM004") })
         try await TestDatabase.withClient { client in
@@ -253,6 +263,21 @@ extension PostgresClient {
     /// The postgres store's `idleBots(limit:)`.
     func idleBots(limit: Int) async throws -> [String] {
         try await PostgresMatchStore(client: self, queueName: "unused", logger: TestDatabase.logger).idleBots(limit: limit)
+    }
+
+    /// Returns once `count` statements calling `function` wait for a lock (polled; a guard of a minute against a hang).
+    func waitForLockWaiters(_ count: Int, on function: String) async throws {
+        let pattern = "%\(function)%"
+        for _ in 0..<6_000 {
+            let waiting = try await self.count(
+                """
+                select count(*) from pg_stat_activity
+                where wait_event_type = 'Lock' and query like \(pattern) and pid <> pg_backend_pid()
+                """)
+            if waiting >= count { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("\(count) calls of \(function) never waited for a lock together")
     }
 
     /// Ends `bot`'s lease a second ago, whoever holds it.
