@@ -107,7 +107,6 @@ $$;
 
 -- `commit_stranger_matches` of 20260701000006 with the registered bots (see above); same signature and
 -- answer, so that a matchmaker of the previous release keeps working against it.
-
 create or replace function public.commit_stranger_matches(
     queue_name text, matches jsonb, claim_seconds integer default 30, skip_window_seconds integer default 10,
     notify boolean default false, notify_private boolean default false
