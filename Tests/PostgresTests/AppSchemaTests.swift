@@ -195,6 +195,7 @@ extension PostgresSuite {
             .joined(separator: "\n")
     }
 
+    /// The outbox, the bot registry and our RPCs (migrations 03 to 08).
     @Test func ourOutboxAndRPCsAreClosedToBrowsersAndOpenToTheServiceRole() throws {
         let probes: [(String, String)] = [
             ("outbox select", "select count(*) from public.matchmaker_outbox"),
@@ -210,16 +211,36 @@ extension PostgresSuite {
             ("claim_stranger_matches", "select public.claim_stranger_matches()"),
             ("release_stranger_messages", "select public.release_stranger_messages('stranger-queue', '{}', now())"),
             ("drop_stranger_messages", "select public.drop_stranger_messages('stranger-queue', '{-1}', true)"),
+            ("registry select", "select count(*) from public.matchmaker_bot"),
+            (
+                "registry insert",
+                "insert into public.matchmaker_bot (bot_id, owner, lease_until) values ('probe-bot', 'probe-owner', now())"
+            ),
+            ("lease_bots", "select public.lease_bots('probe-owner', '{}', 30)"),
+            ("ready_bots", "select public.ready_bots('probe-owner', '{probe-bot}')"),
+            ("idle_bots", "select public.idle_bots(0)"),
         ]
         let rows = try TestDatabase.rolledBack(
             TestDatabase.probe + """
                 select 'outbox', relrowsecurity, (select count(*) from pg_policies where tablename = 'matchmaker_outbox')
                 from pg_class where oid = 'public.matchmaker_outbox'::regclass;
+                select 'registry', relrowsecurity, (select count(*) from pg_policies where tablename = 'matchmaker_bot')
+                from pg_class where oid = 'public.matchmaker_bot'::regclass;
+                select 'registry functions', role,
+                    string_agg(case when has_function_privilege(role, f, 'execute') then 'x' else '-' end, '' order by f)
+                from unnest(array['anon', 'authenticated', 'service_role']) role,
+                    unnest(array['public.lease_bots(text, text[], integer)', 'public.ready_bots(text, text[], integer)',
+                        'public.idle_bots(integer)']) f
+                group by role order by role;
                 """ + "\n" + Self.probing(probes, as: ["anon", "authenticated", "service_role"]))
         let denied = Dictionary(uniqueKeysWithValues: probes.map { ($0.0, "42501") })
         #expect(
             rows
-                == ["outbox|t|0"] + Self.expected(probes, as: "anon", denied) + Self.expected(probes, as: "authenticated", denied)
+                == [
+                    "outbox|t|0", "registry|t|0", "registry functions|anon|---", "registry functions|authenticated|---",
+                    "registry functions|service_role|xxx",
+                ] + Self.expected(probes, as: "anon", denied)
+                + Self.expected(probes, as: "authenticated", denied)
                 + Self.expected(
                     probes, as: "service_role",
                     // Allowed, and then refused by the data: the outbox row's room and the room's owner do not exist.

@@ -46,6 +46,8 @@ extension PostgresSuite {
                     "database.anon_enqueue": .pass, "database.anon_read": .warn, "database.rls": .pass, "database.bot_rows": .pass,
                     "database.cron": .pass, "database.vt_zero": .pass,
                 ])
+            #expect(try check(ready, "database.migrations").detail == "applied up to 20260701000008_bot_registry")
+            #expect(try check(ready, "database.rls").detail == "row-level security is on for matchmaker_bot, matchmaker_outbox")
 
             // Another reader with visibility timeout 0, as the old Edge Function read.
             try await client.command("select pgmq.send(\(queue), '{\"userId\":\"u1\"}'::jsonb)", logger: TestDatabase.logger)
@@ -82,6 +84,11 @@ extension PostgresSuite {
                 client, queue: queue, "database.rls", breaking: "alter table public.matchmaker_outbox disable row level security",
                 restoring: "alter table public.matchmaker_outbox enable row level security")
             #expect(rls.status == .fail)
+            let registry = try await checkWhileBroken(
+                client, queue: queue, "database.rls", breaking: "alter table public.matchmaker_bot disable row level security",
+                restoring: "alter table public.matchmaker_bot enable row level security")
+            #expect(registry.status == .fail)
+            #expect(registry.detail.hasPrefix("row-level security is off for matchmaker_bot:"))
 
             // The app server's enqueue closed to anon.
             let enqueue = try await checkWhileBroken(

@@ -6,8 +6,14 @@ import Shared
 /// What `matchmaker doctor` reads from the database itself (`DATABASE_URL`): the catalog, pg_cron's
 /// jobs and the queue's table. It writes nothing. The verdicts are `Diagnosis`'s.
 struct DatabaseProbe {
-    /// Our migrations that add functions, oldest first, by the function each adds.
-    static let migrationFunctions = SupabaseProbe.migrationProbes.map { (migration: $0.migration, function: $0.function) }
+    /// Our migrations that add functions, oldest first, by the function each adds: the API probe's, and the
+    /// bot registry, which the catalog answers for whether or not the API serves `idle_bots` yet.
+    static let migrationFunctions =
+        SupabaseProbe.migrationProbes.map { (migration: $0.migration, function: $0.function) }
+        + [(migration: "20260701000008_bot_registry", function: "idle_bots")]
+
+    /// The tables we add that browsers must not read (row-level security on, no policy).
+    static let closedTables = ["matchmaker_outbox", "matchmaker_bot"]
 
     /// The pool, running while the probe runs.
     let client: PostgresClient
@@ -88,7 +94,8 @@ struct DatabaseProbe {
         if let rows = try? await client.query(
             """
             select c.relname::text, c.relrowsecurity from pg_class c join pg_namespace n on n.oid = c.relnamespace
-            where n.nspname = 'public' and c.relname = 'matchmaker_outbox'
+            where n.nspname = 'public' and c.relname = any(\(Self.closedTables))
+            order by c.relname
             """, logger: logger)
         {
             tables = ((try? await rows.decode((String, Bool).self).all()) ?? []).map { ($0.0, $0.1) }

@@ -6,7 +6,8 @@ import Shared
 /// Rooms, skips and users in PostgreSQL. A pass's matches commit set-wise through
 /// `public.commit_stranger_matches` (each match's room, members, consumed queue messages and pending
 /// notifications all or nothing, every match of the pass in one call); `commit(_:)` keeps the
-/// single-match `public.commit_stranger_match`.
+/// single-match `public.commit_stranger_match`. The registered bots a pass may claim come from
+/// `public.idle_bots`.
 public struct PostgresMatchStore: BatchMatchStore {
     /// The pool the store's statements run on.
     let client: PostgresClient
@@ -136,6 +137,16 @@ public struct PostgresMatchStore: BatchMatchStore {
                 """,
                 logger: logger
             )
+        }
+    }
+
+    public func idleBots(limit: Int) async throws -> [String] {
+        guard limit > 0 else { return [] }
+        return try await database {
+            let rows = try await client.query("select public.idle_bots(\(limit)::int4)", logger: logger)
+            var bots: [String] = []
+            for try await id in rows.decode(String.self) { bots.append(id) }
+            return bots
         }
     }
 

@@ -3,7 +3,8 @@ import Logging
 import Shared
 
 /// `MatchStore` over PostgREST: one query for skips, one for bots, one `commit_stranger_matches` RPC per
-/// pass (or per `commitBatchSize` pairs), one `ack_stranger_matches` RPC, one RPC per undo.
+/// pass (or per `commitBatchSize` pairs), one `ack_stranger_matches` RPC, one RPC per undo, and `idle_bots`
+/// for the registered bots a pass may claim.
 struct SupabaseMatchStore: BatchMatchStore {
     let backend: SupabaseBackend
 
@@ -77,6 +78,13 @@ struct SupabaseMatchStore: BatchMatchStore {
                 "created_at": .string(Timestamp.format(match.room.createdAt)),
             ]
         )
+    }
+
+    func idleBots(limit: Int) async throws -> [String] {
+        guard limit > 0 else { return [] }
+        let rows = try await backend.postgrest.rpc("idle_bots", arguments: ["max_rows": .number(JSONNumber(limit))])
+        guard case .array(let ids)? = rows else { return [] }
+        return ids.compactMap(\.stringValue)
     }
 
     func roomNotified(id: String) async throws {
