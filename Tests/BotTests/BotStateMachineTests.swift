@@ -47,7 +47,7 @@ final class BotDriver {
         #expect(bot.machine.phase == .idle)
         let (delay, actions) = try #require(bot.fireNext())
         #expect((1...3).contains(delay))
-        #expect(actions == [.becomeAvailable])
+        #expect(actions == [.becomeAvailable(after: nil)])
         #expect(bot.machine.phase == .waiting)
     }
 
@@ -117,7 +117,7 @@ final class BotDriver {
         #expect(Array(actions[3...]) == [.leaveRoom("r1")])
         let (delay, requeue) = try #require(bot.fireNext())
         #expect((1...2).contains(delay))
-        #expect(requeue == [.becomeAvailable])
+        #expect(requeue == [.becomeAvailable(after: "r1")])
     }
 
     @Test func partnerRoomClosedRecordsAHumanSkipAndRequeues() throws {
@@ -129,7 +129,7 @@ final class BotDriver {
         #expect(row.humanSkipped && !row.botSkipped && row.messagesExchanged == 1)
         #expect(Array(actions.dropFirst()) == [.leaveRoom("r1")])
         #expect(bot.fireNext()?.actions == [], "the pending reply is dropped")
-        #expect(bot.fireNext()?.actions == [.becomeAvailable])
+        #expect(bot.fireNext()?.actions == [.becomeAvailable(after: "r1")])
     }
 
     @Test func partnerPresenceLeaveCountsOnlyAfterThePartnerWasSeen() {
@@ -143,7 +143,7 @@ final class BotDriver {
 
     @Test func strangerSkippedLeavesTheRoomAndBecomesAvailableAtOnce() {
         let bot = inRoom()
-        #expect(bot.send(.skipped) == [.leaveRoom("r1"), .becomeAvailable])
+        #expect(bot.send(.skipped) == [.leaveRoom("r1"), .becomeAvailable(after: "r1")])
         #expect(bot.machine.phase == .waiting)
     }
 

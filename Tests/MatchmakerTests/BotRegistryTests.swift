@@ -72,6 +72,19 @@ import Testing
         #expect(store.contents.rooms["room2"] == nil)
     }
 
+    @Test func aRetriedReadinessNeverUndoesAClaimMadeMeanwhile() throws {
+        _ = store.leaseBots(owner: "p1", botIDs: ["bot-a"], leaseSeconds: 15)
+        #expect(store.readyBots(owner: "p1", botIDs: ["bot-a"]) == 1)
+        let message = try backend.pgmq.send(backend.queueName, message: ["userId": "h1"])
+        _ = try store.commitStrangerMatch(queue: backend.queueName, roomID: "room1", user1: "h1", user2: "bot-a", msgIDs: [message])
+        // The first attempt's answer was lost; its retry comes after the claim.
+        #expect(store.readyBots(owner: "p1", botIDs: ["bot-a"]) == 0)
+        #expect(store.registeredBots["bot-a"]?.roomID == "room1")
+        #expect(store.readyBots(owner: "p1", botIDs: ["bot-a"], finishedRoom: "room2") == 0)
+        #expect(store.readyBots(owner: "p1", botIDs: ["bot-a"], finishedRoom: "room1") == 1, "the bot left room1")
+        #expect(store.idleBots(limit: 10) == ["bot-a"])
+    }
+
     @Test func aBotWhoseLeaseEndedCannotBeClaimedAndAnUnregisteredUserStillNeedsAMessage() throws {
         _ = store.leaseBots(owner: "p1", botIDs: ["bot-a"], leaseSeconds: 15)
         _ = store.readyBots(owner: "p1", botIDs: ["bot-a"])

@@ -229,7 +229,7 @@ extension PostgresSuite {
                 select 'registry functions', role,
                     string_agg(case when has_function_privilege(role, f, 'execute') then 'x' else '-' end, '' order by f)
                 from unnest(array['anon', 'authenticated', 'service_role']) role,
-                    unnest(array['public.lease_bots(text, text[], integer)', 'public.ready_bots(text, text[], integer)',
+                    unnest(array['public.lease_bots(text, text[], integer)', 'public.ready_bots(text, text[], integer, varchar)',
                         'public.idle_bots(integer)']) f
                 group by role order by role;
                 """ + "\n" + Self.probing(probes, as: ["anon", "authenticated", "service_role"]))

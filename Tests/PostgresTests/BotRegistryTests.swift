@@ -96,7 +96,10 @@ extension PostgresSuite {
             let rows = try await client.leaseBots("\(prefix)A", [x, y, z])
             #expect(rows.map(\.idle) == [false, true, false])
             #expect(rows.map(\.roomID) == [nil, nil, "some-room"])
-            #expect(try await client.readyBots("\(prefix)A", [y, z]) == 1, "without a bound, any claim ends; y is idle already")
+            #expect(try await client.readyBots("\(prefix)A", [z]) == 0, "a claim for a room the bot has not left is kept")
+            #expect(try await client.readyBots("\(prefix)A", [z], finishedRoom: "other-room") == 0)
+            #expect(
+                try await client.readyBots("\(prefix)A", [y, z], finishedRoom: "some-room") == 1, "z left some-room; y is idle already")
         }
     }
 
@@ -255,9 +258,10 @@ extension PostgresClient {
         try await leaseBots(owner, ids).map(\.id)
     }
 
-    /// `ready_bots(owner, ids, staleClaimSeconds)`: how many rows changed.
-    func readyBots(_ owner: String, _ ids: [String], staleClaimSeconds: Int? = nil) async throws -> Int {
-        try await count("select public.ready_bots(\(owner), \(ids)::text[], \(staleClaimSeconds)::int4)::int8")
+    /// `ready_bots(owner, ids, staleClaimSeconds, finishedRoom)`: how many rows changed.
+    func readyBots(_ owner: String, _ ids: [String], staleClaimSeconds: Int? = nil, finishedRoom: String? = nil) async throws -> Int {
+        try await count(
+            "select public.ready_bots(\(owner), \(ids)::text[], \(staleClaimSeconds)::int4, \(finishedRoom)::varchar)::int8")
     }
 
     /// The postgres store's `idleBots(limit:)`.

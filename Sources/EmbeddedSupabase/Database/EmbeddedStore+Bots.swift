@@ -48,17 +48,20 @@ extension EmbeddedStore {
         }
     }
 
-    /// `public.ready_bots`: `owner`'s bots among `botIDs` with a live lease become idle; with `staleClaimSeconds`,
-    /// only those claimed longer ago than that and still not idle (a claim whose notice never came). Returns
-    /// how many changed.
-    public func readyBots(owner: String, botIDs: [String], staleClaimSeconds: Int? = nil) -> Int {
+    /// `public.ready_bots`: `owner`'s bots among `botIDs` with a live lease, not idle, become idle if they are
+    /// still in `finishedRoom` (the room the bot just left; nil for none), so that a retry can never undo a
+    /// claim made after its first attempt; with `staleClaimSeconds`, instead, those claimed longer ago than
+    /// that (a claim whose notice never came). Returns how many changed.
+    public func readyBots(owner: String, botIDs: [String], staleClaimSeconds: Int? = nil, finishedRoom: String? = nil) -> Int {
         let now = time.now()
         return database.withLock { state in
             var changed = 0
             for id in Set(botIDs) {
-                guard let row = state.bots[id], row.owner == owner, row.leaseUntil > now else { continue }
+                guard let row = state.bots[id], row.owner == owner, row.leaseUntil > now, !row.idle else { continue }
                 if let stale = staleClaimSeconds {
-                    guard !row.idle, let claimed = row.claimedAt, claimed < now.addingTimeInterval(-TimeInterval(stale)) else { continue }
+                    guard let claimed = row.claimedAt, claimed < now.addingTimeInterval(-TimeInterval(stale)) else { continue }
+                } else {
+                    guard row.roomID == finishedRoom else { continue }
                 }
                 state.bots[id]?.idle = true
                 state.bots[id]?.roomID = nil

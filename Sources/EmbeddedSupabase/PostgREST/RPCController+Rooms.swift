@@ -28,7 +28,10 @@ extension RPCController {
         "release_stranger_messages": [("queue_name", .text, true), ("msg_ids", .bigintArray, true), ("leased_until", .timestamptz, true)],
         "drop_stranger_messages": [("queue_name", .text, true), ("msg_ids", .bigintArray, true), ("archive", .jsonb, false)],
         "lease_bots": [("owner", .text, true), ("bot_ids", .jsonbArray, true), ("lease_seconds", .integer, true)],
-        "ready_bots": [("owner", .text, true), ("bot_ids", .jsonbArray, true), ("stale_claim_seconds", .integer, false)],
+        "ready_bots": [
+            ("owner", .text, true), ("bot_ids", .jsonbArray, true), ("stale_claim_seconds", .integer, false),
+            ("finished_room", .text, false),
+        ],
         "idle_bots": [("max_rows", .integer, false)],
     ]
 
@@ -104,7 +107,9 @@ extension RPCController {
                     ]
                 })
         case "ready_bots":
-            let count = store.readyBots(owner: args["owner"]!.text, botIDs: ids(), staleClaimSeconds: args["stale_claim_seconds"]?.integer)
+            let count = store.readyBots(
+                owner: args["owner"]!.text, botIDs: ids(), staleClaimSeconds: args["stale_claim_seconds"]?.integer,
+                finishedRoom: args["finished_room"]?.text)
             return .number(JSONNumber(count))
         case "idle_bots":
             return .array(store.idleBots(limit: args["max_rows"]?.integer ?? 100).map(JSONValue.string))

@@ -114,8 +114,8 @@ public struct BotInstance: Sendable {
                 observe(machine.phase)
                 for action in actions {
                     switch action {
-                    case .becomeAvailable:
-                        await becomeAvailable()
+                    case .becomeAvailable(let finishedRoom):
+                        await becomeAvailable(after: finishedRoom)
                     case .joinRoom(let roomID):
                         group.addTask { await self.joinRoom(roomID) }
                     case .leaveRoom(let roomID):
@@ -210,10 +210,10 @@ public struct BotInstance: Sendable {
     /// Tells the registry the bot is idle, with up to three attempts one second apart per attempt, then stamps
     /// `last_active`. A bot whose readiness never reached the registry is simply not claimed; the manager's
     /// next lease renewal shows it and tries again.
-    private func becomeAvailable() async {
+    private func becomeAvailable(after finishedRoom: String?) async {
         for attempt in 1...3 {
             do {
-                try await store.ready([identity.id])
+                try await store.ready([identity.id], after: finishedRoom)
                 break
             } catch {
                 logger.warning("Bot readiness not recorded", metadata: ["bot.attempt": "\(attempt)", "error": "\(error)"])

@@ -257,7 +257,7 @@ public final class BotManager: Service {
         for bot in toStop { bot.stop() }
         if !toStop.isEmpty { logger.info("Bots stopped", metadata: ["bots.count": "\(toStop.count)"]) }
         if !stale.isEmpty {
-            do { try await store.ready(stale, staleClaimSeconds: Int(Self.staleClaim)) } catch {
+            do { try await store.repairClaims(stale, olderThan: Int(Self.staleClaim)) } catch {
                 logger.warning("Stale bot claims not repaired", metadata: ["error": "\(error)"])
             }
         }

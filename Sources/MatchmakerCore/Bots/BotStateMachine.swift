@@ -31,8 +31,9 @@ public struct BotStateMachine: Sendable {
     /// What the shell must do, in order.
     public enum Action: Sendable, Hashable {
         /// Tell the bot registry the bot is idle (`ready_bots`, retried) and touch `last_active`: from now on
-        /// the matchmaker may claim it for a room.
-        case becomeAvailable
+        /// the matchmaker may claim it for a room. `after` is the room it just left (nil: it was in none), so
+        /// that a retry never undoes a claim made meanwhile.
+        case becomeAvailable(after: String?)
         /// Join `room:<id>` (broadcast self + ack, presence key = bot id) and track `{user_id, name}`.
         case joinRoom(String)
         /// Leave `room:<id>`.
@@ -52,7 +53,7 @@ public struct BotStateMachine: Sendable {
     }
 
     private enum Timer: Sendable, Hashable {
-        case becomeAvailable
+        case becomeAvailable(after: String?)
         case greet(roomID: String)
         case typing(roomID: String, incoming: String)
         case reply(roomID: String, content: String)
@@ -104,7 +105,7 @@ public struct BotStateMachine: Sendable {
         case .started:
             guard phase == .starting else { return [] }
             phase = .idle
-            return [schedule(.becomeAvailable, in: timings.beforeQueue)]
+            return [schedule(.becomeAvailable(after: nil), in: timings.beforeQueue)]
         case .matched(let roomID):
             guard phase == .waiting else { return [] }
             phase = .joiningRoom
@@ -115,7 +116,7 @@ public struct BotStateMachine: Sendable {
             conversation = nil
             if stopping { return [.leaveRoom(current.roomID)] + handle(.stop, now: now) }
             phase = .waiting
-            return [.leaveRoom(current.roomID), .becomeAvailable]
+            return [.leaveRoom(current.roomID), .becomeAvailable(after: current.roomID)]
         case .roomJoined(let roomID):
             guard phase == .joiningRoom, conversation?.roomID == roomID else { return [] }
             phase = .inRoom
@@ -130,7 +131,7 @@ public struct BotStateMachine: Sendable {
             }
             conversation = nil
             phase = .idle
-            return [.leaveRoom(roomID), schedule(.becomeAvailable, in: timings.requeue)]
+            return [.leaveRoom(roomID), schedule(.becomeAvailable(after: roomID), in: timings.requeue)]
         case .message(let roomID, let senderID, let content):
             guard phase == .inRoom, conversation?.roomID == roomID, senderID != botID else { return [] }
             conversation?.received += 1
@@ -175,10 +176,10 @@ public struct BotStateMachine: Sendable {
 
     private mutating func fire(_ timer: Timer, now: Date) -> [Action] {
         switch timer {
-        case .becomeAvailable:
+        case .becomeAvailable(let room):
             guard phase == .idle else { return [] }
             phase = .waiting
-            return [.becomeAvailable]
+            return [.becomeAvailable(after: room)]
         case .greet(let roomID):
             guard phase == .inRoom, conversation?.roomID == roomID else { return [] }
             return [.send(message(BotProfile.greetings.randomElement(using: &random)!, roomID: roomID, now: now))]
@@ -208,7 +209,7 @@ public struct BotStateMachine: Sendable {
     private mutating func leave(_ roomID: String) -> [Action] {
         conversation = nil
         phase = .idle
-        return [.leaveRoom(roomID), schedule(.becomeAvailable, in: timings.requeue)]
+        return [.leaveRoom(roomID), schedule(.becomeAvailable(after: roomID), in: timings.requeue)]
     }
 
     private mutating func schedule(_ timer: Timer, in range: ClosedRange<Double>) -> Action {

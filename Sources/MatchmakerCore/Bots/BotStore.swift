@@ -44,11 +44,21 @@ public struct BotStore: Sendable {
         }
     }
 
-    /// `ready_bots`: these bots are idle, the matchmaker may claim them; with `staleClaimSeconds`, only those
-    /// claimed longer ago than that and not idle since (a claim whose notice never came).
-    public func ready(_ botIDs: [String], staleClaimSeconds: Int? = nil) async throws {
+    /// `ready_bots`: these bots, which have just left `finishedRoom` (nil: they were in none), are idle and
+    /// the matchmaker may claim them; a claim made meanwhile for another room is kept.
+    public func ready(_ botIDs: [String], after finishedRoom: String?) async throws {
         var arguments: [String: JSONValue] = ["owner": .string(owner), "bot_ids": .array(botIDs.map(JSONValue.string))]
-        if let staleClaimSeconds { arguments["stale_claim_seconds"] = .number(JSONNumber(staleClaimSeconds)) }
+        if let finishedRoom { arguments["finished_room"] = .string(finishedRoom) }
+        _ = try await postgrest.rpc("ready_bots", arguments: arguments)
+    }
+
+    /// `ready_bots` with `stale_claim_seconds`: of these bots, those claimed longer ago than that and not idle
+    /// since (a claim whose notice never came) are idle again.
+    public func repairClaims(_ botIDs: [String], olderThan staleClaimSeconds: Int) async throws {
+        let arguments: [String: JSONValue] = [
+            "owner": .string(owner), "bot_ids": .array(botIDs.map(JSONValue.string)),
+            "stale_claim_seconds": .number(JSONNumber(staleClaimSeconds)),
+        ]
         _ = try await postgrest.rpc("ready_bots", arguments: arguments)
     }
 

@@ -13,9 +13,12 @@
 --       shutdown) and gets back every row it holds. A row another owner holds with a live lease is left
 --       alone: two processes never hold one identity, however their calls interleave (the insert's
 --       conflict check locks the row and re-reads it).
---   ready_bots(owner, bot_ids, stale_claim_seconds): `owner`'s bots among `bot_ids`, with a live lease,
---       become idle (ready to be claimed) again; with `stale_claim_seconds`, only those claimed longer
---       ago than that and not idle (a claim whose `stranger_matched` never reached the bot).
+--   ready_bots(owner, bot_ids, stale_claim_seconds, finished_room): `owner`'s bots among `bot_ids`,
+--       with a live lease, become idle (ready to be claimed) again, if they are still in
+--       `finished_room` (the room the bot just left; null for a bot that has been in none): a retried
+--       call whose first attempt went through can then never undo a claim made in between. With
+--       `stale_claim_seconds`, instead, only those claimed longer ago than that and not idle (a claim
+--       whose `stranger_matched` never reached the bot).
 --   idle_bots(max_rows): up to `max_rows` idle bots with a live lease, in random order, so that
 --       concurrent matchmakers seldom reach for the same one.
 --   commit_stranger_matches: as in 20260701000006, and a user with a registry row is a registered bot:
@@ -77,15 +80,19 @@ $$;
 
 -- Makes `owner`'s bots among `bot_ids` idle again (live leases only); with `stale_claim_seconds`, only
 -- the ones claimed longer ago than that and still not idle. Returns how many rows changed.
-create or replace function public.ready_bots(owner text, bot_ids text[], stale_claim_seconds integer default null)
+create or replace function public.ready_bots(
+    owner text, bot_ids text[], stale_claim_seconds integer default null, finished_room varchar default null
+)
 returns integer
 language sql set search_path = '' as $$
     with target as (
         select b.bot_id from public.matchmaker_bot b
         where b.owner = ready_bots.owner and b.bot_id = any(ready_bots.bot_ids) and b.lease_until > now()
           and not b.idle
-          and (ready_bots.stale_claim_seconds is null
-               or b.claimed_at < now() - make_interval(secs => ready_bots.stale_claim_seconds))
+          and case
+              when ready_bots.stale_claim_seconds is null then b.room_id is not distinct from ready_bots.finished_room
+              else b.claimed_at < now() - make_interval(secs => ready_bots.stale_claim_seconds)
+          end
         order by b.bot_id for update
     ), changed as (
         update public.matchmaker_bot b set idle = true, room_id = null, claimed_at = null
@@ -257,11 +264,11 @@ $$;
 
 grant select, insert, update, delete on public.matchmaker_bot to service_role;
 revoke all on function public.lease_bots(text, text[], integer) from public, anon, authenticated;
-revoke all on function public.ready_bots(text, text[], integer) from public, anon, authenticated;
+revoke all on function public.ready_bots(text, text[], integer, varchar) from public, anon, authenticated;
 revoke all on function public.idle_bots(integer) from public, anon, authenticated;
 revoke all on function public.commit_stranger_matches(text, jsonb, integer, integer, boolean, boolean)
     from public, anon, authenticated;
 grant execute on function public.lease_bots(text, text[], integer) to service_role;
-grant execute on function public.ready_bots(text, text[], integer) to service_role;
+grant execute on function public.ready_bots(text, text[], integer, varchar) to service_role;
 grant execute on function public.idle_bots(integer) to service_role;
 grant execute on function public.commit_stranger_matches(text, jsonb, integer, integer, boolean, boolean) to service_role;
