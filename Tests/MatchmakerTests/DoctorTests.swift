@@ -39,7 +39,7 @@ import Testing
             ]
             #expect(Dictionary(uniqueKeysWithValues: report.checks.map { ($0.id, $0.status) }) == expected)
             #expect(
-                report.checks.first { $0.id == "supabase.migrations" }?.detail == "applied up to 20260701000006_commit_stranger_matches")
+                report.checks.first { $0.id == "supabase.migrations" }?.detail == "applied up to 20260701000008_bot_registry")
             #expect(report.checks.first { $0.id == "supabase.bot_rows" }?.detail.hasPrefix("1 bot row(s)") == true)
         }
     }

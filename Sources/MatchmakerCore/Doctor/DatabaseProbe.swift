@@ -8,9 +8,7 @@ import Shared
 struct DatabaseProbe {
     /// Our migrations that add functions, oldest first, by the function each adds: the API probe's, and the
     /// bot registry, which the catalog answers for whether or not the API serves `idle_bots` yet.
-    static let migrationFunctions =
-        SupabaseProbe.migrationProbes.map { (migration: $0.migration, function: $0.function) }
-        + [(migration: "20260701000008_bot_registry", function: "idle_bots")]
+    static let migrationFunctions = SupabaseProbe.migrationProbes.map { (migration: $0.migration, function: $0.function) }
 
     /// The tables we add that browsers must not read (row-level security on, no policy).
     static let closedTables = ["matchmaker_outbox", "matchmaker_bot"]

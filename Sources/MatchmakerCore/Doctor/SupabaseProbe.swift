@@ -15,6 +15,7 @@ struct SupabaseProbe {
         ),
         ("20260701000005_claim_stranger_matches", "claim_stranger_matches", { _ in ["claim_seconds": 0, "max_rows": 0] }),
         ("20260701000006_commit_stranger_matches", "ack_stranger_matches", { _ in ["room_ids": []] }),
+        ("20260701000008_bot_registry", "idle_bots", { _ in ["max_rows": 0] }),
     ]
 
     let url: String

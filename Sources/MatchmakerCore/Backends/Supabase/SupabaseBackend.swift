@@ -45,7 +45,8 @@ public struct SupabaseBackend: Sendable {
 
     /// Nil when the project has the atomic room RPCs from `deploy/supabase/migrations`; otherwise why not.
     ///
-    /// Acknowledging a room that does not exist, releasing no message and claiming no match are harmless
+    /// Acknowledging a room that does not exist, releasing no message, claiming no match and asking for no idle
+    /// bot are harmless
     /// and prove the RPCs are installed. Without them the matchmaker refuses to run rather than fall back to the
     /// original's non-atomic inserts.
     public func readiness() async -> String? {
@@ -57,6 +58,7 @@ public struct SupabaseBackend: Sendable {
             )
             _ = try await postgrest.rpc("claim_stranger_matches", arguments: ["claim_seconds": 1, "max_rows": 0])
             _ = try await postgrest.rpc("ack_stranger_matches", arguments: ["room_ids": []])
+            _ = try await postgrest.rpc("idle_bots", arguments: ["max_rows": 0])
             return nil
         } catch let error as UpstreamError where error.code == "PGRST202" {
             return "the matchmaker RPCs are not installed: apply deploy/supabase/migrations"
