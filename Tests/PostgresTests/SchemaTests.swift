@@ -7,6 +7,14 @@ import Testing
 /// Every test against the real PostgreSQL, one at a time (the migration test rewrites functions others call).
 @Suite("PostgreSQL", .serialized, .enabled(if: TestDatabase.shouldRun, "needs DATABASE_URL (scripts/with-postgres.sh)"))
 struct PostgresSuite {
+    /// Each test starts with an empty bot registry: a pass offers any idle bot of the database to a lone human,
+    /// so bots another test left idle would join this test's rooms.
+    init() async throws {
+        try await TestDatabase.withClient { client in
+            try await client.query("delete from public.matchmaker_bot", logger: TestDatabase.logger)
+        }
+    }
+
     @Test func migrationsApplyTwiceAndKeepTheData() async throws {
         let prefix = TestDatabase.uniquePrefix("mig")
         try await TestDatabase.withClient { client in
