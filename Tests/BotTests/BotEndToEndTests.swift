@@ -94,17 +94,7 @@ extension LiveBotTests {
                             #expect(waited <= .seconds(fillAfter + 1))
                             #expect(backend.store.contents.members[room]?.contains { $0.hasPrefix("bot-") } == true)
                         }
-                        try await withClient(port: port) { client in
-                            let alice = try await Human.join("alice", client: client)
-                            let bob = try await Human.join("bob", client: client)
-                            try await alice.findStranger(backend: backend)
-                            try await bob.findStranger(backend: backend)
-                            async let first = alice.matchedRoom()
-                            async let second = bob.matchedRoom()
-                            let (a, b) = try await (first, second)
-                            #expect(a == b)
-                            #expect(Set(backend.store.contents.members[a] ?? []) == ["alice", "bob"])
-                        }
+                        try await twoHumansMeetEachOther(port: port, backend: backend)
                     }
                 }
             }
@@ -114,18 +104,8 @@ extension LiveBotTests {
             try await withWatchdog {
                 try await withMatchmaker(botFillAfter: 0.3) { port, backend in
                     try await withBots(port: port, count: 2) { _, _ in
-                        try await withClient(port: port) { client in
-                            let alice = try await Human.join("alice", client: client)
-                            let bob = try await Human.join("bob", client: client)
-                            try await idleBots(backend, count: 2)
-                            try await alice.findStranger(backend: backend)
-                            try await bob.findStranger(backend: backend)
-                            async let first = alice.matchedRoom()
-                            async let second = bob.matchedRoom()
-                            let (a, b) = try await (first, second)
-                            #expect(a == b)
-                            #expect(Set(backend.store.contents.members[a] ?? []) == ["alice", "bob"])
-                        }
+                        try await idleBots(backend, count: 2)
+                        try await twoHumansMeetEachOther(port: port, backend: backend)
                     }
                 }
             }
@@ -159,5 +139,20 @@ extension LiveBotTests {
                 }
             }
         }
+    }
+}
+
+/// Alice and Bob enqueue together with bots ready: they are put in one room, with each other.
+private func twoHumansMeetEachOther(port: Int, backend: EmbeddedBackend) async throws {
+    try await withClient(port: port) { client in
+        let alice = try await Human.join("alice", client: client)
+        let bob = try await Human.join("bob", client: client)
+        try await alice.findStranger(backend: backend)
+        try await bob.findStranger(backend: backend)
+        async let first = alice.matchedRoom()
+        async let second = bob.matchedRoom()
+        let (a, b) = try await (first, second)
+        #expect(a == b)
+        #expect(Set(backend.store.contents.members[a] ?? []) == ["alice", "bob"])
     }
 }
