@@ -153,6 +153,7 @@ public final class BotManager: Service {
             group.addTask {
                 // Starts still queued (or a stagger pause) at shutdown are dropped: no bot starts after it began.
                 await cancelWhenGracefulShutdown { await self.startQueued() }
+                await self.releaseIdle()
                 self.stopAll()
                 self.launcher.finish()
             }
@@ -260,6 +261,17 @@ public final class BotManager: Service {
             do { try await store.repairClaims(stale, olderThan: Int(Self.staleClaim)) } catch {
                 logger.warning("Stale bot claims not repaired", metadata: ["error": "\(error)"])
             }
+        }
+    }
+
+    /// At shutdown, before the bots stop: gives up the leases of every bot not in a conversation, so that no
+    /// pass claims a bot that is leaving (the others are released once they have closed their rooms).
+    private func releaseIdle() async {
+        let talking = state.withLock { state in
+            state.bots.filter { $0.value.phase == .joiningRoom || $0.value.phase == .inRoom }.map { BotIdentity(slot: $0.key).id }
+        }
+        do { _ = try await store.lease(talking, seconds: settings.leaseSeconds) } catch {
+            logger.warning("Idle bots' leases not released before shutdown", metadata: ["error": "\(error)"])
         }
     }
 
