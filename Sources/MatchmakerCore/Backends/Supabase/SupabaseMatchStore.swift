@@ -84,7 +84,8 @@ struct SupabaseMatchStore: BatchMatchStore {
         guard limit > 0 else { return [] }
         let rows = try await backend.postgrest.rpc("idle_bots", arguments: ["max_rows": .number(JSONNumber(limit))])
         guard case .array(let ids)? = rows else { return [] }
-        return ids.compactMap(\.stringValue)
+        // PostgREST answers a set of scalars as plain values; a proxy that names the column gives objects.
+        return ids.compactMap { $0.stringValue ?? $0["idle_bots"]?.stringValue }
     }
 
     func roomNotified(id: String) async throws {
