@@ -164,6 +164,27 @@ func supabasePass(
         return try #require(outcome.withLock { $0 })
     }
 
+    /// Issue 14 over PostgREST: a lone human past `BOT_FILL_AFTER` gets an idle registered bot through
+    /// `rpc/idle_bots` and the set-wise commit, which claims it; a second lone human finds none.
+    @Test func aLoneHumanGetsAnIdleRegisteredBotThroughTheRegistryRPCs() async throws {
+        let harness = AppHarness()
+        let store = harness.pass.backend.store
+        try store.addUsers(["bot-x"])
+        _ = store.leaseBots(owner: "bots-1", botIDs: ["bot-x"], leaseSeconds: 60)
+        _ = store.readyBots(owner: "bots-1", botIDs: ["bot-x"])
+        _ = try harness.pass.enqueue("lone", age: 6)
+        let (report, paths) = try await passRequests(harness, batchSize: 10)
+        #expect(report.botFills == 1)
+        #expect(paths.contains("/rest/v1/rpc/idle_bots"))
+        let room = try #require(report.rooms.first)
+        #expect(room.name == "lone-bot-x" && room.ownerID == "lone")
+        #expect(store.registeredBots["bot-x"]?.roomID == room.id, "claimed with the room")
+
+        _ = try harness.pass.enqueue("late", age: 6)
+        let (second, _) = try await passRequests(harness, batchSize: 10)
+        #expect(second.rooms.isEmpty, "the only bot is in a room")
+    }
+
     /// A pass over PostgREST costs a fixed number of requests whatever its size (issue 12): one read, one skip
     /// query, one bot query, one set-wise commit, one broadcast of every `stranger_matched`, one acknowledgement.
     @Test func aPassCostsTheSameRequestsForTenAndTwoHundredUsers() async throws {
