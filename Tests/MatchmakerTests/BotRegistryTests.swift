@@ -1,6 +1,7 @@
 import EmbeddedSupabase
 import Foundation
 import MatchmakerCore
+import Metrics
 import Shared
 import TestSupport
 import Testing
@@ -112,5 +113,42 @@ import Testing
         time.advance(by: .seconds(21))
         #expect(store.readyBots(owner: "p1", botIDs: ["bot-a"], staleClaimSeconds: 30) == 1)
         #expect(store.idleBots(limit: 10) == ["bot-a"])
+    }
+}
+
+/// A store that offers bots the registry no longer has idle, as a matchmaker that lost the race for them sees it.
+private struct RacedOfferStore: MatchStore {
+    let inner: any MatchStore
+    let offered: [String]
+
+    func recentSkips(among users: [String], since: Date) async throws -> [Skip] { try await inner.recentSkips(among: users, since: since) }
+    func botIDs(among users: [String]) async throws -> Set<String> { try await inner.botIDs(among: users) }
+    func idleBots(limit: Int) async throws -> [String] { offered }
+    func commit(_ match: MatchCommit) async throws { try await inner.commit(match) }
+    func roomNotified(id: String) async throws { try await inner.roomNotified(id: id) }
+    func deleteRoom(id: String) async throws { try await inner.deleteRoom(id: id) }
+}
+
+@Suite struct RegistryPassTests {
+    /// The human of a bot fill refused with `MM004` (the bot was claimed by another matchmaker) is released at
+    /// once, so the next pass offers another bot instead of waiting out the lease.
+    @Test func aHumanWhoseBotWasTakenIsReleasedForTheNextPass() async throws {
+        let harness = PassHarness()
+        let store = harness.backend.store
+        try store.addUsers(["bot-taken", "bot-free"])
+        _ = store.leaseBots(owner: "p1", botIDs: ["bot-taken", "bot-free"], leaseSeconds: 60)
+        _ = store.readyBots(owner: "p1", botIDs: ["bot-free"])
+        try harness.enqueue("lone", age: 6)
+        var ports = harness.backend.ports
+        ports.store = RacedOfferStore(inner: ports.store, offered: ["bot-taken"])
+        let raced = MatchPass(
+            ports: ports, settings: harness.settings, time: harness.time, roomIDs: RoomIDSource(seed: 1),
+            metrics: MatchMetrics(factory: NOOPMetricsHandler.instance), logger: testLogger, unit: { 0.5 })
+        let refused = try await raced.run()
+        #expect(refused.rooms.isEmpty && refused.undone == 1)
+        #expect(harness.backend.pgmq.rows(harness.backend.queueName).allSatisfy { $0.visibleAt <= harness.now }, "released")
+
+        let next = try await harness.pass().run()
+        #expect(next.rooms.map(\.name) == ["lone-bot-free"])
     }
 }
