@@ -383,17 +383,23 @@ struct ReportingQueue: MatchQueue {
         #expect(runner.stats.snapshot.passes == 2)
     }
 
-    /// Callers that arrive while a pass runs share the next pass: it starts after they all arrived (it sees a pair
-    /// enqueued after their calls), they all get its one report, and it counts once.
-    @Test(.timeLimit(.minutes(1)))
-    func callersArrivingDuringAPassShareTheNextPass() async throws {
+    /// A runner over a pass with u0 and u1 queued whose notifications wait until the test opens the gate.
+    private func gatedRunner(maxWaiting: Int = 256) throws -> (PassHarness, GatedNotifier, PassRunner) {
         let harness = PassHarness()
         try harness.enqueue("u0")
         try harness.enqueue("u1")
         let notifier = GatedNotifier()
         var ports = harness.backend.ports
         ports.notifier = notifier
-        let runner = PassRunner(pass: MatchPass(ports: ports, settings: harness.settings, time: harness.time, logger: testLogger))
+        let pass = MatchPass(ports: ports, settings: harness.settings, time: harness.time, logger: testLogger)
+        return (harness, notifier, PassRunner(pass: pass, maxWaiting: maxWaiting))
+    }
+
+    /// Callers that arrive while a pass runs share the next pass: it starts after they all arrived (it sees a pair
+    /// enqueued after their calls), they all get its one report, and it counts once.
+    @Test(.timeLimit(.minutes(1)))
+    func callersArrivingDuringAPassShareTheNextPass() async throws {
+        let (harness, notifier, runner) = try gatedRunner()
         let (first, shared) = try await withThrowingTaskGroup(of: (Bool, PassReport).self) { group in
             group.addTask { (true, try await runner.run()) }
             var notifications = notifier.log.makeAsyncIterator()
@@ -423,14 +429,7 @@ struct ReportingQueue: MatchQueue {
     /// The cap: with one caller waiting and a cap of one, the next is refused at once.
     @Test(.timeLimit(.minutes(1)))
     func aCallerBeyondTheCapIsRefused() async throws {
-        let harness = PassHarness()
-        try harness.enqueue("u0")
-        try harness.enqueue("u1")
-        let notifier = GatedNotifier()
-        var ports = harness.backend.ports
-        ports.notifier = notifier
-        let runner = PassRunner(
-            pass: MatchPass(ports: ports, settings: harness.settings, time: harness.time, logger: testLogger), maxWaiting: 1)
+        let (_, notifier, runner) = try gatedRunner(maxWaiting: 1)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { _ = try await runner.run() }
             var notifications = notifier.log.makeAsyncIterator()

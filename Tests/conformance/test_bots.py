@@ -17,6 +17,8 @@ import pytest
 from realtime import AsyncRealtimeClient
 from supabase import Client, create_client
 
+from bot_registry import idle_bots
+
 QUEUE = "stranger-queue"
 TIMEOUT = 20
 
@@ -29,12 +31,6 @@ def client(base_url: str) -> Client:
 def bots_in_lobby(state: dict) -> list[str]:
     """Lobby keys of bots: none since bots left the lobby (the registry says when they are available)."""
     return sorted(key for key in state if key.startswith("bot-"))
-
-
-def idle_bots(base_url: str) -> list[str]:
-    """Registered bots ready to be claimed, through the service role's `idle_bots` RPC (contract §8)."""
-    service = create_client(base_url, "service-role-key")
-    return service.rpc("idle_bots", {"max_rows": 100}).execute().data
 
 
 async def until(condition, timeout: float = TIMEOUT, every: float = 0.1):

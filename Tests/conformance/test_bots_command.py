@@ -18,6 +18,8 @@ import httpx
 import pytest
 from realtime import AsyncRealtimeClient
 
+from bot_registry import idle_bots
+
 TIMEOUT = 20
 
 
@@ -40,16 +42,6 @@ def samples(text: str) -> dict[str, float]:
 def bots_in(state: dict) -> list[str]:
     """The lobby keys whose metas carry `user_id`, as bots' did before they left the lobby (contract §8)."""
     return sorted(key for key, metas in state.items() if any("user_id" in meta for meta in metas))
-
-
-def idle_bots(base_url: str) -> list[str]:
-    """Registered bots ready to be claimed (the service role's `idle_bots` RPC)."""
-    response = httpx.post(
-        f"{base_url}/rest/v1/rpc/idle_bots", json={"max_rows": 100},
-        headers={"apikey": "service-role-key", "Authorization": "Bearer service-role-key"}, timeout=TIMEOUT,
-    )
-    response.raise_for_status()
-    return sorted(response.json())
 
 
 async def until(condition, timeout: float = TIMEOUT, every: float = 0.1):

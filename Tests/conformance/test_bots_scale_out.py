@@ -22,6 +22,8 @@ import pytest
 from realtime import AsyncRealtimeClient
 from supabase import create_client
 
+from bot_registry import idle_bots
+
 QUEUE = "stranger-queue"
 TIMEOUT = 30
 LEASE_SECONDS = 3
@@ -41,11 +43,6 @@ async def until(condition, timeout: float = TIMEOUT, every: float = 0.1):
             return value
         await asyncio.sleep(every)
     raise AssertionError(f"condition not met within {timeout} s")
-
-
-def idle_bots(base_url: str) -> list[str]:
-    """Registered bots ready to be claimed (the service role's `idle_bots` RPC)."""
-    return sorted(create_client(base_url, "service-role-key").rpc("idle_bots", {"max_rows": 100}).execute().data)
 
 
 class BotsProcess:

@@ -47,18 +47,18 @@ public struct BotStore: Sendable {
     /// `ready_bots`: these bots, which have just left `finishedRoom` (nil: they were in none), are idle and
     /// the matchmaker may claim them; a claim made meanwhile for another room is kept.
     public func ready(_ botIDs: [String], after finishedRoom: String?) async throws {
-        var arguments: [String: JSONValue] = ["owner": .string(owner), "bot_ids": .array(botIDs.map(JSONValue.string))]
-        if let finishedRoom { arguments["finished_room"] = .string(finishedRoom) }
-        _ = try await postgrest.rpc("ready_bots", arguments: arguments)
+        try await readyBots(botIDs, finishedRoom.map { ["finished_room": .string($0)] } ?? [:])
     }
 
     /// `ready_bots` with `stale_claim_seconds`: of these bots, those claimed longer ago than that and not idle
     /// since (a claim whose notice never came) are idle again.
     public func repairClaims(_ botIDs: [String], olderThan staleClaimSeconds: Int) async throws {
-        let arguments: [String: JSONValue] = [
-            "owner": .string(owner), "bot_ids": .array(botIDs.map(JSONValue.string)),
-            "stale_claim_seconds": .number(JSONNumber(staleClaimSeconds)),
-        ]
+        try await readyBots(botIDs, ["stale_claim_seconds": .number(JSONNumber(staleClaimSeconds))])
+    }
+
+    /// `ready_bots` for this owner's `botIDs`, with the condition in `condition`.
+    private func readyBots(_ botIDs: [String], _ condition: [String: JSONValue]) async throws {
+        let arguments = condition.merging(["owner": .string(owner), "bot_ids": .array(botIDs.map(JSONValue.string))]) { $1 }
         _ = try await postgrest.rpc("ready_bots", arguments: arguments)
     }
 
