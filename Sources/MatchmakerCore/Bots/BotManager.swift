@@ -39,7 +39,7 @@ public final class BotManager: Service {
         public var totalBots = 0
         /// Bots matched or in a room.
         public var inConversation = 0
-        /// Bots queued and waiting.
+        /// Bots idle in the registry, waiting to be claimed.
         public var waiting = 0
         /// Whether the manager runs.
         public var isRunning = false
@@ -55,8 +55,8 @@ public final class BotManager: Service {
         public var skippedTicks = 0
         /// Bots that failed to start or lost their channels.
         public var failedBots = 0
-        /// Bots whose `user` row could not be written, each counted once however often it is retried: they never
-        /// joined the lobby or the queue. A refusal by the table (a 4xx) also sets `halted`.
+        /// Bots whose `user` row could not be written, each counted once however often it is retried: they
+        /// joined no channel and never became available. A refusal by the table (a 4xx) also sets `halted`.
         public var unwritableBots = 0
         /// The last bot failure.
         public var lastError: String?

@@ -69,8 +69,8 @@ public struct BotStore: Sendable {
     ///
     /// One `merge-duplicates` upsert cannot do this: PostgREST updates every column it was sent, and the insert
     /// must send `created_at` (the app's table has no default for it), so a restart would overwrite the first
-    /// start's `created_at`. A failure of either call is thrown: the bot must not queue without its row (the
-    /// room's foreign keys would refuse it).
+    /// start's `created_at`. A failure of either call is thrown: the bot must not become available without its
+    /// row (the room's foreign keys would refuse it).
     public func upsertUser(_ identity: BotIdentity, now: Date) async throws {
         try await postgrest.insert("user", rows: [identity.userRow(now: now)], upsertOn: "id", resolution: .ignoreDuplicates)
         try await postgrest.update("user", set: identity.userUpdate(now: now), filters: [.eq("id", identity.id)])
