@@ -324,7 +324,7 @@ public final class BotManager: Service {
             let metadata: Logger.Metadata = ["bot.id": "\(bot.identity.id)", "error": "\(error)"]
             switch (unwritable, firstReport) {
             case (nil, _): logger.error("Bot failed", metadata: metadata)
-            case (.some, true): logger.error("Bot user row not written: the bot is not started and not queued", metadata: metadata)
+            case (.some, true): logger.error("Bot user row not written: the bot is not started and never available", metadata: metadata)
             case (.some, false): logger.debug("Bot user row still not written", metadata: metadata)
             }
         }
