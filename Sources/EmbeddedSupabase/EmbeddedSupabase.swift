@@ -52,13 +52,12 @@ public struct EmbeddedSupabase: Sendable {
     /// hummingbird-websocket's bare 400.
     public func server(verifier: JWTVerifier?, limits: HTTPLimits = HTTPLimits(), ws: WebSocketServerConfiguration) -> HTTPServerBuilder {
         let controller = RealtimeHubController(hub: hub, verifier: verifier, time: time)
-        let webSocketResponder = controller.webSocketRouter().buildResponder()
         let connections = ConnectionCount(limit: limits.maxConnections)
         return HTTPServerBuilder { responder in
             GuardedChannel(
                 inner: GatedUpgradeChannel(
                     inner: HTTP1WebSocketUpgradeChannel(
-                        responder: responder, webSocketResponder: webSocketResponder, configuration: .init(http1: limits.http1, ws: ws)),
+                        responder: responder, configuration: .init(http1: limits.http1, ws: ws), shouldUpgrade: controller.shouldUpgrade),
                     admits: controller.admitsUpgrade
                 ),
                 limits: limits, connections: connections,

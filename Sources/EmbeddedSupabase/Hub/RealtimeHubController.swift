@@ -28,19 +28,30 @@ struct RealtimeHubController: Sendable {
         self.time = time
     }
 
-    /// The router that decides WebSocket upgrades (served by `.http1WebSocketUpgrade`).
-    func webSocketRouter() -> Router<BasicWebSocketRequestContext> {
-        let router = Router(context: BasicWebSocketRequestContext.self)
-        let hub = hub
-        let time = time
-        router.ws(Self.socketPath) { request, _ in
-            guard Self.version(of: request) != nil, await authorized(request, allowQueryKey: true) else { return .dontUpgrade }
-            return .upgrade([:])
-        } onUpgrade: { inbound, outbound, context in
-            let version = Self.version(of: context.request) ?? .v1
+    /// Whether a connection's first request becomes a hub socket (after `UpgradeGate`): a GET of the socket path
+    /// with a supported `vsn` and credentials the verifier accepts.
+    ///
+    /// This is `HTTP1WebSocketUpgradeChannel`'s plain decision function, not a hummingbird-websocket router: an
+    /// upgrade through `Router.ws` leaves its request context in a reference cycle (the context's handler box
+    /// holds a copy of the context), about 1 KB kept for every socket ever opened (bench/RESULTS.md, "Soak").
+    @Sendable func shouldUpgrade(
+        _ head: HTTPRequest, channel: any Channel, logger: Logger
+    ) async -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
+        let request = Request(head: head, body: RequestBody(buffer: ByteBuffer()))
+        guard head.method == .get, Self.isSocketPath(request.uri.path), let version = Self.version(of: request),
+            await authorized(request, allowQueryKey: true)
+        else { return .dontUpgrade }
+        let (hub, time) = (hub, time)
+        return .upgrade([:]) { inbound, outbound, context in
             try await hub.serve(inbound: inbound, outbound: outbound, version: version, time: time, logger: context.logger)
         }
-        return router
+    }
+
+    /// Whether `path` is the socket's, with or without trailing slashes.
+    static func isSocketPath(_ path: String) -> Bool {
+        var path = Substring(path)
+        while path.count > 1, path.hasSuffix("/") { path = path.dropLast() }
+        return path == "/realtime/v1/websocket"
     }
 
     /// Whether the first request of a connection, `head` from `address`, may try the upgrade: a socket request
@@ -49,10 +60,7 @@ struct RealtimeHubController: Sendable {
     /// other request (`UpgradeGate`).
     @Sendable func admitsUpgrade(_ head: HTTPRequestHead, from address: SocketAddress?) async -> UpgradeDecision {
         let uri = URI(head.uri)
-        // The router ignores a trailing slash, so the gate must too.
-        var path = Substring(uri.path)
-        while path.count > 1, path.hasSuffix("/") { path = path.dropLast() }
-        guard path == "/realtime/v1/websocket" else { return .admit(release: nil) }
+        guard Self.isSocketPath(uri.path) else { return .admit(release: nil) }
         if let vsn = uri.queryParameters.get("vsn"), ProtocolVersion(rawValue: vsn) == nil { return .refuse }
         let key = head.headers["apikey"].first ?? head.headers["x-api-key"].first ?? uri.queryParameters.get("apikey")
         let role: String?
