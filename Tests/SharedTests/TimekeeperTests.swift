@@ -3,7 +3,7 @@ import Shared
 import Synchronization
 import Testing
 
-/// Sleeping until a deadline, and racing an operation against one.
+/// Sleeping until a deadline, racing an operation against one, and the real clock's sleep.
 @Suite struct TimekeeperTests {
     @Test func sleepingUntilADeadlineMadeAsNowPlusADelayWaitsExactlyTheDelay() async throws {
         let now = Date(timeIntervalSince1970: 1_800_000_000).addingTimeInterval(2)
@@ -28,5 +28,29 @@ import Testing
         }
         #expect(error?.limit == .seconds(3))
         #expect(time.now() == start.addingTimeInterval(3))
+    }
+
+    @Test func theRealClocksSleepWaitsItsDuration() async throws {
+        let clock = ContinuousClock()
+        let start = clock.now
+        try await Timekeeper.system.sleep(.milliseconds(50))
+        #expect(clock.now - start >= .milliseconds(50))
+    }
+
+    /// A cancelled sleep ends at once (what it kept until its deadline is measured by the socket churn test in
+    /// Tests/conformance/test_hostile.py).
+    @Test func aCancelledSleepEndsAtOnce() async throws {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let sleeper = Task { try await Timekeeper.system.sleep(.seconds(3600)) }
+        try await Task.sleep(for: .milliseconds(50))
+        sleeper.cancel()
+        await #expect(throws: CancellationError.self) { try await sleeper.value }
+        let cancelledBeforeStart = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            try await Timekeeper.system.sleep(.seconds(3600))
+        }
+        await #expect(throws: CancellationError.self) { try await cancelledBeforeStart.value }
+        #expect(clock.now - start < .seconds(10))
     }
 }

@@ -24,7 +24,7 @@ public struct Timekeeper: Sendable {
     }
 
     /// Real time.
-    public static let system = Timekeeper(now: { Date() }, sleep: { try await Task.sleep(for: $0) })
+    public static let system = Timekeeper(now: { Date() }, sleep: { try await CancellableSleep.sleep(for: $0) })
 
     /// Virtual time starting at `start`: sleeping returns at once and moves the clock forward.
     ///

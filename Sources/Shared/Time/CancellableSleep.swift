@@ -1,0 +1,81 @@
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// `Task.sleep(for:)`, except that cancelling the sleep lets go of the sleeping task at once.
+///
+/// On Linux the concurrency runtime keeps a cancelled `Task.sleep`'s timer, and with it the task and everything
+/// the task captured, until the original deadline. The hub's 60 s idle timer thus kept each closed socket's session
+/// for up to a minute, so that a storm of short connections grew the server by a minute's worth of them
+/// (bench/RESULTS.md, "Soak"). This sleep is a task scheduled on an event loop, which cancellation removes.
+public enum CancellableSleep {
+    /// Suspends for `duration`; throws `CancellationError` as soon as the task is cancelled.
+    public static func sleep(for duration: Duration) async throws {
+        let sleeper = Sleeper()
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { sleeper.start($0, after: duration) }
+        } onCancel: {
+            sleeper.cancel()
+        }
+    }
+}
+
+/// One sleep's state: the cancellation handler may run before, during or after `start`.
+private final class Sleeper: Sendable {
+    private enum State {
+        case idle
+        case sleeping(CheckedContinuation<Void, any Error>, Scheduled<Void>)
+        case cancelled
+        case done
+    }
+
+    private let state = Mutex(State.idle)
+
+    func start(_ continuation: CheckedContinuation<Void, any Error>, after duration: Duration) {
+        let started = state.withLock { state -> Bool in
+            guard case .idle = state else { return false }
+            let wait = TimeAmount.nanoseconds(max(duration.nanoseconds, 0))
+            let scheduled = MultiThreadedEventLoopGroup.singleton.next().scheduleTask(in: wait) { self.ring() }
+            state = .sleeping(continuation, scheduled)
+            return true
+        }
+        if !started { continuation.resume(throwing: CancellationError()) }
+    }
+
+    private func ring() {
+        let continuation = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+            guard case .sleeping(let continuation, _) = state else { return nil }
+            state = .done
+            return continuation
+        }
+        continuation?.resume()
+    }
+
+    func cancel() {
+        let sleep = state.withLock { state -> (CheckedContinuation<Void, any Error>, Scheduled<Void>)? in
+            switch state {
+            case .idle:
+                state = .cancelled
+                return nil
+            case .sleeping(let continuation, let scheduled):
+                state = .cancelled
+                return (continuation, scheduled)
+            case .cancelled, .done:
+                return nil
+            }
+        }
+        guard let (continuation, scheduled) = sleep else { return }
+        scheduled.cancel()
+        continuation.resume(throwing: CancellationError())
+    }
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds, saturating at `Int64.max`.
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let (total, carry) = whole.addingReportingOverflow(attoseconds / 1_000_000_000)
+        return overflow || carry ? (seconds < 0 ? .min : .max) : total
+    }
+}
