@@ -10,7 +10,7 @@ struct PostgresSuite {
     /// Each test starts with an empty bot registry: a pass offers any idle bot of the database to a lone human,
     /// so bots another test left idle would join this test's rooms.
     init() async throws {
-        try await TestDatabase.withClient { client in
+        _ = try await TestDatabase.withClient { client in
             try await client.query("delete from public.matchmaker_bot", logger: TestDatabase.logger)
         }
     }
