@@ -27,27 +27,29 @@ public struct EmbeddedBackend: Sendable {
     /// Creates an empty backend with the queue `queueName`.
     ///
     /// Until a socket joins the hub's `global:lobby` (or a test sets presence), presence is unavailable and
-    /// passes run degraded (nobody is dropped for it). Notifications are broadcast through the hub.
+    /// passes run degraded (nobody is dropped for it). Notifications are broadcast through the hub; the notifier
+    /// keeps a log of them (for fixtures and tests) when `keepsNotificationLog`.
     public init(
         queueName: String = "stranger-queue", time: Timekeeper = .system, hub: RealtimeHub = RealtimeHub(),
-        queueLimits: EmbeddedPgmq.Limits = .init()
+        queueLimits: EmbeddedPgmq.Limits = .init(), keepsNotificationLog: Bool = true
     ) {
         let supabase = EmbeddedSupabase(queues: [queueName], time: time, hub: hub, queueLimits: queueLimits)
         self.supabase = supabase
         self.queueName = queueName
         self.time = time
         presence = EmbeddedPresence(.unavailable(reason: "no lobby connected to the embedded backend"), live: { hub.lobbySnapshot() })
-        notifier = EmbeddedNotifier(faults: supabase.faults) { notification in
+        notifier = EmbeddedNotifier(faults: supabase.faults, keepsLog: keepsNotificationLog) { notification in
             hub.broadcast(name: notification.topic, event: notification.event, payload: notification.payload)
         }
     }
 
-    /// A backend whose queue holds at most `queueMaxMessages` (`EMBEDDED_QUEUE_MAX_MESSAGES`) and whose hub
-    /// has `hubSettings` (`EMBEDDED_SOCKETS_PER_ADDRESS`, `EMBEDDED_PRESENCE_BYTES_PER_SOCKET`).
+    /// A server's backend: its queue holds at most `queueMaxMessages` (`EMBEDDED_QUEUE_MAX_MESSAGES`), its hub
+    /// has `hubSettings` (`EMBEDDED_SOCKETS_PER_ADDRESS`, `EMBEDDED_PRESENCE_BYTES_PER_SOCKET`), and its notifier
+    /// keeps no log.
     public init(queueName: String, queueMaxMessages: Int, hubSettings: RealtimeHub.Settings = .init()) {
         var limits = EmbeddedPgmq.Limits()
         limits.maxQueueLength = queueMaxMessages
-        self.init(queueName: queueName, hub: RealtimeHub(settings: hubSettings), queueLimits: limits)
+        self.init(queueName: queueName, hub: RealtimeHub(settings: hubSettings), queueLimits: limits, keepsNotificationLog: false)
     }
 
     /// The queue's levels now, on the backend's clock.
