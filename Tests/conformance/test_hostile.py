@@ -127,8 +127,8 @@ CHURN_ROUNDS, CHURN_SOCKETS, CHURN_AT_ONCE = 4, 600, 50
 @pytest.mark.asyncio
 async def test_sockets_opened_and_closed_leave_nothing_behind(base_url: str) -> None:
     """The soak's browsers open a socket per visit. Each closed socket used to leave about 2 KB in the server:
-    its upgrade's request context (a reference cycle in hummingbird-websocket's router) for good, and its
-    session (through the idle timer's cancelled sleep) for a minute. After a first round, for the allocator's
+    its upgrade's request context (a reference cycle in hummingbird-websocket's router) for good, and its idle
+    timer's task (a cancelled sleep) for a minute. After a first round, for the allocator's
     own warm-up, further rounds of sockets that join a room topic, track a presence and close must not grow it."""
     pid = int(os.environ["MATCHMAKER_PID"])
     socket_url = base_url.replace("http://", "ws://") + "/realtime/v1/websocket?apikey=anon-key&vsn=1.0.0"

@@ -4,9 +4,9 @@ import Synchronization
 
 /// `Task.sleep(for:)`, except that cancelling the sleep lets go of the sleeping task at once.
 ///
-/// On Linux the concurrency runtime keeps a cancelled `Task.sleep`'s timer, and with it the task and everything
-/// the task captured, until the original deadline. The hub's 60 s idle timer thus kept each closed socket's session
-/// for up to a minute, so that a storm of short connections grew the server by a minute's worth of them
+/// On Linux the concurrency runtime keeps a cancelled `Task.sleep`'s timer, and with it the sleeping task's own
+/// memory (about 1 KB), until the original deadline. The hub's 60 s idle timer thus kept that much of each closed
+/// socket for a minute, so that a storm of short connections grew the server by a minute's worth of them
 /// (bench/RESULTS.md, "Soak"). This sleep is a task scheduled on an event loop, which cancellation removes.
 public enum CancellableSleep {
     /// Suspends for `duration`; throws `CancellationError` as soon as the task is cancelled.
