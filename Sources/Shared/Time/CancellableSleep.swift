@@ -34,8 +34,7 @@ private final class Sleeper: Sendable {
     func start(_ continuation: CheckedContinuation<Void, any Error>, after duration: Duration) {
         let started = state.withLock { state -> Bool in
             guard case .idle = state else { return false }
-            let wait = TimeAmount.nanoseconds(max(duration.nanoseconds, 0))
-            let scheduled = MultiThreadedEventLoopGroup.singleton.next().scheduleTask(in: wait) { self.ring() }
+            let scheduled = MultiThreadedEventLoopGroup.singleton.next().scheduleTask(in: TimeAmount(duration)) { self.ring() }
             state = .sleeping(continuation, scheduled)
             return true
         }
@@ -67,15 +66,5 @@ private final class Sleeper: Sendable {
         guard let (continuation, scheduled) = sleep else { return }
         scheduled.cancel()
         continuation.resume(throwing: CancellationError())
-    }
-}
-
-extension Duration {
-    /// The duration in whole nanoseconds, saturating at `Int64.max`.
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        let (total, carry) = whole.addingReportingOverflow(attoseconds / 1_000_000_000)
-        return overflow || carry ? (seconds < 0 ? .min : .max) : total
     }
 }
