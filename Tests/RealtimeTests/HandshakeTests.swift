@@ -98,8 +98,9 @@ private func withProbe(port: Int, _ body: @Sendable (any HTTPTransport) async th
                 try await withClient(
                     port: port, version: .v2, handshakeProbe: probe,
                     configure: {
-                        // Were the refusal retried, these would end the subscribe with a timeout after many attempts.
-                        $0.connectTimeout = .seconds(3)
+                        // A retried refusal would show as a second upgrade below. The deadline is generous because
+                        // the whole suite starts at once on two cores: an 80 ms attempt has been seen to take 3 s there.
+                        $0.connectTimeout = .seconds(30)
                         $0.channelBackoff = Backoff(maxRetries: 1, baseDelay: .milliseconds(20), maxDelay: .milliseconds(20))
                     }
                 ) { client in
