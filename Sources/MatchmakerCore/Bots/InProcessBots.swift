@@ -27,7 +27,7 @@ public final class InProcessBots: Service {
     public var running: BotManager? { manager.withLock { $0 } }
 
     public func run() async throws {
-        guard let port = try? await cancelWhenGracefulShutdown({ await self.port.value() }) else { return }
+        guard let port = await cancelWhenGracefulShutdown({ await self.port.value() }) else { return }
         logger.info("Starting the in-process bots", metadata: ["http.port": "\(port)"])
         let parts = build(port)
         manager.withLock { $0 = parts.manager }
