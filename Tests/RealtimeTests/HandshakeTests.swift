@@ -70,9 +70,10 @@ private func withRefusingEndpoint(status: Int, _ body: @escaping @Sendable (Int,
 
 /// An HTTP transport to `port` for the client's status probe, shut down after `body`.
 private func withProbe(port: Int, _ body: @Sendable (any HTTPTransport) async throws -> Void) async throws {
-    let http = AsyncHTTPTransport.makeClient(connectTimeout: .seconds(2))
+    // Generous: a probe that timed out would leave the refusal unclassified, and the parallel suite is slow at first.
+    let http = AsyncHTTPTransport.makeClient(connectTimeout: .seconds(10))
     let transport = AsyncHTTPTransport(
-        client: http, baseURL: "http://127.0.0.1:\(port)", apiKey: "test-key", timeout: .seconds(5), logger: testLogger
+        client: http, baseURL: "http://127.0.0.1:\(port)", apiKey: "test-key", timeout: .seconds(30), logger: testLogger
     )
     do {
         try await body(transport)
@@ -130,7 +131,9 @@ private func withProbe(port: Int, _ body: @Sendable (any HTTPTransport) async th
     @Test func theEmbeddedHubRefusingABadKeyEndsTheChannelAfterOneAttempt() async throws {
         try await withLiveServer(configure: { $0.jwtSecret = "test-secret-test-secret-test-secret" }) { port, backend in
             try await withProbe(port: port) { probe in
-                try await withClient(port: port, version: .v2, handshakeProbe: probe) { client in
+                try await withClient(
+                    port: port, version: .v2, handshakeProbe: probe, configure: { $0.connectTimeout = .seconds(30) }
+                ) { client in
                     let channel = await client.channel("room-1")
                     let error = try await #require(throws: RealtimeError.self) { try await channel.subscribe() }
                     #expect(error.kind == .gaveUp)
