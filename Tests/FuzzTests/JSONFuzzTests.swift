@@ -71,8 +71,8 @@ import Testing
     }
 
     /// parse(render(v)) == v, and every spelling of v parses to v, for generated values.
-    @Test func generatedValuesRoundTrip() throws {
-        try FuzzBudget.current(defaultIterations: 1_500).run("json round trip") { (random: inout SplitMix64, _: Int) throws in
+    @Test func generatedValuesRoundTrip() async throws {
+        try await FuzzBudget.current(defaultIterations: 1_500).run("json round trip") { (random: inout SplitMix64, _: Int) throws in
             let value = JSONGenerator.value(&random)
             #expect(try JSONValue(parsing: value.jsonBytes) == value)
             let spelled = JSONGenerator.text(value, &random)
@@ -82,12 +82,12 @@ import Testing
     }
 
     /// Mutated corpus texts and generated texts: never a crash, and accepted exactly when Foundation accepts.
-    @Test func mutatedTextsAgreeWithFoundation() throws {
+    @Test func mutatedTextsAgreeWithFoundation() async throws {
         let corpus = FuzzFiles.corpus("json")
         try #require(corpus.count >= 5)
         let mutator = Mutator(tokens: JSONGenerator.tokens)
         var verdicts: [String: Int] = [:]
-        FuzzBudget.current(defaultIterations: 3_000).run("json differential") { random, _ in
+        await FuzzBudget.current(defaultIterations: 3_000).run("json differential") { random, _ in
             let seed = random.oneIn(3) ? Array(JSONGenerator.text(JSONGenerator.value(&random), &random).utf8) : random.pick(corpus)
             let input = mutator.mutate(seed, &random, splice: random.pick(corpus))
             let verdict = Self.differential(input)

@@ -12,11 +12,11 @@ import Testing
     }
 
     @Test(arguments: ProtocolVersion.allCases)
-    func textFramesRoundTripAndMutantsNeverCrash(version: ProtocolVersion) throws {
+    func textFramesRoundTripAndMutantsNeverCrash(version: ProtocolVersion) async throws {
         let serializer = PhoenixSerializer(version: version)
         let corpus = FuzzFiles.corpus("phoenix") + FuzzFiles.corpus("json")
         let mutator = Mutator(tokens: JSONGenerator.tokens)
-        FuzzBudget.current(defaultIterations: 1_000).run("phoenix text \(version.rawValue)") { random, _ in
+        await FuzzBudget.current(defaultIterations: 1_000).run("phoenix text \(version.rawValue)") { random, _ in
             let message = Self.message(&random)
             let frame = serializer.encode(message)
             #expect((try? serializer.decode(text: frame)) == message, "\(frame)")
@@ -30,10 +30,10 @@ import Testing
         }
     }
 
-    @Test func binaryFramesRoundTripAndMutantsNeverCrash() throws {
+    @Test func binaryFramesRoundTripAndMutantsNeverCrash() async throws {
         let serializer = PhoenixSerializer(version: .v2)
         let mutator = Mutator(tokens: JSONGenerator.tokens + [[3], [4], [255], [0]])
-        FuzzBudget.current(defaultIterations: 1_000).run("phoenix binary") { random, _ in
+        await FuzzBudget.current(defaultIterations: 1_000).run("phoenix binary") { random, _ in
             let topic = "realtime:" + String(repeating: "t", count: random.below(300))
             let event = JSONGenerator.string(&random)
             let payload = JSONGenerator.value(&random)

@@ -95,11 +95,11 @@ import Testing
         }
     }
 
-    @Test func arbitraryQueriesGiveAQueryOrAnError() {
+    @Test func arbitraryQueriesGiveAQueryOrAnError() async {
         let corpus = FuzzFiles.corpus("postgrest")
         let mutator = Mutator(
             tokens: ["(", ")", ",", "\"", "%", "%2C", "%28", "&", "=", "or=(", "not.", ".eq.", "\\"].map { Array($0.utf8) })
-        FuzzBudget.current(defaultIterations: 1_500).run("postgrest query") { random, _ in
+        await FuzzBudget.current(defaultIterations: 1_500).run("postgrest query") { random, _ in
             let generated = Self.query(&random)
             Self.apply(generated)
             let seed = random.oneIn(2) ? Array(generated.utf8.prefix(2_000)) : random.pick(corpus)
