@@ -6,13 +6,15 @@ Usage: sample.py OUT.csv INTERVAL_S DURATION_S SERVE_URL NAME=PID [NAME=PID ...]
 Every INTERVAL_S seconds for DURATION_S seconds it appends one row per process to OUT.csv:
 elapsed seconds, process name, RSS (MiB), open file descriptors, of which sockets, and, from serve
 (SERVE_URL: its /metrics and its embedded PostgREST), the passes run and the mean pass time over the last
-interval and the rows the embedded database holds (the tables the app and the matchmaker write).
+interval and the rows the database holds (the tables the app and the matchmaker write). With
+SOAK_DATABASE_URL set (the postgres backend), the rows are counted there with psql (from PG_BIN).
 A process that has exited ends the run with an error: a soak that lost a process is not flat. A scrape
 that takes over 10 s is logged and leaves that row's pass columns empty.
 """
 import csv
 import json
 import os
+import subprocess
 import sys
 import time
 import urllib.request
@@ -74,10 +76,23 @@ def stored_rows(base):
     return total
 
 
+def stored_rows_sql(database_url):
+    """The rows in TABLES of the database, counted with psql, or "" when it did not answer in 10 s."""
+    psql = os.path.join(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"), "psql")
+    query = "select " + " + ".join(f'(select count(*) from public."{table}")' for table in TABLES)
+    try:
+        result = subprocess.run([psql, database_url, "-qAt", "-c", query], capture_output=True, text=True, timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError) as error:
+        print(f"soak: psql did not answer: {error}", file=sys.stderr, flush=True)
+        return ""
+    return int(result.stdout.strip())
+
+
 def main():
     out, interval, duration, base = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
     url = f"{base}/metrics"
     processes = [arg.split("=", 1) for arg in sys.argv[5:]]
+    database_url = os.environ.get("SOAK_DATABASE_URL", "")
     start = time.monotonic()
     last = pass_totals(url)
     with open(out, "w", newline="") as file:
@@ -94,7 +109,7 @@ def main():
                 passes = int(now[0] - last[0])
                 mean_ms = f"{(now[1] - last[1]) / passes * 1000:.2f}" if passes else "0.00"
             last = now
-            rows = stored_rows(base)
+            rows = stored_rows_sql(database_url) if database_url else stored_rows(base)
             for name, pid in processes:
                 if not os.path.exists(f"/proc/{pid}"):
                     sys.exit(f"soak: {name} (pid {pid}) exited at {elapsed:.0f} s")
