@@ -153,7 +153,7 @@ async def test_sockets_opened_and_closed_leave_nothing_behind(base_url: str) -> 
         await asyncio.sleep(1)
         sizes.append(rss_mib(pid))
     # The lower of the last two rounds: a leak raises both, while the allocator now and then holds on to an
-    # extra few hundred KB for a round (seen once in ten runs: +0.7 MiB in the last round alone).
+    # extra few hundred KB for a round (seen in one of nine runs: +0.7 MiB in the last round alone).
     closed = (CHURN_ROUNDS - 2) * CHURN_SOCKETS
     growth = min(sizes[-2:]) - sizes[0]
     per_socket = growth * (1 << 20) / closed

@@ -173,7 +173,7 @@ struct Visit: Sendable {
                         // The app's call failed part way: this user may not be queued, so it does not wait to be
                         // told (a failed call is the simulator's to count, not the matchmaker's).
                         tally.skipped(error: true)
-                        logger.warning("Skip failed", metadata: ["user.id": "\(user.id)", "error": "\(error)"])
+                        logger.warning("Skip failed", metadata: ["user.id": "\(user.id)", "error": "\(String(reflecting: error))"])
                         return [lobby, inbox]
                     }
                     tally.enqueued()
