@@ -36,9 +36,12 @@ public struct EmbeddedSupabase: Sendable {
     }
 
     /// Adds the slice's routes under their own groups: `/rest/v1` (RPCs and tables, PostgREST's error
-    /// shape) and `/realtime/v1` (REST broadcast, and the answer to a socket request not upgraded).
-    /// `verifier` checks `Authorization`/`apikey` when keys are configured; `nil` accepts every caller.
+    /// shape), `/realtime/v1` (REST broadcast, and the answer to a socket request not upgraded), and Auth's
+    /// published keys, `{"keys":[]}` as a project on its legacy HS256 secret publishes them (a matchmaker whose
+    /// `SUPABASE_URL` is this server fetches them at start). `verifier` checks `Authorization`/`apikey` of the
+    /// first two when keys are configured; `nil` accepts every caller.
     public func addRoutes<Context: RequestContext>(to router: some RouterMethods<Context>, verifier: JWTVerifier?) {
+        router.get("/auth/v1/.well-known/jwks.json") { _, _ in Response.json(["keys": []] as JSONValue) }
         let rest = router.group().add(middleware: BodyLimitMiddleware<Context>(shape: .postgREST))
         RPCController(pgmq: pgmq, store: store, verifier: verifier).addRoutes(to: rest)
         TableController(store: store, verifier: verifier).addRoutes(to: rest)

@@ -109,6 +109,22 @@ let hour = Date().addingTimeInterval(3600)
         #expect(try await verifier.verify(token: legacy).role == "service_role")
     }
 
+    /// The embedded backend publishes the keys of a project on its legacy secret, so that a matchmaker whose
+    /// `SUPABASE_URL` is an embedded `serve` (the postgres backend's Realtime in tests and benches) loads them
+    /// at start instead of retrying a 404 for ever.
+    @Test func theEmbeddedBackendPublishesNoKeysAsALegacySecretProjectDoes() async throws {
+        try await withLiveHTTP { client, _ in
+            let response = try await client.execute(uri: "/auth/v1/.well-known/jwks.json", method: .get)
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentType] == "application/json")
+            let document = response.text
+            #expect(document == #"{"keys":[]}"#)
+            let cache = JWKSCache(logger: testLogger) { document }
+            try await cache.refresh()
+            #expect(await cache.keyIDs.isEmpty)
+        }
+    }
+
     /// A project on its legacy HS256 secret publishes `{"keys":[]}`: that loads as no keys (no retry loop), and the
     /// project's own legacy service-role key, configured here, still authenticates its cron job without the secret.
     @Test func anEmptyJWKSLoadsAsNoKeysAndTheConfiguredLegacyKeyStillPasses() async throws {
