@@ -22,6 +22,7 @@ public final class QueueListener: Service, Sendable {
     private let logger: Logger
     private let unit: @Sendable () -> Double
     private let sessionCount = Mutex(0)
+    private let lossCount = Mutex(0)
 
     /// Creates a listener.
     /// - Parameters:
@@ -45,6 +46,9 @@ public final class QueueListener: Service, Sendable {
     /// How many times a `LISTEN` has been established.
     public var sessions: Int { sessionCount.withLock { $0 } }
 
+    /// How many times a `LISTEN` (or an attempt at one) was lost; a shutdown ending it is not a loss.
+    public var losses: Int { lossCount.withLock { $0 } }
+
     public func run() async throws {
         do {
             try await cancelWhenGracefulShutdown { [self] in
@@ -54,11 +58,12 @@ public final class QueueListener: Service, Sendable {
                     let before = sessions
                     do {
                         try await listenOnce()
-                    } catch is CancellationError {
-                        throw CancellationError()
                     } catch {
+                        // Cancelled by the shutdown, the notifications end as if the connection had: not a loss.
+                        if error is CancellationError || Task.isCancelled { throw CancellationError() }
                         // A session that was established starts the backoff over.
                         failures = sessions > before ? 1 : failures + 1
+                        lossCount.withLock { $0 += 1 }
                         logger.warning(
                             "Queue LISTEN lost; passes run on the schedule until it is back",
                             metadata: ["error": "\(String(reflecting: error))", "listen.failures": "\(failures)"])
