@@ -3,11 +3,11 @@
 # (RSS, open descriptors, sockets, passes and mean pass time, rows stored), so that a leak shows as a slope.
 # Release builds.
 #
-#   bench/soak/run.sh              (env: BACKEND=embedded SOAK_SECONDS=1800 RATE=4 LEAVERS=0.1 SKIPS=0.2 BOTS=20
+#   bench/soak/run.sh              (env: BACKEND=embedded SOAK_SECONDS=1800 RATE=4 LEAVERS=0.1 SKIPS=0.2 BOT_COUNT=20
 #                                        OUT=/tmp/soak RETAIN=300 BUILD=release; BIN=<folder> runs binaries built
 #                                        before instead)
 #
-# BACKEND=embedded: `serve` on the embedded backend (BOTS=off) and `matchmaker bots` (BOTS bots) as a second
+# BACKEND=embedded: `serve` on the embedded backend (BOTS=off) and `matchmaker bots` (BOT_COUNT bots) as a second
 # process, as a deployment runs them.
 # BACKEND=postgres: `serve` on DATABASE_URL, a throwaway PostgreSQL from scripts/with-postgres.sh (the app's
 # schema, pgmq, our migrations), with a second, embedded `serve` as its Realtime, as
@@ -26,7 +26,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SOAK_SECONDS="${SOAK_SECONDS:-1800}" RATE="${RATE:-4}" LEAVERS="${LEAVERS:-0.1}" SKIPS="${SKIPS:-0.2}"
-BOTS="${BOTS:-20}" OUT="${OUT:-/tmp/soak}" RETAIN="${RETAIN:-300}" BACKEND="${BACKEND:-embedded}"
+BOT_COUNT="${BOT_COUNT:-20}" OUT="${OUT:-/tmp/soak}" RETAIN="${RETAIN:-300}" BACKEND="${BACKEND:-embedded}"
 mkdir -p "$OUT"
 if [[ -n "${BIN:-}" ]]; then
     bin="$(cd "$BIN" && pwd)"
@@ -72,11 +72,14 @@ if [[ $BACKEND == embedded ]]; then
     realtime_port=$port
     bots_port=$(free_port)
     # Any key will do: the embedded serve checks no caller without a JWT secret.
-    SUPABASE_SERVICE_ROLE_KEY=soak BOT_MIN_COUNT=$BOTS BOT_MAX_COUNT=$BOTS BOT_STAGGER_MIN_MS=0 BOT_STAGGER_MAX_MS=100 \
+    SUPABASE_SERVICE_ROLE_KEY=soak BOT_MIN_COUNT=$BOT_COUNT BOT_MAX_COUNT=$BOT_COUNT BOT_STAGGER_MIN_MS=0 BOT_STAGGER_MAX_MS=100 \
         LOG_LEVEL=warning "$bin/matchmaker" bots --url "http://127.0.0.1:$serve_port" --port "$bots_port" >"$OUT/bots.log" 2>&1 &
     bots=$!
     pids+=("$bots")
-    until curl -sf "http://127.0.0.1:$bots_port/readyz" >/dev/null; do sleep 0.5; done
+    until curl -sf "http://127.0.0.1:$bots_port/readyz" >/dev/null; do
+        kill -0 "$bots" 2>/dev/null || { echo "bots exited:" >&2; cat "$OUT/bots.log" >&2; exit 1; }
+        sleep 0.5
+    done
     others=("bots=$bots")
     database=()
     rows_from=""
