@@ -42,8 +42,8 @@ case $BACKEND in
         if [[ "${MATCHMAKER_PG_THROWAWAY:-}" != 1 ]]; then
             exec env -u DATABASE_URL MATCHMAKER_PG_THROWAWAY=1 BIN="$bin" scripts/with-postgres.sh "$0"
         fi
-        psql=("${PG_BIN:-/usr/lib/postgresql/15/bin}/psql" "$DATABASE_URL" -qAt -v ON_ERROR_STOP=1)
         export PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+        psql=("$PG_BIN/psql" "$DATABASE_URL" -qAt -v ON_ERROR_STOP=1)
         ;;
     *) echo "unknown BACKEND $BACKEND (embedded or postgres)" >&2; exit 2 ;;
 esac
@@ -51,6 +51,14 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 
 pids=()
 trap 'for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait || true' EXIT
+# Waits until URL answers, or ends the run with NAME's log if its process PID has exited.
+wait_until_up() {
+    local name=$1 pid=$2 url=$3
+    until curl -sf "$url" >/dev/null; do
+        kill -0 "$pid" 2>/dev/null || { echo "$name exited:" >&2; cat "$OUT/$name.log" >&2; exit 1; }
+        sleep 0.2
+    done
+}
 # `serve` on a free port with the given environment (plus LOG_LEVEL=warning), logging to $OUT/$1.log; sets
 # pid and port. Only what is given: with-postgres.sh exports DATABASE_URL, which must reach the matcher alone.
 start_serve() {
@@ -60,10 +68,7 @@ start_serve() {
     env -u DATABASE_URL LOG_LEVEL=warning "$@" "$bin/matchmaker" serve --host 127.0.0.1 --port "$port" >"$OUT/$name.log" 2>&1 &
     pid=$!
     pids+=("$pid")
-    until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do
-        kill -0 "$pid" 2>/dev/null || { echo "$name exited:" >&2; cat "$OUT/$name.log" >&2; exit 1; }
-        sleep 0.2
-    done
+    wait_until_up "$name" "$pid" "http://127.0.0.1:$port/healthz"
 }
 
 if [[ $BACKEND == embedded ]]; then
@@ -76,10 +81,7 @@ if [[ $BACKEND == embedded ]]; then
         LOG_LEVEL=warning "$bin/matchmaker" bots --url "http://127.0.0.1:$serve_port" --port "$bots_port" >"$OUT/bots.log" 2>&1 &
     bots=$!
     pids+=("$bots")
-    until curl -sf "http://127.0.0.1:$bots_port/readyz" >/dev/null; do
-        kill -0 "$bots" 2>/dev/null || { echo "bots exited:" >&2; cat "$OUT/bots.log" >&2; exit 1; }
-        sleep 0.5
-    done
+    wait_until_up bots "$bots" "http://127.0.0.1:$bots_port/readyz"
     others=("bots=$bots")
     database=()
     rows_from=""
